@@ -1,0 +1,24 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "thinglog",
+    products: [
+        .executable(name: "thinglog", targets: ["thinglog"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "ThingLog",
+            dependencies: ["CSQLite"],
+            swiftSettings: [.enableUpcomingFeature("InternalImportsByDefault")]
+        ),
+        .executableTarget(name: "thinglog", dependencies: ["ThingLog"]),
+        .testTarget(name: "ThingLogTests", dependencies: ["ThingLog"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

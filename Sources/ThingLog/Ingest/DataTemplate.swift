@@ -1,0 +1,71 @@
+/// A Tencent IoT Explorer data template (thing model) export (protocol.md §3), reduced to what ingest checks:
+/// which property ids exist and the range each numeric property declares.
+public struct DataTemplate: Sendable, Equatable {
+    /// What a property's `define` allows for a numeric reading.
+    public enum Bounds: Sendable, Equatable {
+        /// `int` / `float` / `timestamp`: an inclusive range when the template states one.
+        case range(min: Double?, max: Double?)
+        /// `bool` (0/1) and `enum` (integer keys of `mapping`).
+        case keys(Set<Int64>)
+        /// Types whose values are not numbers (`string`, `stringenum`, `struct`, `array`).
+        case nonNumeric
+    }
+
+    public var productID: String?
+    public var properties: [String: Bounds]
+
+    public init(productID: String?, properties: [String: Bounds]) {
+        self.productID = productID
+        self.properties = properties
+    }
+
+    /// Reads a template export. Throws a message naming the offending path.
+    public init(json: JSONValue) throws(ConfigError) {
+        guard json.isObject else { throw ConfigError("template: expected an object, found \(json.kindName)") }
+        productID = json["profile"]?["ProductId"]?.stringValue
+        var properties: [String: Bounds] = [:]
+        for (index, property) in (json["properties"]?.elements ?? []).enumerated() {
+            guard let id = property["id"]?.stringValue else {
+                throw ConfigError("template: properties[\(index)].id: expected a string")
+            }
+            let define = property["define"]
+            let type = define?["type"]?.stringValue ?? ""
+            func bound(_ key: String) -> Double? {
+                switch define?[key] {
+                case .string(let text)?: Double(text)
+                case .number(let number)?: number
+                default: nil
+                }
+            }
+            switch type {
+            case "int", "float", "timestamp": properties[id] = .range(min: bound("min"), max: bound("max"))
+            case "bool": properties[id] = .keys([0, 1])
+            case "enum":
+                let keys = (define?["mapping"]?.members ?? []).compactMap { Int64($0.key) }
+                properties[id] = .keys(Set(keys))
+            default: properties[id] = .nonNumeric
+            }
+        }
+        self.properties = properties
+    }
+
+    /// Whether the template applies to reports of `product` (a template without a product id applies to all).
+    public func applies(to product: String) -> Bool { productID == nil || productID == product }
+
+    /// How a numeric reading of property `id` fares against the template.
+    public enum Verdict: Sendable, Equatable { case valid, outOfRange, unknownProperty }
+
+    public func check(_ id: String, value: Double) -> Verdict {
+        guard let bounds = properties[id] else { return .unknownProperty }
+        switch bounds {
+        case .range(let low, let high):
+            if let low, value < low { return .outOfRange }
+            if let high, value > high { return .outOfRange }
+            return .valid
+        case .keys(let keys):
+            return value == value.rounded() && abs(value) < 9e18 && keys.contains(Int64(value)) ? .valid : .outOfRange
+        case .nonNumeric:
+            return .outOfRange
+        }
+    }
+}

@@ -1,0 +1,99 @@
+/// The store's schema and its forward-only migrations, versioned by `PRAGMA user_version` (SPEC §5).
+///
+/// Layout: `readings` is clustered on `(series_id, ts)` (WITHOUT ROWID), so appends are cheap and a series' time
+/// range is one contiguous scan; device names, metric names, topics and methods are interned once. Raw history
+/// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
+enum Schema {
+    /// Each entry migrates from version `index` to `index + 1`.
+    static let migrations: [String] = [version1]
+
+    static var currentVersion: Int { migrations.count }
+
+    static let appendOnlyTables = ["reports", "readings", "events", "rejects"]
+
+    static let version1 = """
+    CREATE TABLE devices(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        product TEXT NOT NULL,
+        last_receive_ts INTEGER        -- ts of the device's latest report timed by receive time (SPEC §5)
+    );
+    CREATE TABLE series(
+        id INTEGER PRIMARY KEY,
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        metric TEXT NOT NULL,
+        UNIQUE(device_id, metric)
+    );
+    CREATE TABLE topics(id INTEGER PRIMARY KEY, topic TEXT NOT NULL UNIQUE);
+    CREATE TABLE methods(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    INSERT INTO methods(name) VALUES ('report'), ('report_info'), ('get_status'), ('control_reply'),
+        ('clear_control'), ('report_reply'), ('report_info_reply'), ('get_status_reply'), ('control'),
+        ('clear_control_reply'), ('event_post'), ('events_post'), ('event_reply'), ('events_reply'), ('action'),
+        ('action_reply');
+    CREATE TABLE reports(
+        id INTEGER PRIMARY KEY,
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        topic_id INTEGER NOT NULL REFERENCES topics(id),
+        method_id INTEGER REFERENCES methods(id),   -- NULL: no method or one outside protocol.md
+        received_at INTEGER NOT NULL,               -- epoch ms
+        ts INTEGER NOT NULL,                        -- the time given to the report's readings
+        packet_id INTEGER,                          -- MQTT packet identifier (QoS 1)
+        flags INTEGER NOT NULL,                     -- 1 clock_skew, 2 out_of_range, 4 unknown_property,
+                                                    -- 8 redelivered (MQTT DUP), 16 timed by receive time
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX reports_by_device_time ON reports(device_id, received_at);
+    CREATE TABLE readings(
+        series_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY(series_id, ts)
+    ) WITHOUT ROWID;
+    CREATE TABLE events(
+        report_id INTEGER NOT NULL REFERENCES reports(id),
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        ts INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        type TEXT,
+        params TEXT NOT NULL
+    );
+    CREATE INDEX events_by_device_time ON events(device_id, ts);
+    CREATE TABLE rejects(
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        topic TEXT,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL               -- the first 64 KiB
+    );
+    CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+
+    CREATE VIEW readings_v AS
+        SELECT d.name AS device, s.metric AS metric, r.ts AS ts, r.value AS value
+        FROM readings r JOIN series s ON s.id = r.series_id JOIN devices d ON d.id = s.device_id;
+    CREATE VIEW reports_v AS
+        SELECT r.id AS id, d.name AS device, d.product AS product, t.topic AS topic,
+               COALESCE(m.name, json_extract(r.payload, '$.method')) AS method,
+               r.received_at AS received_at, r.ts AS ts, r.packet_id AS packet_id,
+               (r.flags & 1) != 0 AS clock_skew, (r.flags & 2) != 0 AS out_of_range,
+               (r.flags & 4) != 0 AS unknown_property, (r.flags & 8) != 0 AS redelivered,
+               (r.flags & 16) != 0 AS receive_time, r.payload AS payload
+        FROM reports r JOIN devices d ON d.id = r.device_id JOIN topics t ON t.id = r.topic_id
+        LEFT JOIN methods m ON m.id = r.method_id;
+    CREATE VIEW events_v AS
+        SELECT d.name AS device, e.ts AS ts, e.event_id AS event_id, e.type AS type, e.params AS params,
+               e.report_id AS report_id
+        FROM events e JOIN devices d ON d.id = e.device_id;
+    CREATE VIEW rejects_v AS
+        SELECT id, received_at, topic, reason, detail, size, bytes FROM rejects;
+    """ + appendOnlyTables.map { table in
+        """
+
+        CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+            BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+        CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+            BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+        """
+    }.joined()
+}
