@@ -44,11 +44,11 @@ public struct CommandContext {
     public var environment: [String: String]
     public var currentDirectory: String
     public var isErrorTerminal: Bool
-    public var clock: () -> Int64
+    public var clock: @Sendable () -> Int64
 
     public init(standardOutput: TextSink, standardError: TextSink, standardInput: Int32 = 0,
                 environment: [String: String], currentDirectory: String, isErrorTerminal: Bool = false,
-                clock: @escaping () -> Int64 = Timestamp.now) {
+                clock: @escaping @Sendable () -> Int64 = Timestamp.now) {
         self.standardOutput = standardOutput
         self.standardError = standardError
         self.standardInput = standardInput

@@ -56,9 +56,9 @@ struct IngestCommand: Command {
             descriptors.append((file, fd))
         }
         let database = try StoreConnection.openForWriting(path: context.databasePath(arguments))
-        let ingester = Ingester(writer: try StoreWriter(database: database),
-                                parser: ReportParser(template: configuration.template),
-                                format: format, topic: topic, clock: context.clock)
+        let decoder = LineDecoder(format: format, parser: ReportParser(template: configuration.template),
+                                  topic: topic, clock: context.clock)
+        let ingester = Ingester(writer: try StoreWriter(database: database), decoder: decoder)
         let showsProgress = arguments.has("--progress") || context.isErrorTerminal
         let started = Timestamp.now()
         var lastStatus = started
@@ -84,8 +84,7 @@ struct IngestCommand: Command {
                 .joined(separator: ", ") + ")"
         }
         let seconds = Double(max(elapsed, 1)) / 1000
-        let total = summary.reports + summary.duplicateReports + summary.rejectCount
-        text += " in \(Formatting.fixed(seconds, digits: 2)) s (\(Int(Double(total) / seconds)) messages/s)"
+        text += " in \(Formatting.fixed(seconds, digits: 2)) s (\(Int(Double(summary.messageCount) / seconds)) messages/s)"
         return text
     }
 }

@@ -1,75 +1,147 @@
-/// Streams input lines into the store in batched transactions (SPEC §4 `ingest`): every line becomes a report,
-/// a duplicate or a quarantined reject; none stops the run.
+import Foundation
+
+/// Streams input lines into the store (SPEC §4 `ingest`): every line becomes a report, a duplicate or a quarantined
+/// reject, and none stops the run.
+///
+/// Two threads share the work: one reads and parses lines into chunks of entries, the calling thread writes them
+/// inside a transaction that commits every `batchMessages` entries. The queue between them holds a few chunks, so
+/// memory does not grow with the input.
 public final class Ingester {
     public let writer: StoreWriter
-    public let parser: ReportParser
-    public let format: IngestFormat
-    public let topic: String?
-    private let clock: () -> Int64
-    private var pending: [StoreEntry] = []
-    private var pendingBytes = 0
+    public let decoder: LineDecoder
+    private var inTransaction = false
+    private var pendingEntries = 0
     public private(set) var summary = AppendSummary()
-    public private(set) var linesRead = 0
 
-    /// A batch commits after this many messages or this many payload bytes.
-    public var batchMessages = 10_000
-    public var batchBytes = 8 * 1024 * 1024
+    /// A transaction commits after this many entries.
+    public var batchMessages = 50_000
+    static let chunkSize = 512
 
-    public init(writer: StoreWriter, parser: ReportParser, format: IngestFormat, topic: String?,
-                clock: @escaping () -> Int64 = Timestamp.now) {
+    public init(writer: StoreWriter, decoder: LineDecoder) {
         self.writer = writer
-        self.parser = parser
+        self.decoder = decoder
+    }
+
+    private enum Chunk: Sendable {
+        case entries([StoreEntry])
+        case failed(FileError)
+    }
+
+    /// Reads every line of `reader`, then commits; `progress` is called after each commit.
+    public func ingest(_ reader: LineReader, progress: (AppendSummary) -> Void = { _ in }) throws {
+        let queue = BoundedQueue<Chunk>(capacity: 8)
+        let producer = ProducerState(reader: reader, decoder: decoder)
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            producer.run(into: queue)
+            finished.signal()
+        }
+        defer {
+            queue.close()
+            finished.wait()
+        }
+        do {
+            while let chunk = queue.pop() {
+                switch chunk {
+                case .failed(let error): throw error
+                case .entries(let entries):
+                    for entry in entries { try write(entry) }
+                }
+                if pendingEntries >= batchMessages {
+                    try commit()
+                    progress(summary)
+                }
+            }
+            try commit()
+            progress(summary)
+        } catch {
+            if inTransaction { writer.rollback(); inTransaction = false }
+            throw error
+        }
+    }
+
+    /// The reading and parsing half, run on its own thread; it owns the reader and decoder while it runs.
+    private final class ProducerState: @unchecked Sendable {
+        let reader: LineReader
+        var decoder: LineDecoder
+
+        init(reader: LineReader, decoder: LineDecoder) {
+            self.reader = reader
+            self.decoder = decoder
+        }
+
+        func run(into queue: BoundedQueue<Chunk>) {
+            var chunk: [StoreEntry] = []
+            chunk.reserveCapacity(Ingester.chunkSize)
+            do {
+                while let line = try reader.next() {
+                    if let entry = decoder.decode(line) { chunk.append(entry) }
+                    if chunk.count >= Ingester.chunkSize {
+                        guard queue.push(.entries(chunk)) else { return }
+                        chunk.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !chunk.isEmpty { queue.push(.entries(chunk)) }
+            } catch {
+                if !chunk.isEmpty { queue.push(.entries(chunk)) }
+                queue.push(.failed(error))
+            }
+            queue.close()
+        }
+    }
+
+    private func write(_ entry: StoreEntry) throws {
+        if !inTransaction {
+            try writer.begin()
+            inTransaction = true
+        }
+        try writer.write(entry)
+        pendingEntries += 1
+    }
+
+    /// Commits what was written since the last commit.
+    public func commit() throws {
+        guard inTransaction else { return }
+        inTransaction = false
+        pendingEntries = 0
+        summary.add(try writer.commit())
+    }
+}
+
+/// Turns input lines of one format into store entries: decode the line, parse the message, quarantine what fails.
+public struct LineDecoder: Sendable {
+    public var format: IngestFormat
+    public var parser: ReportParser
+    /// `--topic` for `--format payload`.
+    public var topic: String?
+    public var clock: @Sendable () -> Int64
+
+    public init(format: IngestFormat, parser: ReportParser, topic: String?,
+                clock: @escaping @Sendable () -> Int64 = Timestamp.now) {
         self.format = format
+        self.parser = parser
         self.topic = topic
         self.clock = clock
-        pending.reserveCapacity(batchMessages)
     }
 
-    /// Reads every line of `reader`; `progress` is called after each committed batch.
-    public func ingest(_ reader: LineReader, progress: (AppendSummary) -> Void = { _ in }) throws {
-        while let line = try reader.next() {
-            linesRead += 1
-            switch line {
-            case .text(let bytes):
-                add(bytes)
-            case .tooLong(let prefix, let size):
-                append(.rejected(Rejection(reason: .lineTooLong, detail: "line of \(size) bytes exceeds 16 MiB",
-                                           topic: nil, receivedAt: clock(), bytes: prefix, size: size)), bytes: 0)
-            }
-            if pending.count >= batchMessages || pendingBytes >= batchBytes {
-                try flush()
-                progress(summary)
-            }
-        }
-        try flush()
-        progress(summary)
-    }
-
-    /// Decodes and parses one line into the pending batch.
-    public func add(_ line: UnsafeBufferPointer<UInt8>) {
-        switch format.decode(line, now: clock(), topic: topic) {
-        case .blank:
-            break
-        case .rejected(let rejection):
-            append(.rejected(rejection), bytes: rejection.bytes.count)
-        case .message(let message, let parsedPayload):
-            switch parser.parse(message, parsedPayload: parsedPayload) {
-            case .accepted(let parsed): append(.accepted(message, parsed), bytes: message.payload.count)
-            case .rejected(let rejection): append(.rejected(rejection), bytes: rejection.bytes.count)
+    /// The entry for one line, or nil for a blank line.
+    public func decode(_ line: LineReader.Line) -> StoreEntry? {
+        switch line {
+        case .tooLong(let prefix, let size):
+            return .rejected(Rejection(reason: .lineTooLong, detail: "line of \(size) bytes exceeds 16 MiB",
+                                       topic: nil, receivedAt: clock(), bytes: prefix, size: size))
+        case .text(let bytes):
+            switch format.decode(bytes, now: clock(), topic: topic) {
+            case .blank:
+                return nil
+            case .rejected(let rejection):
+                return .rejected(rejection)
+            case .message(let message, let parsedPayload):
+                switch parser.parse(message, parsedPayload: parsedPayload) {
+                case .accepted(let parsed): return .accepted(message, parsed)
+                case .rejected(let rejection): return .rejected(rejection)
+                }
             }
         }
-    }
-
-    private func append(_ entry: StoreEntry, bytes: Int) {
-        pending.append(entry)
-        pendingBytes += bytes
-    }
-
-    /// Commits the pending batch.
-    public func flush() throws {
-        guard !pending.isEmpty else { return }
-        summary.add(try writer.append(pending))
-        pending.removeAll(keepingCapacity: true)
-        pendingBytes = 0
     }
 }

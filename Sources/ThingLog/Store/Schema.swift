@@ -36,13 +36,16 @@ enum Schema {
         topic_id INTEGER NOT NULL REFERENCES topics(id),
         method_id INTEGER REFERENCES methods(id),   -- NULL: no method or one outside protocol.md
         received_at INTEGER NOT NULL,               -- epoch ms
-        ts INTEGER NOT NULL,                        -- the time given to the report's readings
+        ts_offset INTEGER NOT NULL,                 -- ts − received_at: the time given to the readings
         packet_id INTEGER,                          -- MQTT packet identifier (QoS 1)
         flags INTEGER NOT NULL,                     -- 1 clock_skew, 2 out_of_range, 4 unknown_property,
-                                                    -- 8 redelivered (MQTT DUP), 16 timed by receive time
+                                                    -- 8 redelivered (MQTT DUP), 16 timed by receive time,
+                                                    -- 32 no readings
         payload TEXT NOT NULL
     );
-    CREATE INDEX reports_by_device_time ON reports(device_id, received_at);
+    -- Whole-message duplicates are found here only for reports whose readings cannot tell (timed by receive
+    -- time, or without readings); a report with a device timestamp is a duplicate when all its readings are.
+    CREATE INDEX reports_by_device_time ON reports(device_id, received_at) WHERE (flags & 48) != 0;
     CREATE TABLE readings(
         series_id INTEGER NOT NULL,
         ts INTEGER NOT NULL,
@@ -75,7 +78,7 @@ enum Schema {
     CREATE VIEW reports_v AS
         SELECT r.id AS id, d.name AS device, d.product AS product, t.topic AS topic,
                COALESCE(m.name, json_extract(r.payload, '$.method')) AS method,
-               r.received_at AS received_at, r.ts AS ts, r.packet_id AS packet_id,
+               r.received_at AS received_at, r.received_at + r.ts_offset AS ts, r.packet_id AS packet_id,
                (r.flags & 1) != 0 AS clock_skew, (r.flags & 2) != 0 AS out_of_range,
                (r.flags & 4) != 0 AS unknown_property, (r.flags & 8) != 0 AS redelivered,
                (r.flags & 16) != 0 AS receive_time, r.payload AS payload

@@ -37,6 +37,15 @@ public final class Statement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// Rewinds for another run, keeping the bindings (hot paths rebind every parameter themselves).
+    public func rewind() {
+        sqlite3_reset(handle)
+    }
+
+    public func bindNull(at index: Int) {
+        sqlite3_bind_null(handle, Int32(index))
+    }
+
     /// Binds a value to a 1-based parameter index.
     public func bind(_ value: SQLiteValue, at index: Int) throws(SQLiteError) {
         let position = Int32(index)
