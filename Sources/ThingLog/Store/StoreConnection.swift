@@ -19,7 +19,7 @@ public enum StoreConnection {
 
     /// Opens (creating when needed) and migrates the store for writing.
     public static func openForWriting(path: String, durability: Durability = .processCrash,
-                                      cacheMebibytes: Int = 32) throws(SQLiteError) -> Database {
+                                      cacheMebibytes: Int = 16) throws(SQLiteError) -> Database {
         let database = try Database(path: path)
         // Larger pages pack the clustered readings tighter; takes effect only while the file is still empty.
         try database.execute("PRAGMA page_size=16384")

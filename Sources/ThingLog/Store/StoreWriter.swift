@@ -16,6 +16,8 @@ public final class StoreWriter {
     private var topics: [String: Int64] = [:]
     private var methods: [String: Int64] = [:]
     private var transactionSummary = AppendSummary()
+    private var cachedSeriesCount = 0
+    private var cacheKibibytes: Int64 = 0
     private let insertReport: Statement
     /// `insertReadings[k - 1]` inserts k readings in one statement.
     private var insertReadings: [Statement] = []
@@ -111,6 +113,7 @@ public final class StoreWriter {
             try persistDeviceClocks()
             try addCounters(transactionSummary)
             try database.execute("COMMIT")
+            try sizeCacheToHotSet()
         } catch {
             rollback()
             throw error
@@ -306,6 +309,20 @@ public final class StoreWriter {
         if let existing = try database.scalar(select, values)?.int64Value { return existing }
         try database.execute(insert, values)
         return database.lastInsertRowID
+    }
+
+    /// Appends touch the last page of every series: keep the page cache large enough to hold them all (plus room
+    /// for the archive and interior pages), so a large fleet does not thrash it. Grows only, from 16 MiB.
+    private func sizeCacheToHotSet() throws {
+        guard series.count > cachedSeriesCount + 64 || cachedSeriesCount == 0 else { return }
+        cachedSeriesCount = series.count
+        let pageSize = try database.scalar("PRAGMA page_size")?.int64Value ?? 4096
+        let hotSet = Int64(series.count) * pageSize * 3 / 2 + 8 * 1024 * 1024
+        let kibibytes = min(max(hotSet, 16 * 1024 * 1024), 512 * 1024 * 1024) / 1024
+        if kibibytes > cacheKibibytes {
+            cacheKibibytes = kibibytes
+            try database.execute("PRAGMA cache_size=-\(kibibytes)")
+        }
     }
 
     private func persistDeviceClocks() throws {

@@ -5,7 +5,6 @@ import Foundation
 public final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Element] = []
-    private var head = 0
     private let capacity: Int
     private var isClosed = false
 
@@ -19,7 +18,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     public func push(_ element: Element) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while items.count - head >= capacity && !isClosed { condition.wait() }
+        while items.count >= capacity && !isClosed { condition.wait() }
         guard !isClosed else { return false }
         items.append(element)
         condition.broadcast()
@@ -30,14 +29,10 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     public func pop() -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while head == items.count && !isClosed { condition.wait() }
-        guard head < items.count else { return nil }
-        let element = items[head]
-        head += 1
-        if head > 64 && head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
+        while items.isEmpty && !isClosed { condition.wait() }
+        guard !items.isEmpty else { return nil }
+        // Capacities are small, so shifting is cheaper than a ring buffer's bookkeeping.
+        let element = items.removeFirst()
         condition.broadcast()
         return element
     }
