@@ -12,13 +12,15 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .target(name: "MQTT"),
         .target(
             name: "ThingLog",
-            dependencies: ["CSQLite"],
+            dependencies: ["CSQLite", "MQTT"],
             swiftSettings: [.enableUpcomingFeature("InternalImportsByDefault")]
         ),
         .executableTarget(name: "thinglog", dependencies: ["ThingLog"]),
-        .testTarget(name: "ThingLogTests", dependencies: ["ThingLog"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
+        .testTarget(name: "ThingLogTests", dependencies: ["ThingLog", "MQTT"]),
     ],
     swiftLanguageModes: [.v6]
 )

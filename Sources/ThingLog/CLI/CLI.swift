@@ -1,7 +1,9 @@
 /// The command tree: finds the subcommand, parses its flags, runs it and maps errors to exit statuses
 /// (SPEC §3: 0 ok, 1 runtime failure, 2 usage error; messages as `thinglog: error: …`).
 public enum CLI {
-    static var commands: [any Command.Type] { [IngestCommand.self, StatsCommand.self] }
+    static var commands: [any Command.Type] {
+        [SubscribeCommand.self, IngestCommand.self, StatsCommand.self, SimulateCommand.self, CredentialsCommand.self]
+    }
 
     /// Runs `arguments` (without the program name) and returns the exit status.
     public static func run(_ arguments: [String], context: CommandContext) -> Int32 {

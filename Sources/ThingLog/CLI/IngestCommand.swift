@@ -52,7 +52,7 @@ struct IngestCommand: Command {
                 continue
             }
             let fd = open(context.resolve(file), O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw FileError("cannot open \(file): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw RuntimeError("cannot open \(file): \(String(cString: strerror(errno)))") }
             descriptors.append((file, fd))
         }
         let database = try StoreConnection.openForWriting(path: context.databasePath(arguments))

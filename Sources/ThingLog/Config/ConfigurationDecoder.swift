@@ -79,7 +79,7 @@ struct ConfigurationDecoder {
                 template = try DataTemplate(json: json)
                 templatePath = resolved
             } else if templateIsExplicit {
-                throw FileError("\(source): template: cannot read \(resolved)")
+                throw RuntimeError("\(source): template: cannot read \(resolved)")
             }
         }
 

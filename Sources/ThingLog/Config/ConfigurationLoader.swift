@@ -15,7 +15,7 @@ public enum ConfigurationLoader {
     }
 
     /// Loads the configuration at `path` (nil: built-in defaults). Throws `ConfigError` for content problems and
-    /// `FileError` when the file cannot be read.
+    /// `RuntimeError` when the file cannot be read.
     public static func load(path: String?, currentDirectory: String) throws -> Configuration {
         let defaults = try parse(DefaultConfiguration.json, source: "built-in configuration")
         var merged = defaults
@@ -25,7 +25,7 @@ public enum ConfigurationLoader {
         var templateIsExplicit = false
         if let path {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw FileError("cannot read configuration file \(path)")
+                throw RuntimeError("cannot read configuration file \(path)")
             }
             source = path
             let file = try parse(String(decoding: data, as: UTF8.self), source: path)
@@ -64,8 +64,8 @@ public enum ConfigurationLoader {
     }
 }
 
-/// An I/O failure reading a file the user named (exit status 1).
-public struct FileError: Error, CustomStringConvertible, Sendable {
+/// A runtime failure: a file that cannot be read, a broker that refuses us (exit status 1).
+public struct RuntimeError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }

@@ -24,7 +24,7 @@ public final class Ingester {
 
     private enum Chunk: Sendable {
         case entries([StoreEntry])
-        case failed(FileError)
+        case failed(RuntimeError)
     }
 
     /// Reads every line of `reader`, then commits; `progress` is called after each commit.

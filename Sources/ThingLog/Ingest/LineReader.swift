@@ -30,7 +30,7 @@ public final class LineReader {
     deinit { buffer.deallocate() }
 
     /// The next line, or nil at the end of input. Throws when `read` fails.
-    public func next() throws(FileError) -> Line? {
+    public func next() throws(RuntimeError) -> Line? {
         while true {
             if let newline = findNewline() {
                 let line = trimmed(start, newline)
@@ -68,7 +68,7 @@ public final class LineReader {
     }
 
     /// Makes room (compacting, then growing up to the line limit) and reads more input.
-    private func fill() throws(FileError) {
+    private func fill() throws(RuntimeError) {
         if start > 0 {
             let pending = end - start
             if pending > 0 { memmove(buffer, buffer + start, pending) }
@@ -90,17 +90,17 @@ public final class LineReader {
         if count == 0 { isAtEnd = true } else { end += count }
     }
 
-    private func readSome(into destination: UnsafeMutablePointer<UInt8>, capacity: Int) throws(FileError) -> Int {
+    private func readSome(into destination: UnsafeMutablePointer<UInt8>, capacity: Int) throws(RuntimeError) -> Int {
         while true {
             let count = read(fileDescriptor, destination, capacity)
             if count >= 0 { return count }
             if errno == EINTR { continue }
-            throw FileError("read failed: \(String(cString: strerror(errno)))")
+            throw RuntimeError("read failed: \(String(cString: strerror(errno)))")
         }
     }
 
     /// Discards the rest of an over-long line, counting its bytes and keeping only its first 64 KiB.
-    private func skipLongLine() throws(FileError) -> Line {
+    private func skipLongLine() throws(RuntimeError) -> Line {
         let prefix = Array(UnsafeBufferPointer(start: buffer + start, count: min(Rejection.keptBytes, end - start)))
         var size = end - start
         start = 0

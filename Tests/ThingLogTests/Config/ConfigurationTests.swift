@@ -87,6 +87,6 @@ import Testing
         let configuration = try load(#"{"template": "tpl.json"}"#)
         #expect(configuration.template?.productID == "P1")
         #expect(configuration.template?.check("a", value: 6) == .outOfRange)
-        #expect(throws: FileError.self) { try load(#"{"template": "missing.json"}"#) }
+        #expect(throws: RuntimeError.self) { try load(#"{"template": "missing.json"}"#) }
     }
 }

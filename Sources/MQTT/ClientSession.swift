@@ -1,0 +1,222 @@
+/// The client side of an MQTT 3.1.1 session as a state machine: bytes never reach it, time comes in as a parameter,
+/// and every event returns the actions to take. It owns CONNECT/CONNACK, subscriptions and SUBACK checks,
+/// keep-alive (PINGREQ when idle, closing when PINGRESP is late), packet identifiers and acknowledgements.
+public struct ClientSession: Sendable {
+    /// What a session connects with.
+    public struct Options: Sendable, Equatable {
+        public var clientID: String
+        public var username: String?
+        public var password: [UInt8]?
+        public var keepAliveSeconds: UInt16
+        public var cleanSession: Bool
+        public var subscriptions: [Subscription]
+        /// How long CONNACK, SUBACK and PINGRESP may take before the connection is considered dead.
+        public var responseTimeoutMilliseconds: Int64
+
+        public init(clientID: String, username: String? = nil, password: [UInt8]? = nil, keepAliveSeconds: UInt16 = 60,
+                    cleanSession: Bool = false, subscriptions: [Subscription] = [],
+                    responseTimeoutMilliseconds: Int64 = 10_000) {
+            self.clientID = clientID
+            self.username = username
+            self.password = password
+            self.keepAliveSeconds = keepAliveSeconds
+            self.cleanSession = cleanSession
+            self.subscriptions = subscriptions
+            self.responseTimeoutMilliseconds = responseTimeoutMilliseconds
+        }
+    }
+
+    public enum State: Equatable, Sendable {
+        case disconnected
+        case awaitingConnAck(since: Int64)
+        case awaitingSubAck(packetID: UInt16, since: Int64)
+        case ready
+    }
+
+    /// Why a session cannot go on at all: reconnecting would not help.
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        case connectionRefused(ConnAckPacket.ReturnCode)
+        case subscriptionRefused(filter: String)
+
+        public var description: String {
+            switch self {
+            case .connectionRefused(let code): "the broker refused the connection: \(code.explanation)"
+            case .subscriptionRefused(let filter): "the broker refused the subscription to \(filter)"
+            }
+        }
+    }
+
+    public enum Action: Equatable, Sendable {
+        case send(Packet)
+        /// A message for the application; a QoS 1 message must be acknowledged with `acknowledge(packetID:)`.
+        case deliver(PublishPacket)
+        /// A message over the decoder's size limit; acknowledge it like any other.
+        case deliverOversized(OversizedPublish)
+        /// Connected (and subscribed, when there was anything to subscribe).
+        case ready(sessionPresent: Bool)
+        /// The broker acknowledged one of our QoS 1 publishes.
+        case published(packetID: UInt16)
+        /// Close the connection (and reconnect later).
+        case close(reason: String)
+        /// Stop for good.
+        case fail(Failure)
+    }
+
+    public let options: Options
+    public private(set) var state: State = .disconnected
+    private var lastSentAt: Int64 = 0
+    private var pingSentAt: Int64?
+    private var nextPacketID: UInt16 = 1
+    /// Our QoS 1 publishes not yet acknowledged, in send order, for resending after a reconnect.
+    private var unacknowledged: [UInt16: PublishPacket] = [:]
+    private var unacknowledgedOrder: [UInt16] = []
+    private var hasSubscribedInThisProcess = false
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    /// Our QoS 1 publishes the broker has not acknowledged yet.
+    public var inFlightCount: Int { unacknowledged.count }
+
+    /// A transport connection is open: send CONNECT.
+    public mutating func connectionOpened(now: Int64) -> [Action] {
+        state = .awaitingConnAck(since: now)
+        pingSentAt = nil
+        return [send(.connect(ConnectPacket(clientID: options.clientID, username: options.username,
+                                            password: options.password, keepAliveSeconds: options.keepAliveSeconds,
+                                            cleanSession: options.cleanSession)), now: now)]
+    }
+
+    /// The transport connection is gone. Unacknowledged publishes are kept and resent after the next CONNACK.
+    public mutating func connectionClosed() {
+        state = .disconnected
+        pingSentAt = nil
+    }
+
+    public mutating func received(_ packet: Packet, now: Int64) -> [Action] {
+        switch packet {
+        case .connAck(let connAck):
+            guard case .awaitingConnAck = state else { return [.close(reason: "unexpected CONNACK")] }
+            guard connAck.returnCode == .accepted else {
+                state = .disconnected
+                if connAck.returnCode == .serverUnavailable {
+                    return [.close(reason: "broker unavailable (CONNACK 3)")]
+                }
+                return [.fail(.connectionRefused(connAck.returnCode))]
+            }
+            var actions: [Action] = []
+            // Subscribe on this process's first connection, and whenever the broker did not keep the session.
+            if !options.subscriptions.isEmpty && (!connAck.sessionPresent || !hasSubscribedInThisProcess) {
+                let packetID = allocatePacketID()
+                state = .awaitingSubAck(packetID: packetID, since: now)
+                actions.append(send(.subscribe(SubscribePacket(packetID: packetID,
+                                                               subscriptions: options.subscriptions)), now: now))
+            } else {
+                state = .ready
+                actions.append(.ready(sessionPresent: connAck.sessionPresent))
+            }
+            for packetID in unacknowledgedOrder {
+                guard var publish = unacknowledged[packetID] else { continue }
+                publish.dup = true
+                actions.append(send(.publish(publish), now: now))
+            }
+            return actions
+        case .subAck(let subAck):
+            guard case .awaitingSubAck(let packetID, _) = state, packetID == subAck.packetID else {
+                return [.close(reason: "unexpected SUBACK")]
+            }
+            for (index, code) in subAck.returnCodes.enumerated() where code == SubAckPacket.failure {
+                let filter = index < options.subscriptions.count ? options.subscriptions[index].filter : "?"
+                return [.fail(.subscriptionRefused(filter: filter))]
+            }
+            hasSubscribedInThisProcess = true
+            state = .ready
+            return [.ready(sessionPresent: false)]
+        case .publish(let publish):
+            return [.deliver(publish)]
+        case .oversizedPublish(let publish):
+            return [.deliverOversized(publish)]
+        case .pubAck(let packetID):
+            guard unacknowledged.removeValue(forKey: packetID) != nil else { return [] }
+            if let index = unacknowledgedOrder.firstIndex(of: packetID) { unacknowledgedOrder.remove(at: index) }
+            return [.published(packetID: packetID)]
+        case .pingResp:
+            pingSentAt = nil
+            return []
+        case .unsubAck:
+            return []
+        case .connect, .subscribe, .unsubscribe, .pingReq, .disconnect:
+            return [.close(reason: "the broker sent a client-only packet")]
+        }
+    }
+
+    /// Time passes: keep-alive and response timeouts.
+    public mutating func tick(now: Int64) -> [Action] {
+        switch state {
+        case .disconnected:
+            return []
+        case .awaitingConnAck(let since):
+            return now - since > options.responseTimeoutMilliseconds ? [.close(reason: "no CONNACK")] : []
+        case .awaitingSubAck(_, let since):
+            return now - since > options.responseTimeoutMilliseconds ? [.close(reason: "no SUBACK")] : []
+        case .ready:
+            if let pingSentAt, now - pingSentAt > options.responseTimeoutMilliseconds {
+                return [.close(reason: "no PINGRESP")]
+            }
+            let interval = Int64(options.keepAliveSeconds) * 1000
+            if interval > 0, pingSentAt == nil, now - lastSentAt >= interval {
+                pingSentAt = now
+                return [send(.pingReq, now: now)]
+            }
+            return []
+        }
+    }
+
+    /// When `tick` next has something to do, for the transport's poll timeout.
+    public func nextDeadline() -> Int64? {
+        switch state {
+        case .disconnected: return nil
+        case .awaitingConnAck(let since), .awaitingSubAck(_, let since):
+            return since + options.responseTimeoutMilliseconds + 1
+        case .ready:
+            if let pingSentAt { return pingSentAt + options.responseTimeoutMilliseconds + 1 }
+            return options.keepAliveSeconds > 0 ? lastSentAt + Int64(options.keepAliveSeconds) * 1000 : nil
+        }
+    }
+
+    /// Acknowledges a delivered QoS 1 message (the application has made it durable).
+    public mutating func acknowledge(packetID: UInt16, now: Int64) -> Action {
+        send(.pubAck(packetID: packetID), now: now)
+    }
+
+    /// Publishes a message; at QoS 1 it is tracked until its PUBACK and resent after a reconnect.
+    public mutating func publish(topic: String, payload: [UInt8], qos: QoS, now: Int64) -> Action {
+        var publish = PublishPacket(topic: topic, payload: payload, qos: qos)
+        if qos != .atMostOnce {
+            let packetID = allocatePacketID()
+            publish.packetID = packetID
+            unacknowledged[packetID] = publish
+            unacknowledgedOrder.append(packetID)
+        }
+        return send(.publish(publish), now: now)
+    }
+
+    /// A clean goodbye.
+    public mutating func disconnect(now: Int64) -> Action {
+        state = .disconnected
+        return send(.disconnect, now: now)
+    }
+
+    private mutating func send(_ packet: Packet, now: Int64) -> Action {
+        lastSentAt = now
+        return .send(packet)
+    }
+
+    private mutating func allocatePacketID() -> UInt16 {
+        repeat {
+            nextPacketID = nextPacketID == UInt16.max ? 1 : nextPacketID + 1
+        } while unacknowledged[nextPacketID] != nil
+        return nextPacketID
+    }
+}

@@ -1,0 +1,43 @@
+/// A Merkle–Damgård hash with a 64-byte block, as HMAC needs it.
+public protocol HashFunction {
+    static var blockSize: Int { get }
+    init()
+    mutating func update(_ bytes: some Sequence<UInt8>)
+    mutating func finalize() -> [UInt8]
+}
+
+extension HashFunction {
+    /// The digest of `bytes` in one call.
+    public static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var hasher = Self()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+}
+
+/// HMAC (RFC 2104) over any `HashFunction`.
+public enum HMAC<Hash: HashFunction> {
+    public static func authenticationCode(for message: some Sequence<UInt8>, key: [UInt8]) -> [UInt8] {
+        var blockKey = key.count > Hash.blockSize ? Hash.hash(key) : key
+        blockKey += [UInt8](repeating: 0, count: Hash.blockSize - blockKey.count)
+        var inner = Hash()
+        inner.update(blockKey.map { $0 ^ 0x36 })
+        inner.update(message)
+        var outer = Hash()
+        outer.update(blockKey.map { $0 ^ 0x5C })
+        outer.update(inner.finalize())
+        return outer.finalize()
+    }
+}
+
+/// Lower-case hexadecimal text of bytes.
+public func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    text.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: text, as: UTF8.self)
+}

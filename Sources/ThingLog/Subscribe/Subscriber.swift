@@ -1,0 +1,164 @@
+public import MQTT
+
+/// The `subscribe` loop (SPEC §4): messages from the broker are parsed and written into a transaction that commits
+/// after `maximumBatch` messages, after `maximumBatchAge`, or as soon as the socket has nothing more to read (group
+/// commit). PUBACKs go out only after their batch's COMMIT, so a crash at any instant loses nothing: the broker
+/// redelivers, and the store recognises redeliveries. Connection losses reconnect with exponential backoff and
+/// jitter, forever; refusals that reconnecting cannot fix stop the loop.
+public final class Subscriber {
+    /// How the subscriber behaves; defaults follow the SPEC.
+    public struct Settings: Sendable {
+        public var maximumBatch = 2_000
+        public var maximumBatchAgeMilliseconds: Int64 = 25
+        public var firstRetryMilliseconds: Int64 = 500
+        public var maximumRetryMilliseconds: Int64 = 15_000
+        public var statusIntervalMilliseconds: Int64 = 5_000
+        public var showsStatus = false
+        public init() {}
+    }
+
+    /// Running totals for the status line and the final summary.
+    public struct Totals: Sendable {
+        public var messages = 0
+        public var stored = AppendSummary()
+        public var reconnects = 0
+    }
+
+    public let client: MQTTClient
+    public let writer: StoreWriter
+    public let parser: ReportParser
+    public let settings: Settings
+    private let log: (String) -> Void
+    private let wallClock: () -> Int64
+    public private(set) var totals = Totals()
+    private var inTransaction = false
+    private var batchCount = 0
+    private var batchStartedAt: Int64 = 0
+    private var pendingAcknowledgements: [UInt16] = []
+
+    public init(client: MQTTClient, writer: StoreWriter, parser: ReportParser, settings: Settings,
+                wallClock: @escaping () -> Int64 = Timestamp.now, log: @escaping (String) -> Void) {
+        self.client = client
+        self.writer = writer
+        self.parser = parser
+        self.settings = settings
+        self.wallClock = wallClock
+        self.log = log
+    }
+
+    /// Runs until `stopDescriptor` becomes readable (exits cleanly) or the broker refuses us (throws).
+    public func run(stopDescriptor: Int32) throws {
+        var retryDelay = settings.firstRetryMilliseconds
+        var nextAttemptAt: Int64 = 0
+        var lastStatusAt = MonotonicClock.now()
+        var messagesAtLastStatus = 0
+        var hasConnectedBefore = false
+        let endpoint = "\(client.host):\(client.port)"
+        while !StopSignal.isRequested(stopDescriptor) {
+            if !client.isConnected {
+                let now = MonotonicClock.now()
+                if now < nextAttemptAt {
+                    StopSignal.wait(stopDescriptor, milliseconds: nextAttemptAt - now)
+                    continue
+                }
+                do {
+                    try client.connect()
+                    if hasConnectedBefore { totals.reconnects += 1 }
+                    hasConnectedBefore = true
+                } catch {
+                    let jittered = retryDelay / 2 + Int64.random(in: 0...(retryDelay / 2))
+                    log("subscribe: cannot connect to \(endpoint): \(error); retrying in "
+                        + "\(Formatting.fixed(Double(jittered) / 1000, digits: 1)) s")
+                    nextAttemptAt = MonotonicClock.now() + jittered
+                    retryDelay = min(retryDelay * 2, settings.maximumRetryMilliseconds)
+                    continue
+                }
+            }
+            let timeout: Int64 = inTransaction
+                ? max(0, batchStartedAt + settings.maximumBatchAgeMilliseconds - MonotonicClock.now()) : 1_000
+            let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout), wakeDescriptor: stopDescriptor)
+            for event in events {
+                switch event {
+                case .delivered(let publish):
+                    try store(IncomingMessage(topic: publish.topic, payload: publish.payload, receivedAt: wallClock(),
+                                              packetID: publish.packetID, isRedelivery: publish.dup, origin: .live),
+                              parsed: nil, packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+                case .deliveredOversized(let publish):
+                    let rejection = Rejection(reason: .tooLarge, detail: "payload of \(publish.payloadSize) bytes "
+                                              + "exceeds \(ReportParser.maximumPayloadBytes)", topic: publish.topic,
+                                              receivedAt: wallClock(), bytes: publish.payloadPrefix,
+                                              size: publish.payloadSize)
+                    try store(nil, parsed: .rejected(rejection),
+                              packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+                case .ready(let sessionPresent):
+                    retryDelay = settings.firstRetryMilliseconds
+                    if settings.showsStatus {
+                        log("subscribe: connected to \(endpoint) as \(client.session.options.clientID)"
+                            + (sessionPresent ? " (session resumed)" : ""))
+                    }
+                case .published:
+                    break
+                case .disconnected(let reason):
+                    // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver.
+                    try commit()
+                    log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
+                    nextAttemptAt = MonotonicClock.now() + Int64.random(in: 0...settings.firstRetryMilliseconds)
+                case .failed(let failure):
+                    try commit()
+                    throw failure
+                }
+            }
+            if inTransaction && (drained || batchCount >= settings.maximumBatch
+                                 || MonotonicClock.now() - batchStartedAt >= settings.maximumBatchAgeMilliseconds) {
+                try commit()
+            }
+            let now = MonotonicClock.now()
+            if settings.showsStatus, now - lastStatusAt >= settings.statusIntervalMilliseconds {
+                let rate = Double(totals.messages - messagesAtLastStatus) * 1000 / Double(now - lastStatusAt)
+                log("subscribe: \(Int(rate)) msg/s, \(totals.stored.reports) stored, "
+                    + "\(totals.stored.duplicateReports) duplicate, \(totals.stored.rejectCount) rejected, "
+                    + "\(totals.reconnects) reconnects")
+                lastStatusAt = now
+                messagesAtLastStatus = totals.messages
+            }
+        }
+        try commit()
+        client.disconnect()
+    }
+
+    private func store(_ message: IncomingMessage?, parsed: StoreEntry?, packetID: UInt16?) throws {
+        let entry: StoreEntry
+        if let parsed {
+            entry = parsed
+        } else if let message {
+            switch parser.parse(message) {
+            case .accepted(let result): entry = .accepted(message, result)
+            case .rejected(let rejection): entry = .rejected(rejection)
+            }
+        } else {
+            return
+        }
+        if !inTransaction {
+            try writer.begin()
+            inTransaction = true
+            batchStartedAt = MonotonicClock.now()
+            batchCount = 0
+        }
+        try writer.write(entry)
+        batchCount += 1
+        totals.messages += 1
+        if let packetID { pendingAcknowledgements.append(packetID) }
+    }
+
+    /// Commits the open batch, then acknowledges its QoS 1 messages.
+    private func commit() throws {
+        guard inTransaction else { return }
+        inTransaction = false
+        totals.stored.add(try writer.commit())
+        if client.isConnected {
+            for packetID in pendingAcknowledgements { client.acknowledge(packetID: packetID) }
+            try? client.flush()
+        }
+        pendingAcknowledgements.removeAll(keepingCapacity: true)
+    }
+}
