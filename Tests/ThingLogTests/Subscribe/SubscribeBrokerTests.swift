@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+@testable import ThingLog
+
+/// `subscribe` against a real mosquitto broker (issue #3's required tests).
+@Suite(.serialized) struct SubscribeBrokerTests {
+    let directory = TemporaryDirectory()
+
+    /// `count` report payloads of one device; `timestamped` adds a device timestamp, else the seed firmware's shape.
+    func payloads(device: Int, count: Int, timestamped: Bool) -> [String] {
+        (0..<count).map { index in
+            let stamp = timestamped ? ",\"timestamp\":\(Timestamp.now() - 60_000 + Int64(index) * 10 + Int64(device))" : ""
+            return "{\"method\":\"report\",\"clientToken\":\"123\",\"params\":{\"MQ2\":\(100 + index % 400),"
+                + "\"MQ135\":\(90 + device),\"MQ4\":80,\"MQ7\":\(60 + index % 7),\"DHT11_T\":21,\"DHT11_H\":55}\(stamp)}"
+        }
+    }
+
+    func count(_ db: String, _ sql: String) -> Int64 {
+        (try? Database(path: db, mode: .readOnly).scalar(sql)?.int64Value) ?? -1
+    }
+
+    @Test func storesExactlyWhatTenDevicesPublished() throws {
+        let broker = try MosquittoBroker()
+        let db = directory.file("ten.db")
+        let subscriber = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", db,
+                                                           "--client-id", "ten"], directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        let publishers = DispatchGroup()
+        for device in 1...10 {
+            let lines = payloads(device: device, count: 1000, timestamped: device % 2 == 0)
+            DispatchQueue.global().async(group: publishers) {
+                try? broker.publish(lines: lines, topic: "$thing/up/property/CS0SLTKSYA/dev\(device)")
+            }
+        }
+        publishers.wait()
+        #expect(eventually { count(db, "SELECT COUNT(*) FROM readings") >= 60_000 })
+        #expect(subscriber.terminate() == 0)
+        let stats = try StoreStatistics.read(from: Database(path: db))
+        #expect(stats.reports == 10_000 && stats.readings == 60_000 && stats.duplicates == 0 && stats.devices == 10)
+        #expect(subscriber.standardError.contains("subscribe: 10000 messages, 10000 reports, 60000 readings"))
+    }
+
+    @Test(arguments: [true, false])
+    func killedThreeTimesWhileMessagesFlowLosesAndDoublesNothing(timestamped: Bool) throws {
+        let broker = try MosquittoBroker()
+        let db = directory.file("kill-\(timestamped).db")
+        let arguments = ["--broker", broker.address, "--db", db, "--client-id", "survivor"]
+        var subscriber = try SubscriberProcess(arguments: arguments, directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        let devices = 10, perDevice = 1000
+        // Feed each device's publisher slowly, so messages are in flight when the subscriber dies.
+        let feeders = DispatchGroup()
+        for device in 1...devices {
+            let publisher = try broker.startPublisher(topic: "$thing/up/property/CS0SLTKSYA/dev\(device)")
+            let lines = payloads(device: device, count: perDevice, timestamped: timestamped)
+            DispatchQueue.global().async(group: feeders) {
+                for chunk in stride(from: 0, to: lines.count, by: 10) {
+                    let text = lines[chunk..<min(chunk + 10, lines.count)].joined(separator: "\n") + "\n"
+                    try? publisher.stdin.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
+                try? publisher.stdin.fileHandleForWriting.close()
+                publisher.process.waitUntilExit()
+            }
+        }
+        for _ in 0..<3 {
+            Thread.sleep(forTimeInterval: 0.45)
+            subscriber.killHard()
+            #expect(try Database(path: db).scalar("PRAGMA integrity_check") == .text("ok"))
+            subscriber = try SubscriberProcess(arguments: arguments, directory: directory.path)
+            #expect(subscriber.waitFor("connected to"))
+        }
+        feeders.wait()
+        #expect(eventually { count(db, "SELECT COUNT(*) FROM readings") >= Int64(devices * perDevice * 6) })
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(subscriber.terminate() == 0)
+        let database = try Database(path: db)
+        #expect(try database.scalar("PRAGMA integrity_check") == .text("ok"))
+        #expect(try database.integer("SELECT COUNT(*) FROM readings") == Int64(devices * perDevice * 6))
+        #expect(try database.integer("SELECT COUNT(*) FROM reports") == Int64(devices * perDevice))
+        // Every MQ2 value each device sent is there exactly once per report.
+        #expect(try database.integer("""
+            SELECT COUNT(*) FROM (SELECT device, value, COUNT(*) AS n FROM readings_v WHERE metric = 'MQ2'
+            GROUP BY device, value HAVING n != \(perDevice / 400 + (perDevice % 400 > 0 ? 1 : 0)) AND value < \(100 + perDevice % 400)
+            )
+            """) == 0)
+    }
+
+    @Test func reconnectsAndResubscribesAfterABrokerRestart() throws {
+        let broker = try MosquittoBroker()
+        let db = directory.file("restart.db")
+        let subscriber = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", db, "--client-id", "r"],
+                                               directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        try broker.publish(lines: payloads(device: 1, count: 100, timestamped: false),
+                           topic: "$thing/up/property/CS0SLTKSYA/dev1")
+        #expect(eventually { count(db, "SELECT COUNT(*) FROM reports") == 100 })
+        broker.stop()
+        #expect(subscriber.waitFor("lost"))
+        Thread.sleep(forTimeInterval: 1.0)
+        try broker.start()
+        // The broker lost every session: the subscriber must subscribe again by itself.
+        #expect(subscriber.waitFor("connected to", count: 2, timeout: 20))
+        try broker.publish(lines: payloads(device: 2, count: 100, timestamped: false),
+                           topic: "$thing/up/property/CS0SLTKSYA/dev2")
+        #expect(eventually { count(db, "SELECT COUNT(*) FROM reports") == 200 })
+        #expect(subscriber.terminate() == 0)
+        #expect(subscriber.standardError.contains("1 reconnects"))
+    }
+
+    @Test func malformedOversizedAndNonUTF8PayloadsAreQuarantinedAndTheStreamGoesOn() throws {
+        let broker = try MosquittoBroker()
+        let db = directory.file("bad.db")
+        let subscriber = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", db, "--client-id", "b"],
+                                               directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        let topic = "$thing/up/property/CS0SLTKSYA/dev1"
+        let good = payloads(device: 1, count: 4, timestamped: false)
+        try broker.publish(lines: [good[0]], topic: topic)
+        try broker.publish(bytes: Array("{\"method\":\"report\",".utf8), topic: topic)
+        try broker.publish(lines: [good[1]], topic: topic)
+        try broker.publish(bytes: [0x7B, 0xFF, 0xFE, 0x7D], topic: topic)
+        try broker.publish(bytes: Array(("{\"method\":\"report\",\"params\":{},\"pad\":\""
+                                         + String(repeating: "x", count: 300 * 1024) + "\"}").utf8), topic: topic)
+        try broker.publish(lines: [good[2], "{\"method\":\"report\",\"params\":[1]}", good[3]], topic: topic)
+        try broker.publish(lines: [good[0]], topic: "$thing/up/property/CS0SLTKSYA/" + String(repeating: "d", count: 80))
+        #expect(eventually { count(db, "SELECT COUNT(*) FROM reports") == 4 && count(db, "SELECT COUNT(*) FROM rejects") == 5 })
+        #expect(subscriber.terminate() == 0)
+        let stats = try StoreStatistics.read(from: Database(path: db))
+        #expect(stats.rejects == ["not_json": 1, "invalid_utf8": 1, "too_large": 1, "no_params": 1, "bad_topic": 1])
+        #expect(try Database(path: db).integer("SELECT size FROM rejects WHERE reason = 'too_large'") > 300 * 1024)
+    }
+
+    @Test func wrongCredentialsExitOneWithAClearMessage() throws {
+        let passwords = directory.file("passwords")
+        let tool = Process()
+        tool.executableURL = URL(fileURLWithPath: try #require(MosquittoBroker.executable("mosquitto_passwd")))
+        tool.arguments = ["-c", "-b", passwords, "logger", "right-secret"]
+        try tool.run()
+        tool.waitUntilExit()
+        let broker = try MosquittoBroker(extraConfiguration: "allow_anonymous false\npassword_file \(passwords)")
+        directory.write("wrong", "wrong-secret\n")
+        directory.write("right", "right-secret\n")
+        let refused = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", directory.file("c.db"),
+                                                        "--username", "logger", "--password-file", "wrong"],
+                                            directory: directory.path)
+        #expect(refused.waitForExit(timeout: 10) == 1)
+        #expect(refused.standardError.contains("thinglog: error: \(broker.address): the broker refused the connection"))
+        #expect(!refused.standardError.contains("wrong-secret"))
+        let accepted = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", directory.file("c.db"),
+                                                         "--username", "logger", "--password-file", "right"],
+                                             directory: directory.path)
+        #expect(accepted.waitFor("connected to"))
+        #expect(accepted.terminate() == 0)
+    }
+
+    @Test func simulatePublishesWhatSubscribeStores() throws {
+        let broker = try MosquittoBroker()
+        let db = directory.file("sim.db")
+        let subscriber = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", db, "--client-id", "s"],
+                                               directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        let simulate = try runBinary(["simulate", "--broker", broker.address, "--devices", "4", "--count", "400",
+                                      "--rate", "2000", "--seed", "3"], in: directory.path)
+        #expect(simulate.status == 0)
+        #expect(simulate.standardError.contains("published 400 reports of 4 devices"))
+        #expect(simulate.standardError.contains("400 acknowledged"))
+        #expect(eventually { count(db, "SELECT COUNT(*) FROM readings") == 2400 })
+        #expect(subscriber.terminate() == 0)
+        #expect(count(db, "SELECT COUNT(DISTINCT device) FROM readings_v") == 4)
+    }
+}
