@@ -21,6 +21,9 @@ struct SubscribeCommand: Command {
         OptionSpec("--psk-file", "F", "file holding the device PSK, with --tencent"),
         OptionSpec("--psk-env", "VAR", "environment variable holding the device PSK, with --tencent"),
         OptionSpec("--keepalive", "SECONDS", "keep-alive interval, 1–900 (default 60)"),
+        OptionSpec("--sync", "full|normal", "full (default): every commit reaches the disk before its PUBACK; normal: "
+                   + "survives a crash of thinglog, not of the machine, and commits faster"),
+        OptionSpec("--count", "N", "exit after N messages (like mosquitto_sub -C); default: run until a signal"),
         CommonOptions.database,
         CommonOptions.config,
         CommonOptions.progress,
@@ -39,6 +42,8 @@ struct SubscribeCommand: Command {
     let qos: QoS
     let keepAlive: UInt16
     let tencent: (product: String, device: String)?
+    let messageLimit: Int?
+    let durability: StoreConnection.Durability
 
     init(arguments: ParsedArguments, context: CommandContext) throws {
         self.arguments = arguments
@@ -71,6 +76,17 @@ struct SubscribeCommand: Command {
             throw UsageError("--keepalive \(keepAliveText): expected seconds from 1 to 900")
         }
         keepAlive = seconds
+        switch arguments.value("--sync") ?? "full" {
+        case "full": durability = .powerLoss
+        case "normal": durability = .processCrash
+        case let other: throw UsageError("--sync \(other): expected full or normal")
+        }
+        if let text = arguments.value("--count") {
+            guard let limit = Int(text), limit > 0 else { throw UsageError("--count \(text): expected a positive integer") }
+            messageLimit = limit
+        } else {
+            messageLimit = nil
+        }
         if arguments.has("--tencent"), arguments.has("--username") || arguments.has("--password-file") {
             throw UsageError("--tencent signs its own login: drop --username/--password-file")
         }
@@ -96,12 +112,13 @@ struct SubscribeCommand: Command {
             clientID: clientID, username: username, password: password, keepAliveSeconds: keepAlive,
             cleanSession: arguments.has("--clean-session"),
             subscriptions: filters.map { Subscription(filter: $0, qos: qos) })
-        let database = try StoreConnection.openForWriting(path: databasePath, durability: .powerLoss)
+        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability)
         // Payloads up to the store's limit arrive whole; larger ones are skipped and quarantined.
         let client = MQTTClient(host: broker.host, port: broker.port, options: options,
                                 maximumPacketSize: ReportParser.maximumPayloadBytes + 70_000)
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
+        settings.messageLimit = messageLimit
         let subscriber = Subscriber(client: client, writer: try StoreWriter(database: database),
                                     parser: ReportParser(template: configuration.template), settings: settings,
                                     wallClock: context.clock, log: { context.standardError.write($0 + "\n") })

@@ -14,6 +14,8 @@ public final class Subscriber {
         public var maximumRetryMilliseconds: Int64 = 15_000
         public var statusIntervalMilliseconds: Int64 = 5_000
         public var showsStatus = false
+        /// Stop after this many messages (like `mosquitto_sub -C`); nil runs until a signal.
+        public var messageLimit: Int?
         public init() {}
     }
 
@@ -55,6 +57,7 @@ public final class Subscriber {
         var hasConnectedBefore = false
         let endpoint = "\(client.host):\(client.port)"
         while !StopSignal.isRequested(stopDescriptor) {
+            if let limit = settings.messageLimit, totals.messages >= limit, !inTransaction { break }
             if !client.isConnected {
                 let now = MonotonicClock.now()
                 if now < nextAttemptAt {
@@ -108,7 +111,8 @@ public final class Subscriber {
                     throw failure
                 }
             }
-            if inTransaction && (drained || batchCount >= settings.maximumBatch
+            let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
+            if inTransaction && (drained || isAtLimit || batchCount >= settings.maximumBatch
                                  || MonotonicClock.now() - batchStartedAt >= settings.maximumBatchAgeMilliseconds) {
                 try commit()
             }
