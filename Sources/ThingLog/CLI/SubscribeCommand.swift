@@ -112,14 +112,15 @@ struct SubscribeCommand: Command {
             clientID: clientID, username: username, password: password, keepAliveSeconds: keepAlive,
             cleanSession: arguments.has("--clean-session"),
             subscriptions: filters.map { Subscription(filter: $0, qos: qos) })
-        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability)
+        // A live stream touches few pages between commits: a small cache keeps the resident set small.
+        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability, cacheMebibytes: 4)
         // Payloads up to the store's limit arrive whole; larger ones are skipped and quarantined.
         let client = MQTTClient(host: broker.host, port: broker.port, options: options,
                                 maximumPacketSize: ReportParser.maximumPayloadBytes + 70_000)
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
         settings.messageLimit = messageLimit
-        let subscriber = Subscriber(client: client, writer: try StoreWriter(database: database),
+        let subscriber = Subscriber(client: client, writer: try StoreWriter(database: database, minimumCacheMebibytes: 4),
                                     parser: ReportParser(template: configuration.template), settings: settings,
                                     wallClock: context.clock, log: { context.standardError.write($0 + "\n") })
         let stop = StopSignal.install()

@@ -57,8 +57,12 @@ public final class StoreWriter {
         static let indexed: Int64 = receiveTime | noReadings
     }
 
-    public init(database: Database) throws(SQLiteError) {
+    /// The page cache never shrinks below this (it grows with the number of series).
+    public let minimumCacheBytes: Int64
+
+    public init(database: Database, minimumCacheMebibytes: Int = 16) throws(SQLiteError) {
         self.database = database
+        minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
         insertReport = try database.prepare("""
             INSERT INTO reports(device_id, topic_id, method_id, received_at, ts_offset, packet_id, flags, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -312,13 +316,13 @@ public final class StoreWriter {
     }
 
     /// Appends touch the last page of every series: keep the page cache large enough to hold them all (plus room
-    /// for the archive and interior pages), so a large fleet does not thrash it. Grows only, from 16 MiB.
+    /// for the archive and interior pages), so a large fleet does not thrash it. Grows only.
     private func sizeCacheToHotSet() throws {
         guard series.count > cachedSeriesCount + 64 || cachedSeriesCount == 0 else { return }
         cachedSeriesCount = series.count
         let pageSize = try database.scalar("PRAGMA page_size")?.int64Value ?? 4096
         let hotSet = Int64(series.count) * pageSize * 3 / 2 + 8 * 1024 * 1024
-        let kibibytes = min(max(hotSet, 16 * 1024 * 1024), 512 * 1024 * 1024) / 1024
+        let kibibytes = min(max(hotSet, minimumCacheBytes), 512 * 1024 * 1024) / 1024
         if kibibytes > cacheKibibytes {
             cacheKibibytes = kibibytes
             try database.execute("PRAGMA cache_size=-\(kibibytes)")
