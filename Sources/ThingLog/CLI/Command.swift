@@ -42,6 +42,8 @@ enum CommonOptions {
     static let config = OptionSpec("--config", "PATH",
                                    "configuration (default $THINGLOG_CONFIG, else ./thinglog.json, else built-in)")
     static let progress = OptionSpec("--progress", nil, "print status lines on stderr even when it is not a terminal")
+    static let username = OptionSpec("--username", "U", "user name for the broker")
+    static let passwordFile = OptionSpec("--password-file", "F", "file holding the broker password (first line)")
 }
 
 extension CommandContext {

@@ -12,6 +12,13 @@ enum Secrets {
             .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
     }
 
+    /// The broker password from `--password-file`, as bytes.
+    static func password(_ arguments: ParsedArguments, context: CommandContext) throws -> [UInt8]? {
+        try arguments.value("--password-file").map {
+            Array(try read(file: $0, flag: "--password-file", context: context).utf8)
+        }
+    }
+
     /// A PSK from `--psk-file`, `--psk-env` or (with a warning) `--psk`.
     static func psk(_ arguments: ParsedArguments, context: CommandContext) throws -> String {
         let sources = ["--psk-file", "--psk-env", "--psk"].filter { arguments.has($0) }

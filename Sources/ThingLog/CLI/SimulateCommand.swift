@@ -20,8 +20,8 @@ struct SimulateCommand: Command {
                    + "yesterday 00:00 UTC)"),
         OptionSpec("--interval", "SECONDS", "mean seconds between one device's reports with --out (default 10)"),
         OptionSpec("--out", "FILE", "write jsonl ingest records to FILE (- for stdout) instead of publishing"),
-        OptionSpec("--username", "U", "user name for the broker"),
-        OptionSpec("--password-file", "F", "file holding the broker password"),
+        CommonOptions.username,
+        CommonOptions.passwordFile,
         CommonOptions.progress,
     ]
 
@@ -107,9 +107,7 @@ struct SimulateCommand: Command {
 
     private func publish(context: CommandContext) throws -> Int32 {
         var simulator = ReportSimulator(settings: settings)
-        let password = try arguments.value("--password-file").map {
-            Array(try Secrets.read(file: $0, flag: "--password-file", context: context).utf8)
-        }
+        let password = try Secrets.password(arguments, context: context)
         let options = ClientSession.Options(clientID: "thinglog-sim-\(getpid())", username: arguments.value("--username"),
                                             password: password, cleanSession: true)
         let client = MQTTClient(host: broker.host, port: broker.port, options: options)

@@ -15,8 +15,8 @@ struct SubscribeCommand: Command {
         OptionSpec("--qos", "0|1", "subscription QoS (default 1: at least once, broker to disk)"),
         OptionSpec("--client-id", "ID", "client id (default: stable per host and store, thinglog-…)"),
         OptionSpec("--clean-session", nil, "start a clean session (default: persistent, so nothing is missed)"),
-        OptionSpec("--username", "U", "user name"),
-        OptionSpec("--password-file", "F", "file holding the password (first line)"),
+        CommonOptions.username,
+        CommonOptions.passwordFile,
         OptionSpec("--tencent", "PRODUCT/DEVICE", "log in as a Tencent IoT Explorer device (needs --psk-file or --psk-env)"),
         OptionSpec("--psk-file", "F", "file holding the device PSK, with --tencent"),
         OptionSpec("--psk-env", "VAR", "environment variable holding the device PSK, with --tencent"),
@@ -96,9 +96,7 @@ struct SubscribeCommand: Command {
         let configuration = try context.loadConfiguration(arguments)
         let databasePath = context.databasePath(arguments)
         var username = arguments.value("--username")
-        var password = try arguments.value("--password-file").map {
-            Array(try Secrets.read(file: $0, flag: "--password-file", context: context).utf8)
-        }
+        var password = try Secrets.password(arguments, context: context)
         var clientID = arguments.value("--client-id") ?? Self.defaultClientID(databasePath: databasePath)
         if let tencent {
             let credentials = try TencentCredentials(

@@ -41,3 +41,28 @@ public func hexString(_ bytes: [UInt8]) -> String {
     }
     return String(decoding: text, as: UTF8.self)
 }
+
+/// The message schedule shared by SHA-1 and SHA-256 (FIPS 180-4 §5): bytes are cut into 64-byte blocks, and the
+/// last is padded with 0x80, zeros and the message length in bits, big-endian.
+struct MessageBlocks {
+    private var pending: [UInt8] = []
+    private var length: UInt64 = 0
+
+    mutating func append(_ bytes: some Sequence<UInt8>, compress: ([UInt8]) -> Void) {
+        for byte in bytes {
+            pending.append(byte)
+            length += 1
+            if pending.count == 64 {
+                compress(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    mutating func finish(compress: ([UInt8]) -> Void) {
+        let messageBits = length * 8
+        append([0x80], compress: compress)
+        while pending.count != 56 { append([0], compress: compress) }
+        append((0..<8).map { UInt8(truncatingIfNeeded: messageBits >> (56 - 8 * $0)) }, compress: compress)
+    }
+}

@@ -14,31 +14,23 @@ public struct SHA256: HashFunction {
 
     private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-    private var pending: [UInt8] = []
-    private var length: UInt64 = 0
+    private var blocks = MessageBlocks()
 
     public init() {}
 
     public mutating func update(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            pending.append(byte)
-            length += 1
-            if pending.count == Self.blockSize {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
+        var state = self.state
+        blocks.append(bytes) { Self.compress($0, into: &state) }
+        self.state = state
     }
 
     public mutating func finalize() -> [UInt8] {
-        let messageBits = length * 8
-        update([0x80])
-        while pending.count != 56 { update([0]) }
-        update((0..<8).map { UInt8(truncatingIfNeeded: messageBits >> (56 - 8 * $0)) })
+        var state = self.state
+        blocks.finish { Self.compress($0, into: &state) }
         return state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
     }
 
-    private mutating func compress(_ block: [UInt8]) {
+    private static func compress(_ block: [UInt8], into state: inout [UInt32]) {
         var w = [UInt32](repeating: 0, count: 64)
         for t in 0..<16 {
             w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8
