@@ -130,7 +130,9 @@ struct SubscribeCommand: Command {
         let stored = subscriber.totals.stored
         context.standardError.write("subscribe: \(subscriber.totals.messages) messages, \(stored.reports) reports, "
             + "\(stored.readings) readings, \(stored.duplicateReadings) duplicates, \(stored.rejectCount) rejected, "
-            + "\(subscriber.totals.reconnects) reconnects\n")
+            + "\(subscriber.totals.reconnects) reconnects"
+            + (subscriber.totals.flowRate.map { ", \(Int($0)) msg/s from the first message to the last commit" } ?? "")
+            + "\n")
         return 0
     }
 

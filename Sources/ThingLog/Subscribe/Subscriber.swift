@@ -24,6 +24,15 @@ public final class Subscriber {
         public var messages = 0
         public var stored = AppendSummary()
         public var reconnects = 0
+        /// Monotonic times of the first message and of the last commit, for the flow rate.
+        public var firstMessageAt: Int64?
+        public var lastCommitAt: Int64?
+
+        /// Messages per second from the first message to the last commit.
+        public var flowRate: Double? {
+            guard let first = firstMessageAt, let last = lastCommitAt, last > first else { return nil }
+            return Double(messages) * 1000 / Double(last - first)
+        }
     }
 
     public let client: MQTTClient
@@ -151,6 +160,7 @@ public final class Subscriber {
         try writer.write(entry)
         batchCount += 1
         totals.messages += 1
+        if totals.firstMessageAt == nil { totals.firstMessageAt = MonotonicClock.now() }
         if let packetID { pendingAcknowledgements.append(packetID) }
     }
 
@@ -159,6 +169,7 @@ public final class Subscriber {
         guard inTransaction else { return }
         inTransaction = false
         totals.stored.add(try writer.commit())
+        totals.lastCommitAt = MonotonicClock.now()
         if client.isConnected {
             for packetID in pendingAcknowledgements { client.acknowledge(packetID: packetID) }
             try? client.flush()
