@@ -5,11 +5,33 @@
 /// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
-    static let migrations: [String] = [version1]
+    static let migrations: [String] = [version1, version2]
 
     static var currentVersion: Int { migrations.count }
 
     static let appendOnlyTables = ["reports", "readings", "events", "rejects"]
+
+    /// Calibration history (SPEC §4 `calibrate --save`): analyze uses, per sample, the latest calibration effective
+    /// at or before it. Append-only like raw history: a new calibration supersedes, never rewrites.
+    static let version2 = """
+    CREATE TABLE calibrations(
+        id INTEGER PRIMARY KEY,
+        device TEXT NOT NULL,
+        sensor TEXT NOT NULL,
+        r0_ohms REAL NOT NULL,
+        effective_from INTEGER NOT NULL,    -- epoch ms: the calibration window's end
+        window_from INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        rs_stddev_ohms REAL,
+        compensated INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX calibrations_by_sensor ON calibrations(device, sensor, effective_from);
+    CREATE TRIGGER calibrations_no_update BEFORE UPDATE ON calibrations
+        BEGIN SELECT RAISE(ABORT, 'calibrations is append-only'); END;
+    CREATE TRIGGER calibrations_no_delete BEFORE DELETE ON calibrations
+        BEGIN SELECT RAISE(ABORT, 'calibrations is append-only'); END;
+    """
 
     static let version1 = """
     CREATE TABLE devices(
