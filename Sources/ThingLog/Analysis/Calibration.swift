@@ -44,7 +44,8 @@ public struct Calibration: Sendable, Equatable {
             let humidity = statement.isNull(3) ? nil : statement.double(3)
             guard let rs = chain.compensatedResistance(raw, temperature: temperature, humidity: humidity,
                                                        compensation: compensation), rs.isFinite, rs > 0 else {
-                throw Failure(message: "\(device) \(sensor.key) at \(Timestamp.iso8601(ts)): reading \(NumberFormatting.shortest(raw) ?? "\(raw)") is "
+                let reading = NumberFormatting.shortest(raw) ?? "\(raw)"
+                throw Failure(message: "\(device) \(sensor.key) at \(Timestamp.iso8601(ts)): reading \(reading) is "
                               + "saturated (Rs is 0 or infinite): not clean air, or a wiring fault")
             }
             if compensation.isEnabled && (temperature == nil || humidity == nil) { allCompensated = false }
