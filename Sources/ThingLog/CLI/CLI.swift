@@ -2,7 +2,8 @@
 /// (SPEC §3: 0 ok, 1 runtime failure, 2 usage error; messages as `thinglog: error: …`).
 public enum CLI {
     static var commands: [any Command.Type] {
-        [SubscribeCommand.self, IngestCommand.self, CalibrateCommand.self, StatsCommand.self, SimulateCommand.self,
+        [SubscribeCommand.self, IngestCommand.self, AnalyzeCommand.self, CalibrateCommand.self, StatsCommand.self,
+         SimulateCommand.self,
          CredentialsCommand.self]
     }
 

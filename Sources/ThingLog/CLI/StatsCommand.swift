@@ -40,7 +40,8 @@ struct StatsCommand: Command {
             ("bytes/reading", stats.bytesPerReading.map { Formatting.fixed($0, digits: 1) } ?? "n/a"),
             ("template checks", "\(stats.outOfRangeReadings) out of range, "
                 + "\(stats.unknownPropertyReadings) of unknown properties"),
-            ("analyze", "not run (analysis is not built yet)"),
+            ("analyzed through", try database.scalar("SELECT value FROM analysis_state WHERE key = 'analyzed_through'")?
+                .int64Value.map(Timestamp.iso8601) ?? "not analyzed yet (thinglog analyze)"),
         ]
         for (label, value) in rows {
             context.standardOutput.write(label.padding(toLength: 17, withPad: " ", startingAt: 0) + value + "\n")

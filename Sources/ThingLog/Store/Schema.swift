@@ -5,11 +5,53 @@
 /// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
-    static let migrations: [String] = [version1, version2]
+    static let migrations: [String] = [version1, version2, version3]
 
     static var currentVersion: Int { migrations.count }
 
     static let appendOnlyTables = ["reports", "readings", "events", "rejects"]
+
+    /// Derived tables written by `analyze` (SPEC §6). They are not raw history: a rerun replaces them.
+    static let version3 = """
+    CREATE TABLE ppm_series(
+        id INTEGER PRIMARY KEY,
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        sensor TEXT NOT NULL,
+        gas TEXT NOT NULL,
+        UNIQUE(device_id, sensor, gas)
+    );
+    CREATE TABLE ppm(
+        series_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        ppm REAL,
+        rs_r0 REAL,
+        quality TEXT NOT NULL,
+        PRIMARY KEY(series_id, ts)
+    ) WITHOUT ROWID;
+    CREATE TABLE alarms(
+        id TEXT PRIMARY KEY,
+        device TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        metric TEXT,
+        started_at INTEGER NOT NULL,
+        fired_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        last_sample_at INTEGER NOT NULL,
+        peak REAL,
+        peak_at INTEGER,
+        threshold REAL
+    );
+    CREATE TABLE analysis_state(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;
+    CREATE VIEW ppm_v AS
+        SELECT d.name AS device, s.sensor AS sensor, s.gas AS gas, p.ts AS ts, p.ppm AS ppm, p.rs_r0 AS rs_r0,
+               p.quality AS quality
+        FROM ppm p JOIN ppm_series s ON s.id = p.series_id JOIN devices d ON d.id = s.device_id;
+    CREATE VIEW alarms_v AS
+        SELECT id, device, rule, severity, metric, started_at, fired_at, ended_at,
+               (COALESCE(ended_at, last_sample_at) - started_at) / 1000.0 AS duration_s, peak, peak_at, threshold
+        FROM alarms;
+    """
 
     /// Calibration history (SPEC §4 `calibrate --save`): analyze uses, per sample, the latest calibration effective
     /// at or before it. Append-only like raw history: a new calibration supersedes, never rewrites.
