@@ -42,6 +42,27 @@ public func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: text, as: UTF8.self)
 }
 
+/// SHA-1 and SHA-256: 32-bit big-endian words of state, one compression function per 64-byte block.
+protocol BlockHashFunction: HashFunction {
+    var state: [UInt32] { get set }
+    var blocks: MessageBlocks { get set }
+    static func compress(_ block: [UInt8], into state: inout [UInt32])
+}
+
+extension BlockHashFunction {
+    public mutating func update(_ bytes: some Sequence<UInt8>) {
+        var state = self.state
+        blocks.append(bytes) { Self.compress($0, into: &state) }
+        self.state = state
+    }
+
+    public mutating func finalize() -> [UInt8] {
+        var state = self.state
+        blocks.finish { Self.compress($0, into: &state) }
+        return state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
+    }
+}
+
 /// The message schedule shared by SHA-1 and SHA-256 (FIPS 180-4 §5): bytes are cut into 64-byte blocks, and the
 /// last is padded with 0x80, zeros and the message length in bits, big-endian.
 struct MessageBlocks {

@@ -1,24 +1,12 @@
 /// SHA-1 (FIPS 180-4 §6.1), for Tencent's `hmacsha1` device signatures only.
-public struct SHA1: HashFunction {
+public struct SHA1: BlockHashFunction {
     public static let blockSize = 64
-    private var state: [UInt32] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
-    private var blocks = MessageBlocks()
+    var state: [UInt32] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
+    var blocks = MessageBlocks()
 
     public init() {}
 
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
-        var state = self.state
-        blocks.append(bytes) { Self.compress($0, into: &state) }
-        self.state = state
-    }
-
-    public mutating func finalize() -> [UInt8] {
-        var state = self.state
-        blocks.finish { Self.compress($0, into: &state) }
-        return state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
-    }
-
-    private static func compress(_ block: [UInt8], into state: inout [UInt32]) {
+    static func compress(_ block: [UInt8], into state: inout [UInt32]) {
         var w = [UInt32](repeating: 0, count: 80)
         for t in 0..<16 {
             w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8

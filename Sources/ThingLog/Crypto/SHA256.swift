@@ -1,5 +1,5 @@
 /// SHA-256 (FIPS 180-4 §6.2).
-public struct SHA256: HashFunction {
+public struct SHA256: BlockHashFunction {
     public static let blockSize = 64
     private static let roundConstants: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -12,25 +12,13 @@ public struct SHA256: HashFunction {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+    var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-    private var blocks = MessageBlocks()
+    var blocks = MessageBlocks()
 
     public init() {}
 
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
-        var state = self.state
-        blocks.append(bytes) { Self.compress($0, into: &state) }
-        self.state = state
-    }
-
-    public mutating func finalize() -> [UInt8] {
-        var state = self.state
-        blocks.finish { Self.compress($0, into: &state) }
-        return state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
-    }
-
-    private static func compress(_ block: [UInt8], into state: inout [UInt32]) {
+    static func compress(_ block: [UInt8], into state: inout [UInt32]) {
         var w = [UInt32](repeating: 0, count: 64)
         for t in 0..<16 {
             w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8
