@@ -45,8 +45,9 @@ public struct ReportSimulator: Sendable {
         var sequence = 0
         var baselines: [(String, Double)]
         var temperatureOffset: Double
-        var eventGas: String?
-        var eventGain = 1.0
+        var eventSensor: String?
+        /// The reading the event drives the sensor to, from a plausible gas concentration.
+        var eventReading = 0.0
         var eventRemaining = 0
     }
 
@@ -66,6 +67,27 @@ public struct ReportSimulator: Sendable {
         }
     }
 
+    /// Gas events: which sensor sees which gas, over which concentrations (log-uniform), so that the estimates
+    /// cross the default alarm thresholds now and then without leaving the curves' ranges.
+    static let gasEvents: [(sensor: String, gas: String, ppm: ClosedRange<Double>)] = [
+        ("MQ7", "CO", 30...400), ("MQ4", "CH4", 1_000...15_000), ("MQ2", "LPG", 300...4_000),
+        ("MQ135", "CO2", 700...6_000),
+    ]
+
+    /// The 10-bit reading (5 V, RL 10 kΩ, the default configuration) at which `sensor` shows `ppm` of `gas`, for a
+    /// device whose clean-air reading is `cleanAirReading`: the mq-sensors.md chain run backwards.
+    static func reading(forPPM ppm: Double, sensor: String, gas: String, cleanAirReading: Double) -> Double {
+        guard let model = SensorModel.all[sensor], let curve = model.curve(for: gas) else { return cleanAirReading }
+        func resistance(_ reading: Double) -> Double {
+            let vout = reading * 5 / 1023
+            return 10_000 * (5 - vout) / vout
+        }
+        let r0 = resistance(cleanAirReading) / model.cleanAirRatio
+        let ratio = pow(max(ppm - curve.baseline, 1) / curve.a, 1 / curve.b)
+        let vout = 5 * 10_000 / (10_000 + ratio * r0)
+        return min(1022, vout * 1023 / 5)
+    }
+
     /// The next report in time order.
     public mutating func next() -> Report {
         var chosen = 0
@@ -76,14 +98,17 @@ public struct ReportSimulator: Sendable {
 
         if device.eventRemaining <= 0, time - settings.start >= settings.cleanAirMilliseconds,
            random.unit() < settings.eventProbability {
-            device.eventGas = ["MQ2", "MQ135", "MQ4", "MQ7"][Int(random.unit() * 4) % 4]
-            device.eventGain = random.uniform(3...12)
+            let event = Self.gasEvents[Int(random.unit() * Double(Self.gasEvents.count)) % Self.gasEvents.count]
+            let baseline = device.baselines.first { $0.0 == event.sensor }?.1 ?? 100
+            let ppm = exp(random.uniform(log(event.ppm.lowerBound)...log(event.ppm.upperBound)))
+            device.eventSensor = event.sensor
+            device.eventReading = Self.reading(forPPM: ppm, sensor: event.sensor, gas: event.gas, cleanAirReading: baseline)
             device.eventRemaining = 6 + Int(random.unit() * 60)
         }
         var params: [(String, Int)] = []
         for (sensor, baseline) in device.baselines {
-            var value = baseline * (1 + 0.03 * random.gaussian())
-            if device.eventRemaining > 0, device.eventGas == sensor { value *= device.eventGain }
+            let level = device.eventRemaining > 0 && device.eventSensor == sensor ? device.eventReading : baseline
+            let value = level * (1 + 0.03 * random.gaussian())
             params.append((sensor, max(0, min(1023, Int(value.rounded())))))
         }
         if device.eventRemaining > 0 { device.eventRemaining -= 1 }
