@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import ThingLog
+
+@Suite struct QueryCommandTests {
+    static let queriesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("queries").path
+    let directory = TemporaryDirectory()
+    let fixture = ReportFixture(devices: 3, reportsPerDevice: 720, intervalMilliseconds: 10_000)
+
+    /// A store with the fixture (2 hours of 3 devices from 2025-11-26T00:00Z) and a device silent since 00:30.
+    func seeded() -> String {
+        let db = directory.file("q.db")
+        var lines = fixture.jsonlLines()
+        let quiet = ReportFixture(devices: 1, reportsPerDevice: 180, product: "QUIET")
+        // The name is JSON-escaped inside the record: the device is called `quiet, "one"`.
+        lines += quiet.jsonlLines().map { $0.replacingOccurrences(of: "/dev1", with: "/quiet, \\\"one\\\"") }
+        let input = directory.write("in.jsonl", lines.joined(separator: "\n"))
+        #expect(runCLI(["ingest", input, "--db", db], in: directory.path).status == 0)
+        #expect(runCLI(["analyze", "--db", db], in: directory.path).status == 0)
+        return db
+    }
+
+    func query(_ arguments: [String], db: String) -> CommandResult {
+        runCLI(["query"] + arguments + ["--db", db, "--queries-dir", Self.queriesDirectory], in: directory.path)
+    }
+
+    func json(_ result: CommandResult) throws -> (columns: [String], rows: [JSONValue]) {
+        let value = try JSONParser.parse(Array(result.standardOutput.utf8))
+        return ((value["columns"]?.elements ?? []).compactMap(\.stringValue), value["rows"]?.elements ?? [])
+    }
+
+    static let shipped: [(String, [String], [String])] = [
+        ("latest", [], ["device", "metric", "ts", "value"]),
+        ("hourly-means", ["device=dev1", "metric=MQ2", "from=2025-11-26", "to=2025-11-27"],
+         ["hour", "mean", "min", "max", "count"]),
+        ("daily-stats", ["from=2025-11-26", "to=2025-11-27"], ["day", "device", "metric", "count", "min", "max", "mean"]),
+        ("alarms-per-day", ["from=2025-11-26", "to=2025-11-27"], ["day", "rule", "severity", "count"]),
+        ("silent-devices", ["since=2025-11-26T01:00:00Z"], ["device", "last_ts"]),
+        ("coverage", ["from=2025-11-26", "to=2025-11-27"], ["device", "reports", "expected", "coverage"]),
+    ]
+
+    @Test(arguments: shipped)
+    func everyShippedQueryRuns(_ name: String, _ parameters: [String], _ columns: [String]) throws {
+        let db = seeded()
+        let result = query([name, "--format", "json"] + parameters.flatMap { ["--param", $0] }, db: db)
+        #expect(result.status == 0, "\(result.standardError)")
+        let parsed = try json(result)
+        #expect(parsed.columns == columns)
+        #expect(!parsed.rows.isEmpty)
+    }
+
+    @Test func listShowsEveryShippedQuery() {
+        let result = query(["--list"], db: directory.file("x.db"))
+        #expect(result.status == 0)
+        for (name, _, _) in Self.shipped { #expect(result.standardOutput.contains(name + " ")) }
+    }
+
+    @Test func latestAndHourlyMeansMatchTheFixture() throws {
+        let db = seeded()
+        let latest = try json(query(["latest", "--format", "json"], db: db)).rows
+        let last = fixture.reports.filter { $0.device == "dev2" }.last!
+        let row = try #require(latest.first { $0["device"] == .string("dev2") && $0["metric"] == .string("MQ7") })
+        #expect(row["ts"] == .number(Double(last.receivedAt - 40)))
+        #expect(row["value"] == .number(Double(last.values.first { $0.0 == "MQ7" }!.1)))
+        let hourly = try json(query(["hourly-means", "--format", "json", "--param", "device=dev1", "--param", "metric=MQ2",
+                                     "--param", "from=2025-11-26T00:00:00Z", "--param", "to=2025-11-26T01:00:00Z"],
+                                    db: db)).rows
+        let values = fixture.reports.filter { $0.device == "dev1" && $0.receivedAt - 40 < 1_764_118_800_000 }
+            .map { Double($0.values[0].1) }
+        #expect(hourly.count == 1)
+        #expect(hourly[0]["count"] == .number(Double(values.count)))
+        #expect(abs((hourly[0]["mean"]?.doubleValue ?? 0) - values.reduce(0, +) / Double(values.count)) < 1e-9)
+        let silent = try json(query(["silent-devices", "--format", "json", "--param", "since=2025-11-26T01:00:00Z"], db: db)).rows
+        #expect(silent.map { $0["device"] } == [.string("quiet, \"one\"")])
+    }
+
+    @Test func nothingCanChangeTheStore() throws {
+        let db = seeded()
+        let before = try Database(path: db).integer("SELECT COUNT(*) FROM readings")
+        for sql in ["DELETE FROM readings", "DROP TABLE readings", "PRAGMA user_version = 9", "UPDATE devices SET name = 'x'",
+                    "INSERT INTO counters VALUES ('x', 1)", "CREATE TABLE t(x)", "ATTACH DATABASE 'other.db' AS o"] {
+            let result = query(["--sql", sql], db: db)
+            #expect(result.status != 0, "\(sql)")
+        }
+        let database = try Database(path: db)
+        #expect(try database.integer("SELECT COUNT(*) FROM readings") == before)
+        #expect(try database.integer("PRAGMA user_version") == Int64(Schema.currentVersion))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("other.db")))
+    }
+
+    @Test func parametersAreBoundNotSpliced() throws {
+        let db = seeded()
+        let injected = query(["hourly-means", "--format", "json", "--param", "device=dev1' OR '1'='1", "--param",
+                              "metric=MQ2", "--param", "from=0", "--param", "to=9999999999999"], db: db)
+        #expect(injected.status == 0)
+        #expect(try json(injected).rows.isEmpty)
+        let missing = query(["hourly-means", "--param", "device=dev1"], db: db)
+        #expect(missing.status == 2 && missing.standardError.contains("missing parameter :metric"))
+        let unknown = query(["latest", "--param", "colour=red"], db: db)
+        #expect(unknown.status == 2 && unknown.standardError.contains("--param colour"))
+        let badTime = query(["silent-devices", "--param", "since=soon"], db: db)
+        #expect(badTime.status == 2)
+    }
+
+    @Test func csvQuotesDeviceNamesAndTablesAlign() throws {
+        let db = seeded()
+        let csv = query(["silent-devices", "--format", "csv", "--param", "since=2025-11-26T01:00:00Z"], db: db)
+        #expect(csv.standardOutput.hasPrefix("device,last_ts\r\n\"quiet, \"\"one\"\"\","))
+        let table = query(["--sql", "SELECT 'a' AS name, 12.5 AS value UNION ALL SELECT 'longer', 3"], db: db)
+        #expect(table.standardOutput == "name    value\n------  -----\na        12.5\nlonger      3\n(2 rows)\n")
+    }
+}
