@@ -3,7 +3,7 @@
 public enum CLI {
     static var commands: [any Command.Type] {
         [SubscribeCommand.self, IngestCommand.self, AnalyzeCommand.self, CalibrateCommand.self, StatsCommand.self,
-         QueryCommand.self, SimulateCommand.self,
+         ExportCommand.self, QueryCommand.self, SimulateCommand.self,
          CredentialsCommand.self]
     }
 

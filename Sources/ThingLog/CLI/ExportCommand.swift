@@ -1,0 +1,83 @@
+/// `thinglog export`: readings, ppm estimates, alarms and summaries as CSV, JSON or JSON Lines (SPEC §4).
+struct ExportCommand: Command {
+    static let name = "export"
+    static let abstract = "Write readings, ppm estimates, alarm events or per-series summaries as CSV, JSON or JSONL."
+    static let synopsis = "readings|ppm|alarms|summary [--from T] [--to T] [--device D]... [--metric M]... "
+        + "[--format csv|json|jsonl] [--out FILE|-] [--tz TZ] [--db PATH]"
+    static let allowsPositionals = true
+    static let options = [
+        OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open"),
+        OptionSpec("--to", "T", "range end, exclusive; default: open"),
+        OptionSpec("--device", "D", "only this device", repeatable: true),
+        OptionSpec("--metric", "M", "only this metric (readings, summary) or SENSOR.GAS series (ppm, summary)",
+                   repeatable: true),
+        OptionSpec("--format", "FORMAT", "csv (default, RFC 4180), json or jsonl"),
+        OptionSpec("--out", "FILE", "output file, written atomically (default -: standard output)"),
+        OptionSpec("--tz", "TZ", "IANA time zone for calendar dates (default $TZ, else UTC)"),
+        CommonOptions.database,
+    ]
+    static let discussion = """
+    Columns: readings: device, metric, ts, value · ppm: device, sensor, gas, ts, ppm, rs_r0, quality ·
+    alarms: id, device, rule, severity, metric, started_at, fired_at, ended_at, duration_s, peak, peak_at, threshold ·
+    summary: device, metric, count, min, max, mean, stddev, first_ts, last_ts. Times are ISO 8601 UTC with ms.
+    ppm and alarms come from the last `thinglog analyze`. (The rolling kind is not built yet.)
+    """
+
+    enum Format: String, CaseIterable { case csv, json, jsonl }
+
+    let arguments: ParsedArguments
+    let kind: ExportKind
+    let format: Format
+    let filter: ExportFilter
+
+    init(arguments: ParsedArguments, context: CommandContext) throws {
+        self.arguments = arguments
+        guard arguments.positionals.count == 1 else {
+            throw UsageError("export needs one kind: readings, ppm, alarms or summary")
+        }
+        let name = arguments.positionals[0]
+        guard let kind = ExportKind(rawValue: name) else {
+            throw UsageError(name == "rolling" ? "export rolling is not built yet; use readings, ppm, alarms or summary"
+                                               : "export \(name): unknown kind (expected readings|ppm|alarms|summary)")
+        }
+        self.kind = kind
+        format = try arguments.choice("--format", default: Format.csv)
+        let timeZone = try context.timeZone(arguments)
+        filter = ExportFilter(from: try context.timeArgument(arguments, "--from", timeZone: timeZone),
+                              to: try context.timeArgument(arguments, "--to", timeZone: timeZone),
+                              devices: arguments.values("--device"), metrics: arguments.values("--metric"))
+        if let from = filter.from, let to = filter.to, from >= to { throw UsageError("--from must be before --to") }
+    }
+
+    func run(in context: CommandContext) throws -> Int32 {
+        let database = try StoreConnection.openForReading(path: context.databasePath(arguments))
+        let output = try OutputFile(path: arguments.value("--out") ?? "-", context: context)
+        let columns = kind.columns
+        var rowCount = 0
+        switch format {
+        case .csv: try output.write(CSVWriter.record(columns))
+        case .json:
+            try output.write("{\"kind\":\(JSONWriter.quoted(kind.rawValue)),"
+                + "\"from\":\(filter.from.map { JSONWriter.quoted(Timestamp.iso8601($0)) } ?? "null"),"
+                + "\"to\":\(filter.to.map { JSONWriter.quoted(Timestamp.iso8601($0)) } ?? "null"),"
+                + "\"generated_at\":\(JSONWriter.quoted(Timestamp.iso8601(context.clock()))),\"rows\":[")
+        case .jsonl: break
+        }
+        try Exporter(database: database).forEachRow(kind, filter: filter) { values in
+            switch format {
+            case .csv: try output.write(CSVWriter.record(values.map(\.csv)))
+            case .json, .jsonl:
+                let object = "{" + zip(columns, values).map { "\(JSONWriter.quoted($0)):\($1.json)" }
+                    .joined(separator: ",") + "}"
+                try output.write(format == .json ? (rowCount == 0 ? "" : ",") + object : object + "\n")
+            }
+            rowCount += 1
+        }
+        if format == .json { try output.write("]}\n") }
+        try output.commit()
+        if let path = arguments.value("--out"), path != "-" {
+            context.standardError.write("export: \(rowCount) \(kind.rawValue) rows to \(path)\n")
+        }
+        return 0
+    }
+}
