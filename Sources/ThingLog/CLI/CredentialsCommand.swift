@@ -48,7 +48,7 @@ struct CredentialsCommand: Command {
         let credentials = try TencentCredentials(
             product: product, device: device, psk: psk,
             connectionID: arguments.value("--connid") ?? TencentCredentials.randomConnectionID(),
-            expiry: expiry ?? (context.clock() / 1000 + 365 * 86_400), signature: signature)
+            expiry: expiry ?? TencentCredentials.defaultExpiry(nowMilliseconds: context.clock()), signature: signature)
         if arguments.has("--json") {
             context.standardOutput.write("{\"clientid\":\(JSONWriter.quoted(credentials.clientID)),"
                 + "\"username\":\(JSONWriter.quoted(credentials.username)),"

@@ -1,4 +1,5 @@
 import Foundation
+import MQTT
 
 /// Reading secrets (passwords, PSKs) from files or the environment, never from logs (SPEC §3).
 enum Secrets {
@@ -67,5 +68,16 @@ struct BrokerAddress: Equatable {
 
     private static func bad(_ text: String, _ flag: String) -> UsageError {
         UsageError("\(flag) \(text): expected HOST[:PORT], e.g. 127.0.0.1:1883")
+    }
+}
+
+extension ParsedArguments {
+    /// `--qos 0|1` (default 1): Tencent's broker and thinglog use no QoS 2.
+    func qos() throws(UsageError) -> QoS {
+        switch value("--qos") ?? "1" {
+        case "0": return .atMostOnce
+        case "1": return .atLeastOnce
+        case let other: throw UsageError("--qos \(other): expected 0 or 1")
+        }
     }
 }

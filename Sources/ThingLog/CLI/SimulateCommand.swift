@@ -73,11 +73,7 @@ struct SimulateCommand: Command {
             throw UsageError("--rate \(rateText): expected reports per second, e.g. 100 or 100/s")
         }
         self.rate = rate
-        switch arguments.value("--qos") ?? "1" {
-        case "0": qos = .atMostOnce
-        case "1": qos = .atLeastOnce
-        case let other: throw UsageError("--qos \(other): expected 0 or 1")
-        }
+        qos = try arguments.qos()
         broker = try BrokerAddress(arguments.value("--broker") ?? "127.0.0.1")
     }
 

@@ -66,11 +66,7 @@ struct SubscribeCommand: Command {
         for filter in filters where !TopicFilter.isValid(filter) {
             throw UsageError("--topic \(filter): not a valid MQTT topic filter")
         }
-        switch arguments.value("--qos") ?? "1" {
-        case "0": qos = .atMostOnce
-        case "1": qos = .atLeastOnce
-        case let other: throw UsageError("--qos \(other): expected 0 or 1")
-        }
+        qos = try arguments.qos()
         let keepAliveText = arguments.value("--keepalive") ?? "60"
         guard let seconds = UInt16(keepAliveText), (1...900).contains(seconds) else {
             throw UsageError("--keepalive \(keepAliveText): expected seconds from 1 to 900")
@@ -101,7 +97,7 @@ struct SubscribeCommand: Command {
         if let tencent {
             let credentials = try TencentCredentials(
                 product: tencent.product, device: tencent.device, psk: try Secrets.psk(arguments, context: context),
-                connectionID: TencentCredentials.randomConnectionID(), expiry: context.clock() / 1000 + 365 * 86_400)
+                connectionID: TencentCredentials.randomConnectionID(), expiry: TencentCredentials.defaultExpiry(nowMilliseconds: context.clock()))
             clientID = credentials.clientID
             username = credentials.username
             password = Array(credentials.password.utf8)

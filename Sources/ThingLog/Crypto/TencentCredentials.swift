@@ -31,6 +31,9 @@ public struct TencentCredentials: Equatable, Sendable {
         port = 1883
     }
 
+    /// The default signature end (SPEC §4): now + 365 days, in epoch seconds.
+    public static func defaultExpiry(nowMilliseconds: Int64) -> Int64 { nowMilliseconds / 1000 + 365 * 86_400 }
+
     /// A random 5-character `[A-Z0-9]` connection id.
     public static func randomConnectionID() -> String {
         let symbols = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
