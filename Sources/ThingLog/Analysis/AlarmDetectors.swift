@@ -118,3 +118,39 @@ public struct StuckDetector: Sendable {
         return ended
     }
 }
+
+extension ThresholdDetector {
+    func encode(to encoder: inout StateEncoder) {
+        switch state {
+        case .idle:
+            encoder.integer(0)
+        case .pending(let startedAt, let peak, let peakAt):
+            encoder.integer(1); encoder.integer(startedAt); encoder.double(peak); encoder.integer(peakAt)
+        case .firing(let startedAt, let firedAt, let peak, let peakAt):
+            encoder.integer(2); encoder.integer(startedAt); encoder.integer(firedAt); encoder.double(peak)
+            encoder.integer(peakAt)
+        }
+    }
+
+    mutating func decode(from decoder: inout StateDecoder) throws(StateDecodingError) {
+        switch try decoder.integer() {
+        case 0: state = .idle
+        case 1: state = .pending(startedAt: try decoder.integer(), peak: try decoder.double(), peakAt: try decoder.integer())
+        case 2: state = .firing(startedAt: try decoder.integer(), firedAt: try decoder.integer(), peak: try decoder.double(),
+                                peakAt: try decoder.integer())
+        default: throw StateDecodingError()
+        }
+    }
+}
+
+extension StuckDetector {
+    func encode(to encoder: inout StateEncoder) {
+        encoder.flag(run != nil)
+        guard let run else { return }
+        encoder.double(run.value); encoder.integer(run.startedAt); encoder.optionalInteger(run.firedAt)
+    }
+
+    mutating func decode(from decoder: inout StateDecoder) throws(StateDecodingError) {
+        run = try decoder.flag() ? (try decoder.double(), try decoder.integer(), try decoder.optionalInteger()) : nil
+    }
+}

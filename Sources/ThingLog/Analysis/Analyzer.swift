@@ -1,181 +1,216 @@
 /// What one `analyze` run produced.
 public struct AnalysisSummary: Sendable, Equatable {
     public var devices = 0
+    /// Devices analyzed from their first sample (new, `--full`, changed configuration or calibration, late data).
+    public var recomputedDevices = 0
+    public var frames = 0
     public var ppmEstimates = 0
     public var alarms = 0
     public var openAlarms = 0
+    /// The newest sample time analyzed.
+    public var analyzedThrough: Int64?
 }
 
-/// Computes the derived tables (SPEC §6) from the whole store, device by device and series by series, streaming:
-/// ppm estimates for every configured sensor and gas, and alarm events for every rule. Rolling means and exposures
-/// that rules name are computed on the way and not stored.
-///
-/// This version recomputes everything on each run (the `--full` behaviour); incremental runs that continue from a
-/// watermark are not built yet.
-public final class Analyzer {
-    let database: Database
-    let configuration: Configuration
-    /// Gap after which a sensor warms up again (mq-sensors.md §5).
-    static let warmupGap: Int64 = 10 * 60_000
+/// How `analyze` was asked to run (SPEC §4).
+public struct AnalysisOptions: Sendable {
+    /// Recompute every device from its first sample.
+    public var full = false
+    /// Recompute the results at or after this time (the state before it is rebuilt by replaying history).
+    public var from: Int64?
+    /// Analyze samples up to and including this time only.
+    public var to: Int64?
 
-    public init(database: Database, configuration: Configuration) {
-        self.database = database
+    public init(full: Bool = false, from: Int64? = nil, to: Int64? = nil) {
+        self.full = full
+        self.from = from
+        self.to = to
+    }
+}
+
+/// Computes the derived tables (SPEC §6) device by device, streaming each device's readings in time order through
+/// `DeviceAnalysis`: ppm estimates for every configured sensor and gas, and alarm events for every rule. Rolling means
+/// and exposures are computed on the way for the rules that name them; the `rolling` export computes the rest with
+/// the same code when asked.
+///
+/// Incremental: each device continues from its saved state and last sample time. A device is recomputed from the
+/// first affected time when it received data at or before where it stopped, or a calibration effective at or before
+/// it was saved; a changed configuration (or `--full`) recomputes everything. Every device is committed on its own,
+/// so a concurrent subscriber waits at most one device, and readers see whole devices. All runs read one snapshot.
+public final class Analyzer {
+    let path: String
+    let configuration: Configuration
+    /// Bump when analysis semantics change, so stores analyzed by an older thinglog are recomputed.
+    static let semanticsVersion = 2
+
+    public init(path: String, configuration: Configuration) {
+        self.path = path
         self.configuration = configuration
     }
 
-    public func run() throws -> AnalysisSummary {
-        try database.inTransaction {
-            try database.execute("DELETE FROM ppm; DELETE FROM ppm_series; DELETE FROM alarms;")
-            var summary = AnalysisSummary()
-            let dataEnd = try database.scalar("SELECT MAX(ts) FROM readings")?.int64Value
-            let devices = try database.rows("SELECT id, name FROM devices ORDER BY name")
-            for row in devices {
-                guard let id = row[0].int64Value, let name = row[1].stringValue else { continue }
-                try analyze(deviceID: id, name: name, dataEnd: dataEnd, summary: &summary)
-                summary.devices += 1
-            }
-            try database.execute("""
-                INSERT INTO analysis_state(key, value) VALUES ('analyzed_through', ?)
-                ON CONFLICT(key) DO UPDATE SET value = excluded.value
-                """, [dataEnd.map(SQLiteValue.integer) ?? .null])
-            return summary
-        }
+    /// Identifies everything in the configuration that analysis results depend on.
+    var fingerprint: Int64 {
+        let text = "\(Self.semanticsVersion)|\(configuration.sensors)|\(configuration.compensation)|"
+            + "\(configuration.warmupMilliseconds)|\(configuration.windows)|\(configuration.alarms)"
+        return SHA256.hash(Array(text.utf8)).prefix(8).reduce(0) { $0 << 8 | Int64($1) }
     }
 
-    private func analyze(deviceID: Int64, name: String, dataEnd: Int64?, summary: inout AnalysisSummary) throws {
-        let times = try database.rows("""
-            SELECT DISTINCT r.ts FROM readings r JOIN series s ON s.id = r.series_id WHERE s.device_id = ? ORDER BY r.ts
-            """, [.integer(deviceID)]).compactMap { $0[0].int64Value }
-        guard !times.isEmpty else { return }
-        var evaluators: [String: [RuleEvaluator]] = [:]
-        for rule in configuration.alarms {
-            guard let series = RuleEvaluator.baseSeries(of: rule),
-                  let evaluator = RuleEvaluator(rule: rule, device: name, windows: configuration.windows) else { continue }
-            evaluators[series, default: []].append(evaluator)
-        }
-        var warmupStarts: [Int64] = [times[0]]
-        for (previous, next) in zip(times, times.dropFirst()) where next - previous > Self.warmupGap {
-            warmupStarts.append(next)
+    public func run(_ options: AnalysisOptions = AnalysisOptions()) throws -> AnalysisSummary {
+        let lock = try FileLock(path: path + ".analyze-lock")
+        defer { lock.release() }
+        let writer = try StoreConnection.openForWriting(path: path)
+        let reader = try StoreConnection.openForReading(path: path, cacheMebibytes: 32)
+        try reader.execute("BEGIN")
+        defer { try? reader.execute("COMMIT") }
+
+        let stored = try reader.scalar("SELECT value FROM analysis_state WHERE key = 'configuration'")?.int64Value
+        let full = options.full || stored != fingerprint
+        let highReport = try reader.scalar("SELECT MAX(id) FROM reports")?.int64Value ?? 0
+        let highCalibration = try reader.scalar("SELECT MAX(id) FROM calibrations")?.int64Value ?? 0
+        let dataEnd = try reader.scalar("""
+            SELECT MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id AND ts <= ?)) FROM series s
+            """, [.integer(options.to ?? .max)])?.int64Value
+        var saved: [Int64: (throughReport: Int64, calibrationsThrough: Int64, state: [UInt8])] = [:]
+        var lateData: [Int64: Int64] = [:]
+        if full {
+            try writer.inTransaction {
+                try writer.execute("""
+                    DELETE FROM ppm; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
+                    """)
+                try setState(writer, "configuration", fingerprint)
+            }
+        } else {
+            for row in try reader.rows("SELECT device_id, through_report, calibrations_through, state FROM analysis_devices") {
+                guard let id = row[0].int64Value, let report = row[1].int64Value, let calibration = row[2].int64Value,
+                      case .blob(let state) = row[3] else { continue }
+                saved[id] = (report, calibration, state)
+            }
+            // Reports that arrived since a device was analyzed, by the earliest time they carry.
+            let lowest = saved.values.map(\.throughReport).min() ?? highReport
+            for row in try reader.rows("""
+                SELECT r.device_id, MIN(r.received_at + r.ts_offset) FROM reports r
+                JOIN analysis_devices a ON a.device_id = r.device_id
+                WHERE r.id > ? AND r.id > a.through_report GROUP BY r.device_id
+                """, [.integer(lowest)]) {
+                if let id = row[0].int64Value, let time = row[1].int64Value { lateData[id] = time }
+            }
         }
 
-        for sensor in configuration.sensors {
-            summary.ppmEstimates += try estimate(sensor, deviceID: deviceID, device: name, warmupStarts: warmupStarts,
-                                                 evaluators: &evaluators)
-        }
-        // Raw-metric rules read their series straight from the readings.
-        for (series, _) in evaluators where !series.contains(".") {
-            let samples = try database.cached("""
-                SELECT r.ts, r.value FROM readings r JOIN series s ON s.id = r.series_id
-                WHERE s.device_id = ? AND s.metric = ? ORDER BY r.ts
-                """)
-            try samples.bind([.integer(deviceID), .text(series)])
-            while try samples.step() {
-                let time = samples.int64(0), value = samples.double(1)
-                for index in evaluators[series, default: []].indices { evaluators[series]?[index].add(time: time, value: value) }
+        var summary = AnalysisSummary(analyzedThrough: dataEnd)
+        for row in try reader.rows("SELECT id, name FROM devices ORDER BY name") {
+            guard let id = row[0].int64Value, let name = row[1].stringValue else { continue }
+            let fresh = DeviceAnalysis.initialState(device: name, configuration: configuration)
+            var plan = DevicePlan(state: fresh)
+            if let entry = saved[id], let restored = try? DeviceAnalysis.State.decode(entry.state, into: fresh),
+               let through = restored.throughTime {
+                let calibrated = try reader.scalar("""
+                    SELECT MIN(effective_from) FROM calibrations WHERE device = ? AND id > ?
+                    """, [.text(name), .integer(entry.calibrationsThrough)])?.int64Value
+                let affected = [lateData[id], calibrated, options.from].compactMap { $0 }.filter { $0 <= through }.min()
+                if let affected { plan.emitFrom = affected } else { plan = DevicePlan(state: restored, after: through) }
             }
-            samples.rewind()
+            if plan.after == nil { summary.recomputedDevices += 1 }
+            try writer.inTransaction {
+                let state = try analyze(device: id, name: name, plan: plan, through: options.to, dataEnd: dataEnd,
+                                        reader: reader, writer: writer, summary: &summary)
+                try writer.execute("""
+                    INSERT INTO analysis_devices(device_id, through_ts, through_report, calibrations_through, state)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET through_ts = excluded.through_ts,
+                    through_report = excluded.through_report, calibrations_through = excluded.calibrations_through,
+                    state = excluded.state
+                    """, [.integer(id), state.throughTime.map(SQLiteValue.integer) ?? .null, .integer(highReport),
+                          .integer(highCalibration), .blob(state.encoded())])
+            }
+            summary.devices += 1
         }
-        var alarms: [(AlarmEvent, Int64)] = []
-        for list in evaluators.values {
-            for evaluator in list {
-                let last = evaluator.lastSampleAt ?? 0
-                alarms += evaluator.finished.map { ($0, last) }
-                if let open = evaluator.open { alarms.append((open, last)) }
+        try writer.inTransaction {
+            if let dataEnd { try setState(writer, "analyzed_through", dataEnd) }
+        }
+        return summary
+    }
+
+    /// Where one device's run starts: continuing after `after` from saved state, or from the first sample with a
+    /// fresh state, writing results from `emitFrom` on (nil: all).
+    private struct DevicePlan {
+        var state: DeviceAnalysis.State
+        var after: Int64?
+        var emitFrom: Int64?
+    }
+
+    /// Analyzes one device inside the caller's write transaction; returns the state to save.
+    private func analyze(device id: Int64, name: String, plan: DevicePlan, through: Int64?, dataEnd: Int64?,
+                         reader: Database, writer: Database, summary: inout AnalysisSummary) throws -> DeviceAnalysis.State {
+        let series = try reader.rows("SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric", [.integer(id)])
+            .compactMap { row -> (id: Int64, metric: String)? in
+                guard let seriesID = row[0].int64Value, let metric = row[1].stringValue else { return nil }
+                return (seriesID, metric)
+            }
+        let metrics = Set(series.map(\.metric))
+        var ppmSeries: [String: [Int64]] = [:]
+        for sensor in configuration.sensors where metrics.contains(sensor.key) {
+            ppmSeries[sensor.key] = try sensor.gases.map { gas in
+                try writer.execute("INSERT OR IGNORE INTO ppm_series(device_id, sensor, gas) VALUES (?, ?, ?)",
+                                   [.integer(id), .text(sensor.key), .text(gas.gas)])
+                return try writer.scalar("SELECT id FROM ppm_series WHERE device_id = ? AND sensor = ? AND gas = ?",
+                                         [.integer(id), .text(sensor.key), .text(gas.gas)])?.int64Value ?? 0
             }
         }
-        alarms += staleAlarms(device: name, times: times, dataEnd: dataEnd)
+        var calibrations: [String: [(Int64, Double)]] = [:]
+        for row in try reader.rows("""
+            SELECT sensor, effective_from, r0_ohms FROM calibrations WHERE device = ? ORDER BY effective_from, id
+            """, [.text(name)]) {
+            guard let sensor = row[0].stringValue, let from = row[1].int64Value, let r0 = row[2].doubleValue else { continue }
+            calibrations[sensor, default: []].append((from, r0))
+        }
+
+        // Clear what this run rewrites.
+        let allSeries = ppmSeries.values.flatMap { $0 }.map { String($0) }.joined(separator: ",")
+        if plan.after != nil {
+            try writer.execute("DELETE FROM alarms WHERE device = ? AND ended_at IS NULL", [.text(name)])
+        } else {
+            let from = plan.emitFrom ?? .min
+            try writer.execute("DELETE FROM ppm WHERE series_id IN (\(allSeries)) AND ts >= ?", [.integer(from)])
+            try writer.execute("DELETE FROM alarms WHERE device = ? AND (ended_at IS NULL OR ended_at >= ?)",
+                               [.text(name), .integer(from)])
+        }
+
+        let analysis = DeviceAnalysis(device: name, metrics: series.map(\.metric), configuration: configuration,
+                                      ppmSeries: ppmSeries, calibrations: calibrations, state: plan.state)
+        let frames = try DeviceFrames(database: reader, series: series, after: plan.after, through: through)
+        let sink = try PPMWriter(database: writer)
+        while try frames.next() {
+            analysis.process(frames, emitting: plan.emitFrom.map { frames.time >= $0 } ?? true)
+            summary.frames += 1
+            if analysis.ppmRows.count >= 4096 {
+                summary.ppmEstimates += analysis.ppmRows.count
+                try sink.write(analysis.ppmRows)
+                analysis.ppmRows.removeAll(keepingCapacity: true)
+            }
+        }
+        summary.ppmEstimates += analysis.ppmRows.count
+        try sink.write(analysis.ppmRows)
+
+        let insert = try writer.cached("""
+            INSERT OR REPLACE INTO alarms(id, device, rule, severity, metric, started_at, fired_at, ended_at,
+                                          last_sample_at, peak, peak_at, threshold)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let alarms = analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) } + analysis.openAlarms(dataEnd: dataEnd)
         for (alarm, last) in alarms {
-            try database.execute("""
-                INSERT INTO alarms(id, device, rule, severity, metric, started_at, fired_at, ended_at, last_sample_at,
-                                   peak, peak_at, threshold)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(alarm.id), .text(alarm.device), .text(alarm.rule), .text(alarm.severity.rawValue),
-                      alarm.series.map(SQLiteValue.text) ?? .null, .integer(alarm.startedAt), .integer(alarm.firedAt),
-                      alarm.endedAt.map(SQLiteValue.integer) ?? .null, .integer(last),
-                      alarm.peak.map(SQLiteValue.real) ?? .null, alarm.peakAt.map(SQLiteValue.integer) ?? .null,
-                      alarm.threshold.map(SQLiteValue.real) ?? .null])
+            insert.rewind()
+            try insert.execute([.text(alarm.id), .text(alarm.device), .text(alarm.rule), .text(alarm.severity.rawValue),
+                                alarm.series.map(SQLiteValue.text) ?? .null, .integer(alarm.startedAt),
+                                .integer(alarm.firedAt), alarm.endedAt.map(SQLiteValue.integer) ?? .null, .integer(last),
+                                alarm.peak.map(SQLiteValue.real) ?? .null, alarm.peakAt.map(SQLiteValue.integer) ?? .null,
+                                alarm.threshold.map(SQLiteValue.real) ?? .null])
             summary.alarms += 1
             if alarm.endedAt == nil { summary.openAlarms += 1 }
         }
+        return analysis.state
     }
 
-    /// ppm rows for one sensor of one device; feeds the rules that name its gases.
-    private func estimate(_ sensor: SensorConfiguration, deviceID: Int64, device: String, warmupStarts: [Int64],
-                          evaluators: inout [String: [RuleEvaluator]]) throws -> Int {
-        let compensation = configuration.compensation
-        let samples = try database.cached("""
-            SELECT r.ts, r.value,
-                   (SELECT value FROM readings WHERE series_id = (SELECT id FROM series WHERE device_id = ?1 AND metric = ?3)
-                    AND ts = r.ts),
-                   (SELECT value FROM readings WHERE series_id = (SELECT id FROM series WHERE device_id = ?1 AND metric = ?4)
-                    AND ts = r.ts)
-            FROM readings r WHERE r.series_id = (SELECT id FROM series WHERE device_id = ?1 AND metric = ?2)
-            ORDER BY r.ts
-            """)
-        try samples.bind([.integer(deviceID), .text(sensor.key), .text(compensation.temperatureProperty),
-                          .text(compensation.humidityProperty)])
-        defer { samples.rewind() }
-        let calibrations = try database.rows("""
-            SELECT effective_from, r0_ohms FROM calibrations WHERE device = ? AND sensor = ? ORDER BY effective_from, id
-            """, [.text(device), .text(sensor.key)]).compactMap { row -> (Int64, Double)? in
-                guard let from = row[0].int64Value, let r0 = row[1].doubleValue else { return nil }
-                return (from, r0)
-            }
-        var seriesIDs: [Int64] = []
-        for gas in sensor.gases {
-            try database.execute("INSERT INTO ppm_series(device_id, sensor, gas) VALUES (?, ?, ?)",
-                                 [.integer(deviceID), .text(sensor.key), .text(gas.gas)])
-            seriesIDs.append(database.lastInsertRowID)
-        }
-        let insert = try database.cached("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES (?, ?, ?, ?, ?)")
-        let chain = SensorChain(sensor: sensor)
-        var calibrationIndex = -1
-        var warmupIndex = 0
-        var count = 0
-        while try samples.step() {
-            let time = samples.int64(0), raw = samples.double(1)
-            while calibrationIndex + 1 < calibrations.count, calibrations[calibrationIndex + 1].0 <= time {
-                calibrationIndex += 1
-            }
-            while warmupIndex + 1 < warmupStarts.count, warmupStarts[warmupIndex + 1] <= time { warmupIndex += 1 }
-            let isWarmingUp = time - warmupStarts[warmupIndex] < configuration.warmupMilliseconds
-            let r0 = calibrationIndex >= 0 ? calibrations[calibrationIndex].1 : sensor.r0Ohms
-            let estimates = chain.estimate(raw: raw, temperature: samples.isNull(2) ? nil : samples.double(2),
-                                           humidity: samples.isNull(3) ? nil : samples.double(3),
-                                           compensation: compensation, r0: r0, isWarmingUp: isWarmingUp)
-            for (seriesID, estimate) in zip(seriesIDs, estimates) {
-                insert.rewind()
-                try insert.bind([.integer(seriesID), .integer(time), estimate.ppm.map(SQLiteValue.real) ?? .null,
-                                 estimate.ratio.map(SQLiteValue.real) ?? .null, .text(estimate.quality.rawValue)])
-                try insert.step()
-                count += 1
-                if let ppm = estimate.ppm {
-                    let name = "\(sensor.key).\(estimate.gas)"
-                    for index in evaluators[name, default: []].indices { evaluators[name]?[index].add(time: time, value: ppm) }
-                }
-            }
-        }
-        return count
-    }
-
-    /// Stale rule (SPEC §6): silent for longer than `after` → started at last report + after, ended at the next
-    /// report; still silent at the end of the data → open.
-    private func staleAlarms(device: String, times: [Int64], dataEnd: Int64?) -> [(AlarmEvent, Int64)] {
-        var result: [(AlarmEvent, Int64)] = []
-        for rule in configuration.alarms {
-            guard case .stale(let after) = rule.kind else { continue }
-            func alarm(_ last: Int64, _ next: Int64?) -> AlarmEvent {
-                AlarmEvent(device: device, rule: rule.name, severity: rule.severity, series: nil,
-                           startedAt: last + after, firedAt: last + after, endedAt: next, peak: nil, peakAt: nil,
-                           threshold: Double(after) / 1000)
-            }
-            for (last, next) in zip(times, times.dropFirst()) where next - last > after {
-                result.append((alarm(last, next), next))
-            }
-            if let final = times.last, let dataEnd, dataEnd - final > after {
-                result.append((alarm(final, nil), dataEnd))
-            }
-        }
-        return result
+    private func setState(_ database: Database, _ key: String, _ value: Int64) throws {
+        try database.execute("""
+            INSERT INTO analysis_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+            """, [.text(key), .integer(value)])
     }
 }

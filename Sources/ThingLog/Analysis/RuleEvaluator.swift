@@ -1,33 +1,21 @@
-/// One alarm rule applied to one device's series: the series' samples, transformed when the rule names a rolling
-/// mean (`@5m`) or an exposure (`@twa8h`, `@stel15m`), drive a detector; finished and open alarms come out.
+/// One alarm rule applied to one device's series: the series' samples, through the rolling mean or exposure the rule
+/// names (`@5m`, `@twa8h`, `@stel15m`), drive a detector; ended alarms come out as they end, the active one stays.
+/// Its whole state can be saved and restored, so `analyze` continues exactly where the last run stopped.
 struct RuleEvaluator {
     let rule: AlarmRule
     let device: String
-    private var transform: Transform
+    /// The series the rule reads before any `@` window: `MQ7`, `MQ7.CO`.
+    let baseSeries: String
+    private var window: SeriesWindow?
     private var detector: Detector
-    private(set) var finished: [AlarmEvent] = []
     private(set) var lastSampleAt: Int64?
-
-    private enum Transform {
-        case none
-        case rolling(RollingWindowState)
-        case exposure(ExposureWindow)
-    }
 
     private enum Detector {
         case threshold(ThresholdDetector)
         case stuck(StuckDetector)
     }
 
-    /// The series a rule reads before any `@` transform, or nil for rules without one (stale).
-    static func baseSeries(of rule: AlarmRule) -> String? {
-        switch rule.kind {
-        case .threshold(let series, _, _, _, _), .stuck(let series, _):
-            String(series.split(separator: "@", maxSplits: 1)[0])
-        case .stale: nil
-        }
-    }
-
+    /// nil for rules that read no series (stale) and for a window name that is not configured.
     init?(rule: AlarmRule, device: String, windows: [RollingWindow]) {
         self.rule = rule
         self.device = device
@@ -43,42 +31,29 @@ struct RuleEvaluator {
         case .stale:
             return nil
         }
-        let parts = series.split(separator: "@", maxSplits: 1)
-        switch parts.count == 2 ? String(parts[1]) : nil {
-        case nil: transform = .none
-        case "twa8h"?: transform = .exposure(ExposureWindow(windowMilliseconds: 8 * 3_600_000))
-        case "stel15m"?: transform = .exposure(ExposureWindow(windowMilliseconds: 15 * 60_000))
-        case let name?:
-            guard let window = windows.first(where: { $0.name == name }) else { return nil }
-            transform = .rolling(RollingWindowState(windowMilliseconds: window.milliseconds))
+        let parts = series.split(separator: "@", maxSplits: 1).map(String.init)
+        baseSeries = parts[0]
+        if parts.count == 2 {
+            guard let window = SeriesWindow(named: parts[1], windows: windows) else { return nil }
+            self.window = window
         }
     }
 
-    mutating func add(time: Int64, value: Double) {
+    /// Feeds one sample; returns the alarm it ended, if any.
+    mutating func add(time: Int64, value: Double) -> AlarmEvent? {
         lastSampleAt = time
-        let input: Double
-        switch transform {
-        case .none: input = value
-        case .rolling(var state):
-            input = state.add(time: time, value: value).mean
-            transform = .rolling(state)
-        case .exposure(var window):
-            input = window.add(time: time, value: value)
-            transform = .exposure(window)
-        }
+        let input = window == nil ? value : window!.add(time: time, value: value).mean
         switch detector {
         case .threshold(var threshold):
-            if let done = threshold.add(time: time, value: input) {
-                finished.append(event(startedAt: done.startedAt, firedAt: done.firedAt, endedAt: done.endedAt,
-                                      peak: done.peak, peakAt: done.peakAt))
-            }
+            let done = threshold.add(time: time, value: input)
             detector = .threshold(threshold)
+            return done.map { event(startedAt: $0.startedAt, firedAt: $0.firedAt, endedAt: $0.endedAt, peak: $0.peak,
+                                    peakAt: $0.peakAt) }
         case .stuck(var stuck):
-            if let done = stuck.add(time: time, value: input) {
-                finished.append(event(startedAt: done.startedAt, firedAt: done.firedAt, endedAt: done.endedAt,
-                                      peak: done.value, peakAt: done.startedAt))
-            }
+            let done = stuck.add(time: time, value: input)
             detector = .stuck(stuck)
+            return done.map { event(startedAt: $0.startedAt, firedAt: $0.firedAt, endedAt: $0.endedAt, peak: $0.value,
+                                    peakAt: $0.startedAt) }
         }
     }
 
@@ -95,13 +70,34 @@ struct RuleEvaluator {
         }
     }
 
+    func encode(to encoder: inout StateEncoder) {
+        encoder.optionalInteger(lastSampleAt)
+        window?.encode(to: &encoder)
+        switch detector {
+        case .threshold(let threshold): threshold.encode(to: &encoder)
+        case .stuck(let stuck): stuck.encode(to: &encoder)
+        }
+    }
+
+    mutating func decode(from decoder: inout StateDecoder) throws(StateDecodingError) {
+        lastSampleAt = try decoder.optionalInteger()
+        try window?.decode(from: &decoder)
+        switch detector {
+        case .threshold(var threshold):
+            try threshold.decode(from: &decoder)
+            detector = .threshold(threshold)
+        case .stuck(var stuck):
+            try stuck.decode(from: &decoder)
+            detector = .stuck(stuck)
+        }
+    }
+
     private func event(startedAt: Int64, firedAt: Int64, endedAt: Int64?, peak: Double?, peakAt: Int64?) -> AlarmEvent {
         var threshold: Double?
-        var series: String?
-        switch rule.kind {
-        case .threshold(let name, _, let value, _, _): threshold = value; series = name
-        case .stuck(let name, _): series = name
-        case .stale: break
+        if case .threshold(_, _, let value, _, _) = rule.kind { threshold = value }
+        let series: String? = switch rule.kind {
+        case .threshold(let name, _, _, _, _), .stuck(let name, _): name
+        case .stale: nil
         }
         return AlarmEvent(device: device, rule: rule.name, severity: rule.severity, series: series,
                           startedAt: startedAt, firedAt: firedAt, endedAt: endedAt, peak: peak, peakAt: peakAt,

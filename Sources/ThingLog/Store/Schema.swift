@@ -5,11 +5,25 @@
 /// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
-    static let migrations: [String] = [version1, version2, version3]
+    static let migrations: [String] = [version1, version2, version3, version4]
 
     static var currentVersion: Int { migrations.count }
 
     static let appendOnlyTables = ["reports", "readings", "events", "rejects"]
+
+    /// What incremental `analyze` carries from one run to the next, per device: where it stopped (the last sample
+    /// time and the newest report id it had seen), which calibrations it had applied, and the window and alarm
+    /// state to continue from (an opaque blob that analyze rewrites; it recomputes a device whose blob it cannot read).
+    static let version4 = """
+    CREATE TABLE analysis_devices(
+        device_id INTEGER PRIMARY KEY REFERENCES devices(id),
+        through_ts INTEGER,
+        through_report INTEGER NOT NULL,
+        calibrations_through INTEGER NOT NULL,
+        state BLOB NOT NULL
+    );
+    CREATE INDEX alarms_by_device ON alarms(device, ended_at);
+    """
 
     /// Derived tables written by `analyze` (SPEC §6). They are not raw history: a rerun replaces them.
     static let version3 = """

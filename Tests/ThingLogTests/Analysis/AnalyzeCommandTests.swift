@@ -63,10 +63,12 @@ import Testing
         let stale = try database.rows("SELECT started_at, fired_at, ended_at FROM alarms_v WHERE rule = 'offline'")
         #expect(stale == [[at(20), at(20), at(40)]])
         // The 5-minute rolling mean, brute force: above 100 from the first minute it exceeds, until it drops to 100.
+        // Rules see usable estimates only: not the warm-up samples at minutes 0 and 40.
+        let usable = minutes.filter { $0.0 != 0 && $0.0 != 40 }
         var expected: [[SQLiteValue]] = []
         var openedAt: Int64?
-        for (minute, _) in minutes {
-            let window = minutes.filter { $0.0 > minute - 5 && $0.0 <= minute }.map { ppm($0.1) }
+        for (minute, _) in usable {
+            let window = usable.filter { $0.0 > minute - 5 && $0.0 <= minute }.map { ppm($0.1) }
             let mean = window.reduce(0, +) / Double(window.count)
             if openedAt == nil, mean > 100 { openedAt = minute }
             if let opened = openedAt, mean <= 100 { expected.append([at(opened), at(minute)]); openedAt = nil }
@@ -83,7 +85,7 @@ import Testing
         let database = try Database(path: db)
         let first = try database.rows("SELECT * FROM alarms_v ORDER BY id") + database.rows("SELECT * FROM ppm_v ORDER BY ts")
         let result = runCLI(["analyze", "--full", "--db", db], in: directory.path)
-        #expect(result.standardError.hasPrefix("analyze: 1 devices, 15 ppm estimates, 4 alarms (1 open) in "))
+        #expect(result.standardError.hasPrefix("analyze: 1 devices (1 from the start), 15 reports, 15 ppm estimates, 5 alarms written (2 open) in "))
         let second = try database.rows("SELECT * FROM alarms_v ORDER BY id") + database.rows("SELECT * FROM ppm_v ORDER BY ts")
         #expect(first == second)
     }
@@ -102,5 +104,36 @@ import Testing
             let expected = rs / (minute >= 2 ? r0 : 5_000)
             #expect(abs(ratio - expected) < 1e-12 * expected, "minute \(minute)")
         }
+    }
+
+    @Test func heaterCycledMQ7IsOnlyOkInTheReadPhase() throws {
+        // Reports every 5 s for 10 minutes; cycle starts at start + 20 s: 60 s high, 90 s low, read in the last 10 s.
+        let lines = (0..<120).map { index in
+            "{\"topic\":\"$thing/up/property/P/d1\",\"received_at\":\(start + Int64(index) * 5_000),\"payload\":"
+                + "{\"method\":\"report\",\"timestamp\":\(start + Int64(index) * 5_000),\"params\":{\"MQ7\":600}}}"
+        }
+        let input = directory.write("cycle.jsonl", lines.joined(separator: "\n"))
+        directory.write("cycle.json", """
+            {"sensors": {"MQ7": {"r0_ohms": 5000, "heater_cycle": {"offset": "20s"}}}, "warmup": "1s",
+             "alarms": [{"name": "co", "metric": "MQ7.CO", "above": 1, "severity": "info"}]}
+            """)
+        let db = directory.file("cycle.db")
+        #expect(runCLI(["ingest", input, "--db", db], in: directory.path).status == 0)
+        #expect(runCLI(["analyze", "--config", "cycle.json", "--db", db], in: directory.path).status == 0)
+        let database = try Database(path: db)
+        let rows = try database.rows("SELECT ts, quality FROM ppm_v ORDER BY ts")
+        #expect(rows.count == 120)
+        var okTimes: [Int64] = []
+        for row in rows {
+            let ts = try #require(row[0].int64Value)
+            var position = (ts - start - 20_000) % 150_000
+            if position < 0 { position += 150_000 }
+            let expected = ts == start ? "warmup" : position >= 140_000 ? "ok" : "warmup"
+            #expect(row[1] == .text(expected), "at +\((ts - start) / 1000) s")
+            if expected == "ok" { okTimes.append(ts) }
+        }
+        #expect(okTimes.count == 8, "four read phases of 10 s in 10 minutes, 2 samples each")
+        // The alarm sees only read-phase samples: it starts at the first of them.
+        #expect(try database.rows("SELECT MIN(started_at) FROM alarms_v WHERE rule = 'co'") == [[.integer(okTimes[0])]])
     }
 }

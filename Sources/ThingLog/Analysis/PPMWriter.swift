@@ -1,0 +1,38 @@
+/// Appends ppm rows to the `ppm` table, many rows per statement (one `sqlite3_step` for 128 rows instead of 128).
+struct PPMWriter {
+    static let rowsPerStatement = 128
+    private let database: Database
+    private let batch: Statement
+    private let single: Statement
+
+    init(database: Database) throws {
+        self.database = database
+        let tuple = "(?, ?, ?, ?, ?)"
+        batch = try database.cached("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES "
+            + Array(repeating: tuple, count: Self.rowsPerStatement).joined(separator: ", "))
+        single = try database.cached("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES " + tuple)
+    }
+
+    func write(_ rows: [PPMRow]) throws {
+        var start = 0
+        while rows.count - start >= Self.rowsPerStatement {
+            try insert(rows[start..<start + Self.rowsPerStatement], into: batch)
+            start += Self.rowsPerStatement
+        }
+        for index in start..<rows.count { try insert(rows[index...index], into: single) }
+    }
+
+    private func insert(_ rows: ArraySlice<PPMRow>, into statement: Statement) throws {
+        statement.rewind()
+        var parameter = 1
+        for row in rows {
+            statement.bind(row.seriesID, at: parameter)
+            statement.bind(row.time, at: parameter + 1)
+            if let ppm = row.ppm { statement.bind(ppm, at: parameter + 2) } else { statement.bindNull(at: parameter + 2) }
+            if let ratio = row.ratio { statement.bind(ratio, at: parameter + 3) } else { statement.bindNull(at: parameter + 3) }
+            try statement.bind(.text(row.quality.rawValue), at: parameter + 4)
+            parameter += 5
+        }
+        _ = try statement.step()
+    }
+}
