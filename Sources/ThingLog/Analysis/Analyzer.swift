@@ -58,27 +58,29 @@ public final class Analyzer {
         let lock = try FileLock(path: path + ".analyze-lock")
         defer { lock.release() }
         let writer = try StoreConnection.openForWriting(path: path)
-        let reader = try StoreConnection.openForReading(path: path, cacheMebibytes: 32)
-        try reader.execute("BEGIN")
-        defer { try? reader.execute("COMMIT") }
+        let reader = try StoreConnection.openForReading(path: path)
 
+        // One snapshot decides what to do; each device then reads its readings in a snapshot of its own, so that the
+        // write-ahead log can be checkpointed between devices. A device reads only up to its newest sample in the
+        // first snapshot: samples arriving meanwhile are next run's (or, if older, recomputed as late data then).
+        try reader.execute("BEGIN")
         let stored = try reader.scalar("SELECT value FROM analysis_state WHERE key = 'configuration'")?.int64Value
         let full = options.full || stored != fingerprint
         let highReport = try reader.scalar("SELECT MAX(id) FROM reports")?.int64Value ?? 0
         let highCalibration = try reader.scalar("SELECT MAX(id) FROM calibrations")?.int64Value ?? 0
-        let dataEnd = try reader.scalar("""
-            SELECT MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id AND ts <= ?)) FROM series s
-            """, [.integer(options.to ?? .max)])?.int64Value
+        var devices: [(id: Int64, name: String, newest: Int64?)] = []
+        for row in try reader.rows("""
+            SELECT d.id, d.name, (SELECT MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id AND ts <= ?1))
+                                  FROM series s WHERE s.device_id = d.id)
+            FROM devices d ORDER BY d.name
+            """, [.integer(options.to ?? .max)]) {
+            guard let id = row[0].int64Value, let name = row[1].stringValue else { continue }
+            devices.append((id, name, row[2].int64Value))
+        }
+        let dataEnd = devices.compactMap(\.newest).max()
         var saved: [Int64: (throughReport: Int64, calibrationsThrough: Int64, state: [UInt8])] = [:]
         var lateData: [Int64: Int64] = [:]
-        if full {
-            try writer.inTransaction {
-                try writer.execute("""
-                    DELETE FROM ppm; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
-                    """)
-                try setState(writer, "configuration", fingerprint)
-            }
-        } else {
+        if !full {
             for row in try reader.rows("SELECT device_id, through_report, calibrations_through, state FROM analysis_devices") {
                 guard let id = row[0].int64Value, let report = row[1].int64Value, let calibration = row[2].int64Value,
                       case .blob(let state) = row[3] else { continue }
@@ -94,10 +96,18 @@ public final class Analyzer {
                 if let id = row[0].int64Value, let time = row[1].int64Value { lateData[id] = time }
             }
         }
+        try reader.execute("COMMIT")
+        if full {
+            try writer.inTransaction {
+                try writer.execute("""
+                    DELETE FROM ppm; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
+                    """)
+                try setState(writer, "configuration", fingerprint)
+            }
+        }
 
         var summary = AnalysisSummary(analyzedThrough: dataEnd)
-        for row in try reader.rows("SELECT id, name FROM devices ORDER BY name") {
-            guard let id = row[0].int64Value, let name = row[1].stringValue else { continue }
+        for (id, name, newest) in devices {
             let fresh = DeviceAnalysis.initialState(device: name, configuration: configuration)
             var plan = DevicePlan(state: fresh)
             if let entry = saved[id], let restored = try? DeviceAnalysis.State.decode(entry.state, into: fresh),
@@ -110,8 +120,17 @@ public final class Analyzer {
             }
             if plan.after == nil { summary.recomputedDevices += 1 }
             try writer.inTransaction {
-                let state = try analyze(device: id, name: name, plan: plan, through: options.to, dataEnd: dataEnd,
+                // The read snapshot ends before the write commits, so the commit's checkpoint can empty the log.
+                try reader.execute("BEGIN")
+                let state: DeviceAnalysis.State
+                do {
+                    state = try analyze(device: id, name: name, plan: plan, through: newest ?? .min, dataEnd: dataEnd,
                                         reader: reader, writer: writer, summary: &summary)
+                    try reader.execute("COMMIT")
+                } catch {
+                    try? reader.execute("COMMIT")
+                    throw error
+                }
                 try writer.execute("""
                     INSERT INTO analysis_devices(device_id, through_ts, through_report, calibrations_through, state)
                     VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET through_ts = excluded.through_ts,
@@ -137,7 +156,7 @@ public final class Analyzer {
     }
 
     /// Analyzes one device inside the caller's write transaction; returns the state to save.
-    private func analyze(device id: Int64, name: String, plan: DevicePlan, through: Int64?, dataEnd: Int64?,
+    private func analyze(device id: Int64, name: String, plan: DevicePlan, through: Int64, dataEnd: Int64?,
                          reader: Database, writer: Database, summary: inout AnalysisSummary) throws -> DeviceAnalysis.State {
         let series = try reader.rows("SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric", [.integer(id)])
             .compactMap { row -> (id: Int64, metric: String)? in
@@ -180,7 +199,7 @@ public final class Analyzer {
         while try frames.next() {
             analysis.process(frames, emitting: plan.emitFrom.map { frames.time >= $0 } ?? true)
             summary.frames += 1
-            if analysis.ppmRows.count >= 4096 {
+            if analysis.ppmRows.count >= 32_768 {
                 summary.ppmEstimates += analysis.ppmRows.count
                 try sink.write(analysis.ppmRows)
                 analysis.ppmRows.removeAll(keepingCapacity: true)

@@ -49,7 +49,7 @@ final class DeviceAnalysis {
     }
 
     /// A configured sensor this device reports.
-    private struct SensorPlan {
+    private final class SensorPlan {
         var metricIndex: Int
         var chain: SensorChain
         var seriesIDs: [Int64]
@@ -58,6 +58,23 @@ final class DeviceAnalysis {
         /// (effective from, R0), in effect order.
         var calibrations: [(Int64, Double)]
         var calibrationIndex = -1
+
+        init(metricIndex: Int, chain: SensorChain, seriesIDs: [Int64], evaluatorsByGas: [[Int]],
+             calibrations: [(Int64, Double)]) {
+            self.metricIndex = metricIndex
+            self.chain = chain
+            self.seriesIDs = seriesIDs
+            self.evaluatorsByGas = evaluatorsByGas
+            self.calibrations = calibrations
+        }
+
+        /// The R0 in effect at `time` (times arrive in order): the latest saved calibration, else the configured one.
+        func r0(at time: Int64) -> Double? {
+            while calibrationIndex + 1 < calibrations.count, calibrations[calibrationIndex + 1].0 <= time {
+                calibrationIndex += 1
+            }
+            return calibrationIndex >= 0 ? calibrations[calibrationIndex].1 : chain.sensor.r0Ohms
+        }
     }
 
     /// Gap after which a sensor warms up again (mq-sensors.md §5).
@@ -132,12 +149,8 @@ final class DeviceAnalysis {
         for position in sensors.indices {
             let raw = values[sensors[position].metricIndex]
             guard !raw.isNaN else { continue }
-            var plan = sensors[position]
-            while plan.calibrationIndex + 1 < plan.calibrations.count, plan.calibrations[plan.calibrationIndex + 1].0 <= time {
-                plan.calibrationIndex += 1
-            }
-            sensors[position].calibrationIndex = plan.calibrationIndex
-            let r0 = plan.calibrationIndex >= 0 ? plan.calibrations[plan.calibrationIndex].1 : plan.chain.sensor.r0Ohms
+            let plan = sensors[position]
+            let r0 = plan.r0(at: time)
             let offPhase = plan.chain.sensor.heaterCyclePhaseMilliseconds.map { offset in
                 floorModulo(time - offset, Self.heaterCycle) < Self.heaterCycle - Self.heaterReadPhase
             } ?? false
@@ -149,7 +162,7 @@ final class DeviceAnalysis {
                     ppmRows.append(PPMRow(seriesID: plan.seriesIDs[gasIndex], time: time, ppm: estimate.ppm,
                                           ratio: estimate.ratio, quality: estimate.quality))
                 }
-                guard let ppm = estimate.ppm, estimate.quality == .ok || estimate.quality == .outOfRange else { continue }
+                guard let ppm = estimate.ppm, estimate.quality.isUsable else { continue }
                 for evaluator in plan.evaluatorsByGas[gasIndex] { feed(evaluator, time, ppm, emitting) }
             }
         }

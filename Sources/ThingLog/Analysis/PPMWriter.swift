@@ -13,7 +13,10 @@ struct PPMWriter {
         single = try database.cached("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES " + tuple)
     }
 
-    func write(_ rows: [PPMRow]) throws {
+    /// Writes `rows` (of one device, in time order per series), series by series: inserts that follow each other in
+    /// the primary key touch the same few pages.
+    func write(_ unsorted: [PPMRow]) throws {
+        let rows = unsorted.sorted { ($0.seriesID, $0.time) < ($1.seriesID, $1.time) }
         var start = 0
         while rows.count - start >= Self.rowsPerStatement {
             try insert(rows[start..<start + Self.rowsPerStatement], into: batch)
@@ -30,7 +33,7 @@ struct PPMWriter {
             statement.bind(row.time, at: parameter + 1)
             if let ppm = row.ppm { statement.bind(ppm, at: parameter + 2) } else { statement.bindNull(at: parameter + 2) }
             if let ratio = row.ratio { statement.bind(ratio, at: parameter + 3) } else { statement.bindNull(at: parameter + 3) }
-            try statement.bind(.text(row.quality.rawValue), at: parameter + 4)
+            statement.bind(row.quality.code, at: parameter + 4)
             parameter += 5
         }
         _ = try statement.step()

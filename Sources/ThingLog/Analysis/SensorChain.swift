@@ -9,8 +9,23 @@ public enum PPMQuality: String, Sendable, CaseIterable {
     case saturated
     /// No R0: no ppm.
     case uncalibrated
-    /// Within the warm-up after a device's first report or a gap.
+    /// Within the warm-up after a device's first report or a gap (or the MQ7 heater's high phase).
     case warmup
+
+    /// The code stored in `ppm.quality`; `ppm_v` maps it back to the name.
+    public var code: Int64 {
+        switch self {
+        case .ok: 0
+        case .outOfRange: 1
+        case .saturated: 2
+        case .uncalibrated: 3
+        case .warmup: 4
+        }
+    }
+
+    /// Usable estimates (codes ≤ this) feed alarm rules, rolling windows and summaries: `ok` and `out_of_range`.
+    public static let usableCodeLimit: Int64 = 1
+    public var isUsable: Bool { code <= Self.usableCodeLimit }
 }
 
 /// One ppm estimate for one gas of one sample.

@@ -14,7 +14,27 @@ enum Schema {
     /// What incremental `analyze` carries from one run to the next, per device: where it stopped (the last sample
     /// time and the newest report id it had seen), which calibrations it had applied, and the window and alarm
     /// state to continue from (an opaque blob that analyze rewrites; it recomputes a device whose blob it cannot read).
+    /// The `ppm` table is rebuilt with `quality` as a small integer code (a third smaller); `ppm_v` still shows the
+    /// names. Analysis results of version 3 are recomputed by the next `analyze` (its configuration fingerprint
+    /// changes with the analysis semantics version).
     static let version4 = """
+    DROP VIEW ppm_v;
+    DROP TABLE ppm;
+    CREATE TABLE ppm(
+        series_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        ppm REAL,
+        rs_r0 REAL,
+        quality INTEGER NOT NULL,       -- 0 ok, 1 out_of_range, 2 saturated, 3 uncalibrated, 4 warmup
+        PRIMARY KEY(series_id, ts)
+    ) WITHOUT ROWID;
+    CREATE VIEW ppm_v AS
+        SELECT d.name AS device, s.sensor AS sensor, s.gas AS gas, p.ts AS ts, p.ppm AS ppm, p.rs_r0 AS rs_r0,
+               CASE p.quality WHEN 0 THEN 'ok' WHEN 1 THEN 'out_of_range' WHEN 2 THEN 'saturated'
+                              WHEN 3 THEN 'uncalibrated' ELSE 'warmup' END AS quality
+        FROM ppm p JOIN ppm_series s ON s.id = p.series_id JOIN devices d ON d.id = s.device_id;
+    DELETE FROM ppm_series;
+    DELETE FROM alarms;
     CREATE TABLE analysis_devices(
         device_id INTEGER PRIMARY KEY REFERENCES devices(id),
         through_ts INTEGER,
