@@ -2,8 +2,8 @@
 struct ExportCommand: Command {
     static let name = "export"
     static let abstract = "Write readings, ppm estimates, alarm events or per-series summaries as CSV, JSON or JSONL."
-    static let synopsis = "readings|ppm|alarms|summary [--from T] [--to T] [--device D]... [--metric M]... "
-        + "[--format csv|json|jsonl] [--out FILE|-] [--tz TZ] [--db PATH]"
+    static let synopsis = "readings|rolling|ppm|alarms|summary [--from T] [--to T] [--device D]... [--metric M]... "
+        + "[--window W]... [--format csv|json|jsonl] [--out FILE|-] [--tz TZ] [--config F] [--db PATH]"
     static let allowsPositionals = true
     static let options = [
         OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open"),
@@ -11,16 +11,20 @@ struct ExportCommand: Command {
         OptionSpec("--device", "D", "only this device", repeatable: true),
         OptionSpec("--metric", "M", "only this metric (readings, summary) or SENSOR.GAS series (ppm, summary)",
                    repeatable: true),
+        OptionSpec("--window", "W", "rolling: only this window (a configured one, twa8h or stel15m)", repeatable: true),
         OptionSpec("--format", "FORMAT", "csv (default, RFC 4180), json or jsonl"),
         OptionSpec("--out", "FILE", "output file, written atomically (default -: standard output)"),
         OptionSpec("--tz", "TZ", "IANA time zone for calendar dates (default $TZ, else UTC)"),
+        CommonOptions.config,
         CommonOptions.database,
     ]
     static let discussion = """
-    Columns: readings: device, metric, ts, value · ppm: device, sensor, gas, ts, ppm, rs_r0, quality ·
+    Columns: readings: device, metric, ts, value · rolling: device, metric, window, ts, mean, min, max, count ·
+    ppm: device, sensor, gas, ts, ppm, rs_r0, quality ·
     alarms: id, device, rule, severity, metric, started_at, fired_at, ended_at, duration_s, peak, peak_at, threshold ·
     summary: device, metric, count, min, max, mean, stddev, first_ts, last_ts. Times are ISO 8601 UTC with ms.
-    ppm and alarms come from the last `thinglog analyze`. (The rolling kind is not built yet.)
+    ppm and alarms come from the last `thinglog analyze`. rolling is computed as it streams: every configured window
+    of every raw metric and usable ppm series, plus twa8h and stel15m (mean = time-weighted average) of ppm series.
     """
 
     enum Format: String, CaseIterable { case csv, json, jsonl }
@@ -37,15 +41,15 @@ struct ExportCommand: Command {
         }
         let name = arguments.positionals[0]
         guard let kind = ExportKind(rawValue: name) else {
-            throw UsageError(name == "rolling" ? "export rolling is not built yet; use readings, ppm, alarms or summary"
-                                               : "export \(name): unknown kind (expected readings|ppm|alarms|summary)")
+            throw UsageError("export \(name): unknown kind (expected readings|rolling|ppm|alarms|summary)")
         }
         self.kind = kind
         format = try arguments.choice("--format", default: Format.csv)
         let timeZone = try context.timeZone(arguments)
         filter = ExportFilter(from: try context.timeArgument(arguments, "--from", timeZone: timeZone),
                               to: try context.timeArgument(arguments, "--to", timeZone: timeZone),
-                              devices: arguments.values("--device"), metrics: arguments.values("--metric"))
+                              devices: arguments.values("--device"), metrics: arguments.values("--metric"),
+                              windows: arguments.values("--window"))
         if let from = filter.from, let to = filter.to, from >= to { throw UsageError("--from must be before --to") }
     }
 
@@ -63,16 +67,25 @@ struct ExportCommand: Command {
                 + "\"generated_at\":\(JSONWriter.quoted(Timestamp.iso8601(context.clock()))),\"rows\":[")
         case .jsonl: break
         }
-        try Exporter(database: database).forEachRow(kind, filter: filter) { values in
-            switch format {
-            case .csv: try output.write(CSVWriter.record(values.map(\.csv)))
-            case .json, .jsonl:
-                let object = "{" + zip(columns, values).map { "\(JSONWriter.quoted($0)):\($1.json)" }
-                    .joined(separator: ",") + "}"
-                try output.write(format == .json ? (rowCount == 0 ? "" : ",") + object : object + "\n")
+        var windows: [RollingWindow] = []
+        if kind == .rolling {
+            windows = try context.loadConfiguration(arguments).windows
+            let known = windows.map(\.name) + SeriesWindow.exposures.map(\.name)
+            if let unknown = filter.windows.first(where: { !known.contains($0) }) {
+                throw UsageError("--window \(unknown): not a configured window (expected one of "
+                                 + known.joined(separator: ", ") + ")")
             }
-            rowCount += 1
         }
+        var encoder = RowEncoder(format: format == .csv ? .csv : .json, columns: columns)
+        var bytes: [UInt8] = []
+        try Exporter(database: database, windows: windows).forEachRow(kind, filter: filter) { values in
+            if format == .json && rowCount > 0 { bytes.append(UInt8(ascii: ",")) }
+            encoder.append(values, to: &bytes)
+            if format == .jsonl { bytes.append(0x0A) }
+            rowCount += 1
+            if bytes.count >= 1 << 16 { try output.write(bytes: &bytes) }
+        }
+        try output.write(bytes: &bytes)
         if format == .json { try output.write("]}\n") }
         try output.commit()
         if let path = arguments.value("--out"), path != "-" {

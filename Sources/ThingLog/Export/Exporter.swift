@@ -1,171 +1,164 @@
-import Foundation
-
-/// What `export` writes (SPEC §4): the kinds, their columns in order, and how rows stream out of the store.
-public enum ExportKind: String, CaseIterable, Sendable {
-    case readings, ppm, alarms, summary
-
-    public var columns: [String] {
-        switch self {
-        case .readings: ["device", "metric", "ts", "value"]
-        case .ppm: ["device", "sensor", "gas", "ts", "ppm", "rs_r0", "quality"]
-        case .alarms: ["id", "device", "rule", "severity", "metric", "started_at", "fired_at", "ended_at", "duration_s",
-                       "peak", "peak_at", "threshold"]
-        case .summary: ["device", "metric", "count", "min", "max", "mean", "stddev", "first_ts", "last_ts"]
-        }
-    }
-}
-
-/// One exported value: text, a number, a timestamp (written as ISO 8601 UTC with milliseconds) or empty.
-public enum ExportValue: Sendable, Equatable {
-    case text(String)
-    case number(Double)
-    case timestamp(Int64)
-    case empty
-
-    var csv: String? {
-        switch self {
-        case .text(let text): text
-        case .number(let number): NumberFormatting.shortest(number)
-        case .timestamp(let ms): Timestamp.iso8601(ms)
-        case .empty: nil
-        }
-    }
-
-    var json: String {
-        switch self {
-        case .text(let text): JSONWriter.quoted(text)
-        case .number(let number): JSONWriter.number(number)
-        case .timestamp(let ms): JSONWriter.quoted(Timestamp.iso8601(ms))
-        case .empty: "null"
-        }
-    }
-}
-
-/// Filters shared by every kind: a half-open time range and device / metric lists (empty: all).
-public struct ExportFilter: Sendable {
-    public var from: Int64?
-    public var to: Int64?
-    public var devices: [String] = []
-    public var metrics: [String] = []
-
-    public init(from: Int64? = nil, to: Int64? = nil, devices: [String] = [], metrics: [String] = []) {
-        self.from = from
-        self.to = to
-        self.devices = devices
-        self.metrics = metrics
-    }
-
-    /// SQL conditions and their bound values, for a time column and the columns that name devices and metrics.
-    func conditions(time: String, device: String, metric: String) -> (sql: String, values: [SQLiteValue]) {
-        var parts: [String] = []
-        var values: [SQLiteValue] = []
-        if let from { parts.append("\(time) >= ?"); values.append(.integer(from)) }
-        if let to { parts.append("\(time) < ?"); values.append(.integer(to)) }
-        if !devices.isEmpty {
-            parts.append("\(device) IN (" + devices.map { _ in "?" }.joined(separator: ", ") + ")")
-            values += devices.map(SQLiteValue.text)
-        }
-        if !metrics.isEmpty {
-            parts.append("\(metric) IN (" + metrics.map { _ in "?" }.joined(separator: ", ") + ")")
-            values += metrics.map(SQLiteValue.text)
-        }
-        return (parts.isEmpty ? "1" : parts.joined(separator: " AND "), values)
-    }
-}
-
 /// Streams the rows of one kind from the store, ordered by device, then metric/sensor/gas (or rule), then time.
+///
+/// Every series-based kind walks its series one by one along the `(series_id, ts)` primary key, so rows come out
+/// in order without a sort and memory does not grow with the row count. Rolling windows and exposures are computed
+/// here, as the rows stream, with the same code `analyze` uses for rules; feeding starts one lookback before the
+/// range, so a row's value does not depend on the range asked for.
 public struct Exporter {
     public let database: Database
+    /// Rolling windows for the `rolling` kind.
+    public let windows: [RollingWindow]
 
-    public init(database: Database) {
+    public init(database: Database, windows: [RollingWindow] = []) {
         self.database = database
+        self.windows = windows
+    }
+
+    /// One series to export: a raw metric, or a ppm series named `SENSOR.GAS`.
+    struct Series {
+        var device: String
+        var name: String
+        var sensor: String
+        var gas: String
+        var id: Int64
+        var isPPM: Bool
+    }
+
+    /// The series the filter selects, raw and/or ppm, in export order.
+    func series(_ filter: ExportFilter, raw: Bool, ppm: Bool, orderBySensorAndGas: Bool = false) throws -> [Series] {
+        var parts: [String] = []
+        var values: [SQLiteValue] = []
+        if raw {
+            let condition = filter.conditions(time: "NULL", device: "d.name", metric: "s.metric", withTime: false)
+            parts.append("""
+                SELECT d.name, s.metric, '', '', s.id, 0 FROM series s JOIN devices d ON d.id = s.device_id
+                WHERE \(condition.sql)
+                """)
+            values += condition.values
+        }
+        if ppm {
+            let condition = filter.conditions(time: "NULL", device: "d.name", metric: "p.sensor || '.' || p.gas",
+                                              withTime: false)
+            parts.append("""
+                SELECT d.name, p.sensor || '.' || p.gas, p.sensor, p.gas, p.id, 1 FROM ppm_series p
+                JOIN devices d ON d.id = p.device_id WHERE \(condition.sql)
+                """)
+            values += condition.values
+        }
+        let order = orderBySensorAndGas ? "1, 3, 4" : "1, 2"
+        return try database.rows(parts.joined(separator: " UNION ALL ") + " ORDER BY \(order)", values).map { row in
+            Series(device: row[0].stringValue ?? "", name: row[1].stringValue ?? "", sensor: row[2].stringValue ?? "",
+                   gas: row[3].stringValue ?? "", id: row[4].int64Value ?? 0, isPPM: row[5] == .integer(1))
+        }
+    }
+
+    /// The windows the `rolling` kind writes for a series: the configured ones, and for ppm series the exposures,
+    /// narrowed to `--window` names.
+    func rollingWindows(for series: Series, filter: ExportFilter) -> [SeriesWindow] {
+        var all = windows.map(SeriesWindow.init(rolling:))
+        if series.isPPM { all += SeriesWindow.exposures.map { SeriesWindow(exposureNamed: $0.name, milliseconds: $0.milliseconds) } }
+        return filter.windows.isEmpty ? all : all.filter { filter.windows.contains($0.name) }
     }
 
     public func forEachRow(_ kind: ExportKind, filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
+        let from = filter.from ?? .min, to = filter.to ?? .max
         switch kind {
         case .readings:
-            let (conditions, values) = filter.conditions(time: "ts", device: "device", metric: "metric")
-            try rows("SELECT device, metric, ts, value FROM readings_v WHERE \(conditions) ORDER BY device, metric, ts",
-                     values) { s in
-                try body([.text(s.string(0)), .text(s.string(1)), .timestamp(s.int64(2)), .number(s.double(3))])
+            for series in try series(filter, raw: true, ppm: false) {
+                let device = ExportValue.text(series.device), metric = ExportValue.text(series.name)
+                try samples(of: series, from: from, to: to) { time, value in
+                    try body([device, metric, .timestamp(time), .number(value)])
+                }
+            }
+        case .rolling:
+            for series in try series(filter, raw: true, ppm: true) {
+                let device = ExportValue.text(series.device), metric = ExportValue.text(series.name)
+                for var window in rollingWindows(for: series, filter: filter) {
+                    let name = ExportValue.text(window.name)
+                    let start = from == .min ? from : from - window.lookbackMilliseconds
+                    try samples(of: series, from: start, to: to) { time, value in
+                        let result = window.add(time: time, value: value)
+                        guard time >= from else { return }
+                        try body([device, metric, name, .timestamp(time), .number(result.mean), .number(result.minimum),
+                                  .number(result.maximum), .number(Double(result.count))])
+                    }
+                }
             }
         case .ppm:
-            let (conditions, values) = filter.conditions(time: "ts", device: "device", metric: "sensor || '.' || gas")
-            try rows("""
-                SELECT device, sensor, gas, ts, ppm, rs_r0, quality FROM ppm_v WHERE \(conditions)
-                ORDER BY device, sensor, gas, ts
-                """, values) { s in
-                try body([.text(s.string(0)), .text(s.string(1)), .text(s.string(2)), .timestamp(s.int64(3)),
-                          s.isNull(4) ? .empty : .number(s.double(4)), s.isNull(5) ? .empty : .number(s.double(5)),
-                          .text(s.string(6))])
+            let statement = try database.prepare("""
+                SELECT ts, ppm, rs_r0, quality FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts
+                """)
+            for series in try series(filter, raw: false, ppm: true, orderBySensorAndGas: true) {
+                let device = ExportValue.text(series.device), sensor = ExportValue.text(series.sensor)
+                let gas = ExportValue.text(series.gas)
+                try statement.bind([.integer(series.id), .integer(from), .integer(to)])
+                try statement.forEachRow { s in
+                    let quality = PPMQuality.allCases.first { $0.code == s.int64(3) } ?? .warmup
+                    try body([device, sensor, gas, .timestamp(s.int64(0)), s.isNull(1) ? .empty : .number(s.double(1)),
+                              s.isNull(2) ? .empty : .number(s.double(2)), .text(quality.rawValue)])
+                }
             }
         case .alarms:
-            // Every alarm whose [started_at, ended_at) overlaps the range; an open alarm extends to the end.
-            var range = ExportFilter(devices: filter.devices, metrics: filter.metrics)
-                .conditions(time: "started_at", device: "device", metric: "metric")
-            if let to = filter.to { range.sql += " AND started_at < ?"; range.values.append(.integer(to)) }
-            if let from = filter.from {
-                range.sql += " AND (ended_at IS NULL OR ended_at > ?)"
-                range.values.append(.integer(from))
-            }
-            try rows("""
-                SELECT id, device, rule, severity, metric, started_at, fired_at, ended_at, duration_s, peak, peak_at,
-                       threshold
-                FROM alarms_v WHERE \(range.sql) ORDER BY device, rule, started_at
-                """, range.values) { s in
-                func optional(_ index: Int, _ make: (Int) -> ExportValue) -> ExportValue { s.isNull(index) ? .empty : make(index) }
-                try body([.text(s.string(0)), .text(s.string(1)), .text(s.string(2)), .text(s.string(3)),
-                          optional(4) { .text(s.string($0)) }, .timestamp(s.int64(5)), .timestamp(s.int64(6)),
-                          optional(7) { .timestamp(s.int64($0)) }, .number(s.double(8)),
-                          optional(9) { .number(s.double($0)) }, optional(10) { .timestamp(s.int64($0)) },
-                          optional(11) { .number(s.double($0)) }])
-            }
+            try alarms(filter: filter, body)
         case .summary:
             try summary(filter: filter, body)
         }
     }
 
-    /// Per device and series (raw metrics and ppm series like `MQ7.CO`): count, min, max, mean, sample standard
-    /// deviation (Welford, so long series stay exact), first and last time.
+    /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
+    func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
+        let statement = try database.cached(series.isPPM
+            ? "SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
+            : "SELECT ts, value FROM readings WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts")
+        defer { statement.reset() }
+        try statement.bind([.integer(series.id), .integer(from), .integer(to)])
+        while try statement.step() { try body(statement.int64(0), statement.double(1)) }
+    }
+
+    /// Every alarm whose [started_at, ended_at) overlaps the range; an open alarm extends to the end.
+    private func alarms(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
+        var range = filter.conditions(time: "started_at", device: "device", metric: "metric", withTime: false)
+        if let to = filter.to { range.sql += " AND started_at < ?"; range.values.append(.integer(to)) }
+        if let from = filter.from {
+            range.sql += " AND (ended_at IS NULL OR ended_at > ?)"
+            range.values.append(.integer(from))
+        }
+        let statement = try database.prepare("""
+            SELECT id, device, rule, severity, metric, started_at, fired_at, ended_at, duration_s, peak, peak_at,
+                   threshold
+            FROM alarms_v WHERE \(range.sql) ORDER BY device, rule, started_at
+            """)
+        try statement.bind(range.values)
+        try statement.forEachRow { s in
+            func optional(_ index: Int, _ make: (Int) -> ExportValue) -> ExportValue { s.isNull(index) ? .empty : make(index) }
+            try body([.text(s.string(0)), .text(s.string(1)), .text(s.string(2)), .text(s.string(3)),
+                      optional(4) { .text(s.string($0)) }, .timestamp(s.int64(5)), .timestamp(s.int64(6)),
+                      optional(7) { .timestamp(s.int64($0)) }, .number(s.double(8)),
+                      optional(9) { .number(s.double($0)) }, optional(10) { .timestamp(s.int64($0)) },
+                      optional(11) { .number(s.double($0)) }])
+        }
+    }
+
+    /// Per device and series (raw metrics and usable ppm estimates of series like `MQ7.CO`): count, min, max, mean,
+    /// sample standard deviation (Welford, so long series stay exact), first and last time.
     private func summary(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
-        let raw = filter.conditions(time: "ts", device: "device", metric: "metric")
-        let ppm = filter.conditions(time: "ts", device: "device", metric: "sensor || '.' || gas")
-        var current: (device: String, metric: String)?
-        var count = 0, mean = 0.0, squares = 0.0, minimum = 0.0, maximum = 0.0
-        var first: Int64 = 0, last: Int64 = 0
-        func flush() throws {
-            guard let series = current else { return }
-            try body([.text(series.device), .text(series.metric), .number(Double(count)), .number(minimum),
+        for series in try series(filter, raw: true, ppm: true) {
+            var count = 0, mean = 0.0, squares = 0.0, minimum = Double.infinity, maximum = -Double.infinity
+            var first: Int64 = 0, last: Int64 = 0
+            try samples(of: series, from: filter.from ?? .min, to: filter.to ?? .max) { time, value in
+                if count == 0 { first = time }
+                count += 1
+                let delta = value - mean
+                mean += delta / Double(count)
+                squares += delta * (value - mean)
+                minimum = min(minimum, value)
+                maximum = max(maximum, value)
+                last = time
+            }
+            guard count > 0 else { continue }
+            try body([.text(series.device), .text(series.name), .number(Double(count)), .number(minimum),
                       .number(maximum), .number(mean), count > 1 ? .number((squares / Double(count - 1)).squareRoot()) : .empty,
                       .timestamp(first), .timestamp(last)])
         }
-        try rows("""
-            SELECT device, metric, ts, value FROM (
-                SELECT device, metric, ts, value FROM readings_v WHERE \(raw.sql)
-                UNION ALL
-                SELECT device, sensor || '.' || gas, ts, ppm FROM ppm_v WHERE \(ppm.sql) AND ppm IS NOT NULL
-            ) ORDER BY device, metric, ts
-            """, raw.values + ppm.values) { s in
-            let device = s.string(0), metric = s.string(1), ts = s.int64(2), value = s.double(3)
-            if current?.device != device || current?.metric != metric {
-                try flush()
-                current = (device, metric)
-                count = 0; mean = 0; squares = 0; minimum = value; maximum = value; first = ts
-            }
-            count += 1
-            let delta = value - mean
-            mean += delta / Double(count)
-            squares += delta * (value - mean)
-            minimum = min(minimum, value)
-            maximum = max(maximum, value)
-            last = ts
-        }
-        try flush()
-    }
-
-    private func rows(_ sql: String, _ values: [SQLiteValue], _ body: (Statement) throws -> Void) throws {
-        let statement = try database.prepare(sql)
-        try statement.bind(values)
-        try statement.forEachRow(body)
     }
 }

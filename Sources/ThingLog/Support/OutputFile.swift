@@ -37,6 +37,13 @@ final class OutputFile {
         if buffer.count >= 1 << 20 { try flush() }
     }
 
+    /// Appends bytes; `bytes` is left empty (its capacity kept) so callers can reuse it as their row buffer.
+    func write(bytes: inout [UInt8]) throws {
+        buffer.append(contentsOf: bytes)
+        bytes.removeAll(keepingCapacity: true)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
     private func flush() throws {
         guard !buffer.isEmpty else { return }
         if let handle {

@@ -151,9 +151,76 @@ func parseCSV(_ text: String) -> [[String]] {
     @Test func usageErrors() {
         let db = seeded()
         #expect(export([], db: db).status == 2)
-        #expect(export(["rolling"], db: db).standardError.contains("export rolling is not built yet"))
+        let window = export(["rolling", "--window", "7m"], db: db)
+        #expect(window.status == 2 && window.standardError.contains("--window 7m"))
         #expect(export(["bananas"], db: db).standardError.contains("unknown kind"))
         #expect(export(["readings", "--format", "xml"], db: db).status == 2)
         #expect(export(["readings", "--from", "2026-01-02", "--to", "2026-01-01"], db: db).status == 2)
+    }
+
+    @Test func rollingRowsMatchBruteForceWindowsOfTheFixture() throws {
+        let db = seeded()
+        let result = export(["rolling", "--device", "dev1", "--metric", "MQ2", "--metric", "MQ7"], db: db)
+        #expect(result.status == 0)
+        let rows = parseCSV(result.standardOutput)
+        #expect(rows[0] == ["device", "metric", "window", "ts", "mean", "min", "max", "count"])
+        var expected: [[String]] = []
+        let reports = fixture.reports.filter { $0.device == "dev1" }
+        for (metricIndex, metric) in [(0, "MQ2"), (3, "MQ7")] {
+            for (window, milliseconds) in [("1m", 60_000), ("5m", 300_000), ("15m", 900_000), ("1h", 3_600_000)] as [(String, Int64)] {
+                for report in reports {
+                    let t = report.receivedAt - 40
+                    let inside = reports.filter { $0.receivedAt - 40 > t - milliseconds && $0.receivedAt - 40 <= t }
+                        .map { Double($0.values[metricIndex].1) }
+                    let mean = inside.reduce(0, +) / Double(inside.count)
+                    expected.append(["dev1", metric, window, Timestamp.iso8601(t), "\(mean)", "\(inside.min()!)",
+                                     "\(inside.max()!)", "\(inside.count)"])
+                }
+            }
+        }
+        #expect(rows.count == expected.count + 1)
+        for (row, want) in zip(rows.dropFirst(), expected) {
+            #expect(Array(row[0..<4]) == Array(want[0..<4]))
+            #expect(abs(Double(row[4])! - Double(want[4])!) <= 1e-12 * Double(want[4])!, "\(row) vs \(want)")
+            #expect(Double(row[5]) == Double(want[5]) && Double(row[6]) == Double(want[6]) && row[7] == want[7])
+        }
+        // A range gives exactly the rows of the whole export inside it: windows reach back before --from.
+        let from = "2025-11-26T00:03:00Z", to = "2025-11-26T00:04:00Z"
+        let ranged = parseCSV(export(["rolling", "--device", "dev1", "--metric", "MQ2", "--window", "5m", "--from", from,
+                                      "--to", to], db: db).standardOutput)
+        let whole = rows.dropFirst().filter { $0[1] == "MQ2" && $0[2] == "5m" && $0[3] >= "2025-11-26T00:03:00.000Z"
+            && $0[3] < "2025-11-26T00:04:00.000Z" }
+        #expect(ranged.count == 7 && Array(ranged.dropFirst()) == whole)
+    }
+
+    @Test func ppmSeriesGetRollingAndExposureRowsOfUsableEstimates() throws {
+        let analysis = AnalyzeCommandTests()
+        let db = analysis.prepare()
+        #expect(runCLI(["analyze", "--db", db], in: analysis.directory.path).status == 0)
+        let result = runCLI(["export", "rolling", "--metric", "MQ7.CO", "--window", "5m", "--window", "stel15m",
+                             "--config", "thinglog.json", "--db", db], in: analysis.directory.path)
+        #expect(result.status == 0, "\(result.standardError)")
+        let rows = parseCSV(result.standardOutput).dropFirst()
+        // Usable estimates only: the warm-up minutes 0 and 40 are left out.
+        let usable = analysis.minutes.filter { $0.0 != 0 && $0.0 != 40 }
+            .map { (analysis.start + $0.0 * 60_000, analysis.ppm($0.1)) }
+        #expect(rows.count == usable.count * 2)
+        for (index, (t, _)) in usable.enumerated() {
+            let row = Array(rows)[index]
+            let inside = usable.filter { $0.0 > t - 300_000 && $0.0 <= t }.map(\.1)
+            #expect(row[2] == "5m" && row[3] == Timestamp.iso8601(t) && row[7] == "\(inside.count)")
+            let mean = inside.reduce(0, +) / Double(inside.count)
+            #expect(abs(Double(row[4])! - mean) <= 1e-12 * mean)
+            // STEL: each value holds until the next sample or 10 minutes, integrated over (t − 15 min, t].
+            var integral = 0.0
+            for (position, sample) in usable.enumerated() where sample.0 < t {
+                let next = position + 1 < usable.count ? usable[position + 1].0 : Int64.max
+                let end = min(next, sample.0 + 600_000, t), begin = max(sample.0, t - 900_000)
+                if end > begin { integral += sample.1 * Double(end - begin) }
+            }
+            let stel = Array(rows)[usable.count + index]
+            #expect(stel[2] == "stel15m" && stel[3] == Timestamp.iso8601(t))
+            #expect(abs(Double(stel[4])! - integral / 900_000) <= 1e-9 * max(1, integral / 900_000))
+        }
     }
 }

@@ -1,0 +1,62 @@
+import Foundation
+
+/// What `export` writes (SPEC §4): the kinds, their columns in order, and how rows stream out of the store.
+public enum ExportKind: String, CaseIterable, Sendable {
+    case readings, rolling, ppm, alarms, summary
+
+    public var columns: [String] {
+        switch self {
+        case .readings: ["device", "metric", "ts", "value"]
+        case .rolling: ["device", "metric", "window", "ts", "mean", "min", "max", "count"]
+        case .ppm: ["device", "sensor", "gas", "ts", "ppm", "rs_r0", "quality"]
+        case .alarms: ["id", "device", "rule", "severity", "metric", "started_at", "fired_at", "ended_at", "duration_s",
+                       "peak", "peak_at", "threshold"]
+        case .summary: ["device", "metric", "count", "min", "max", "mean", "stddev", "first_ts", "last_ts"]
+        }
+    }
+}
+
+/// One exported value: text, a number, a timestamp (written as ISO 8601 UTC with milliseconds) or empty.
+public enum ExportValue: Sendable, Equatable {
+    case text(String)
+    case number(Double)
+    case timestamp(Int64)
+    case empty
+}
+
+/// Filters shared by every kind: a half-open time range and device / metric / window lists (empty: all).
+public struct ExportFilter: Sendable {
+    public var from: Int64?
+    public var to: Int64?
+    public var devices: [String] = []
+    public var metrics: [String] = []
+    /// Rolling windows by name (`5m`, `twa8h`); only the `rolling` kind reads it.
+    public var windows: [String] = []
+
+    public init(from: Int64? = nil, to: Int64? = nil, devices: [String] = [], metrics: [String] = [],
+                windows: [String] = []) {
+        self.from = from
+        self.to = to
+        self.devices = devices
+        self.metrics = metrics
+        self.windows = windows
+    }
+
+    /// SQL conditions and their bound values, for a time column and the columns that name devices and metrics.
+    func conditions(time: String, device: String, metric: String, withTime: Bool = true) -> (sql: String, values: [SQLiteValue]) {
+        var parts: [String] = []
+        var values: [SQLiteValue] = []
+        if withTime, let from { parts.append("\(time) >= ?"); values.append(.integer(from)) }
+        if withTime, let to { parts.append("\(time) < ?"); values.append(.integer(to)) }
+        if !devices.isEmpty {
+            parts.append("\(device) IN (" + devices.map { _ in "?" }.joined(separator: ", ") + ")")
+            values += devices.map(SQLiteValue.text)
+        }
+        if !metrics.isEmpty {
+            parts.append("\(metric) IN (" + metrics.map { _ in "?" }.joined(separator: ", ") + ")")
+            values += metrics.map(SQLiteValue.text)
+        }
+        return (parts.isEmpty ? "1" : parts.joined(separator: " AND "), values)
+    }
+}
+
