@@ -4,7 +4,7 @@ public enum CLI {
     static var commands: [any Command.Type] {
         [SubscribeCommand.self, IngestCommand.self, AnalyzeCommand.self, CalibrateCommand.self, StatsCommand.self,
          ExportCommand.self, QueryCommand.self, SimulateCommand.self,
-         CredentialsCommand.self]
+         CredentialsCommand.self, ReportCommand.self, DemoCommand.self]
     }
 
     /// Runs `arguments` (without the program name) and returns the exit status.

@@ -27,11 +27,9 @@ struct ExportCommand: Command {
     of every raw metric and usable ppm series, plus twa8h and stel15m (mean = time-weighted average) of ppm series.
     """
 
-    enum Format: String, CaseIterable { case csv, json, jsonl }
-
     let arguments: ParsedArguments
     let kind: ExportKind
-    let format: Format
+    let format: ExportFormat
     let filter: ExportFilter
 
     init(arguments: ParsedArguments, context: CommandContext) throws {
@@ -44,7 +42,7 @@ struct ExportCommand: Command {
             throw UsageError("export \(name): unknown kind (expected readings|rolling|ppm|alarms|summary)")
         }
         self.kind = kind
-        format = try arguments.choice("--format", default: Format.csv)
+        format = try arguments.choice("--format", default: ExportFormat.csv)
         let timeZone = try context.timeZone(arguments)
         filter = ExportFilter(from: try context.timeArgument(arguments, "--from", timeZone: timeZone),
                               to: try context.timeArgument(arguments, "--to", timeZone: timeZone),
@@ -56,17 +54,6 @@ struct ExportCommand: Command {
     func run(in context: CommandContext) throws -> Int32 {
         let database = try StoreConnection.openForReading(path: context.databasePath(arguments))
         let output = try OutputFile(path: arguments.value("--out") ?? "-", context: context)
-        let columns = kind.columns
-        var rowCount = 0
-        switch format {
-        case .csv: try output.write(CSVWriter.record(columns))
-        case .json:
-            try output.write("{\"kind\":\(JSONWriter.quoted(kind.rawValue)),"
-                + "\"from\":\(filter.from.map { JSONWriter.quoted(Timestamp.iso8601($0)) } ?? "null"),"
-                + "\"to\":\(filter.to.map { JSONWriter.quoted(Timestamp.iso8601($0)) } ?? "null"),"
-                + "\"generated_at\":\(JSONWriter.quoted(Timestamp.iso8601(context.clock()))),\"rows\":[")
-        case .jsonl: break
-        }
         var windows: [RollingWindow] = []
         if kind == .rolling {
             windows = try context.loadConfiguration(arguments).windows
@@ -76,17 +63,10 @@ struct ExportCommand: Command {
                                  + known.joined(separator: ", ") + ")")
             }
         }
-        var encoder = RowEncoder(format: format == .csv ? .csv : .json, columns: columns)
-        var bytes: [UInt8] = []
-        try Exporter(database: database, windows: windows).forEachRow(kind, filter: filter) { values in
-            if format == .json && rowCount > 0 { bytes.append(UInt8(ascii: ",")) }
-            encoder.append(values, to: &bytes)
-            if format == .jsonl { bytes.append(0x0A) }
-            rowCount += 1
-            if bytes.count >= 1 << 16 { try output.write(bytes: &bytes) }
+        let document = ExportDocument(kind: kind, format: format, filter: filter, generatedAt: context.clock())
+        let rowCount = try document.write(from: Exporter(database: database, windows: windows)) { bytes in
+            try output.write(bytes: &bytes)
         }
-        try output.write(bytes: &bytes)
-        if format == .json { try output.write("]}\n") }
         try output.commit()
         if let path = arguments.value("--out"), path != "-" {
             context.standardError.write("export: \(rowCount) \(kind.rawValue) rows to \(path)\n")

@@ -13,6 +13,13 @@ public struct DataTemplate: Sendable, Equatable {
 
     public var productID: String?
     public var properties: [String: Bounds]
+    /// The human name and unit of each property that declares them (for report labels).
+    public var labels: [String: (name: String, unit: String)] = [:]
+
+    public static func == (a: DataTemplate, b: DataTemplate) -> Bool {
+        a.productID == b.productID && a.properties == b.properties
+            && a.labels.mapValues { "\($0.name)\u{0}\($0.unit)" } == b.labels.mapValues { "\($0.name)\u{0}\($0.unit)" }
+    }
 
     public init(productID: String?, properties: [String: Bounds]) {
         self.productID = productID
@@ -30,6 +37,7 @@ public struct DataTemplate: Sendable, Equatable {
             }
             let define = property["define"]
             let type = define?["type"]?.stringValue ?? ""
+            labels[id] = (property["name"]?.stringValue ?? id, define?["unit"]?.stringValue ?? "")
             func bound(_ key: String) -> Double? {
                 switch define?[key] {
                 case .string(let text)?: Double(text)

@@ -1,0 +1,101 @@
+import Foundation
+
+/// What `report` wrote.
+public struct ReportResult: Sendable {
+    public var folder: String
+    public var devices: Int
+    public var alarms: Int
+    public var analysis: AnalysisSummary
+}
+
+/// The nightly job (SPEC §4 `report`): runs analyze, then writes `DIR/YYYY-MM-DD/` with `summary.csv`,
+/// `summary.json`, `alarms.csv`, `alarms.json` and `report.html` for the local day. The folder is built beside its
+/// final place and renamed into it, so it appears whole or not at all; a rerun replaces it (identical except
+/// `generated_at`).
+public struct ReportWriter {
+    public let databasePath: String
+    public let configuration: Configuration
+    public let day: ReportDay
+    public let outputDirectory: String
+    public let generatedAt: Int64
+    /// For tests: fail after writing this many files, as a full disk would.
+    var failAfterFiles: Int?
+
+    public init(databasePath: String, configuration: Configuration, day: ReportDay, outputDirectory: String,
+                generatedAt: Int64) {
+        self.databasePath = databasePath
+        self.configuration = configuration
+        self.day = day
+        self.outputDirectory = outputDirectory
+        self.generatedAt = generatedAt
+    }
+
+    public func run() throws -> ReportResult {
+        let analysis = try Analyzer(path: databasePath, configuration: configuration).run()
+        let database = try StoreConnection.openForReading(path: databasePath)
+        try database.execute("BEGIN")
+        defer { try? database.execute("COMMIT") }
+        let exporter = Exporter(database: database, windows: configuration.windows)
+        let filter = ExportFilter(from: day.start, to: day.end)
+
+        var files: [(name: String, bytes: [UInt8])] = []
+        for kind in [ExportKind.summary, .alarms] {
+            for format in [ExportFormat.csv, .json] {
+                var bytes: [UInt8] = []
+                _ = try ExportDocument(kind: kind, format: format, filter: filter, generatedAt: generatedAt)
+                    .write(from: exporter) { piece in bytes += piece; piece.removeAll(keepingCapacity: true) }
+                files.append(("\(kind.rawValue).\(format.rawValue)", bytes))
+            }
+        }
+        // Every device that existed by the end of the day, so a silent one shows up too.
+        let names = try database.rows("""
+            SELECT d.name FROM devices d WHERE EXISTS (
+                SELECT 1 FROM series s JOIN readings r ON r.series_id = s.id WHERE s.device_id = d.id AND r.ts < ?)
+            ORDER BY d.name
+            """, [.integer(day.end)]).compactMap { $0[0].stringValue }
+        let builder = DeviceReportBuilder(exporter: exporter, configuration: configuration, day: day)
+        let devices = try names.map { try builder.build(device: $0) }
+        let page = ReportPage(day: day, devices: devices, generatedAt: generatedAt, windowName: builder.meanWindow?.name)
+        files.append(("report.html", Array(page.html().utf8)))
+
+        let folder = try writeFolder(files)
+        return ReportResult(folder: folder, devices: devices.count, alarms: devices.reduce(0) { $0 + $1.alarms.count },
+                            analysis: analysis)
+    }
+
+    /// Writes the files into a fresh hidden folder beside the target, then renames it into place (moving a previous
+    /// report aside first and removing it after). On any failure the hidden folder is removed and the previous
+    /// report, if any, stays.
+    private func writeFolder(_ files: [(name: String, bytes: [UInt8])]) throws -> String {
+        let manager = FileManager.default
+        let final = (outputDirectory as NSString).appendingPathComponent(day.name)
+        let staging = (outputDirectory as NSString).appendingPathComponent(".\(day.name).tmp-\(getpid())")
+        let previous = (outputDirectory as NSString).appendingPathComponent(".\(day.name).old-\(getpid())")
+        do {
+            try manager.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+            try? manager.removeItem(atPath: staging)
+            try manager.createDirectory(atPath: staging, withIntermediateDirectories: false)
+            for (index, file) in files.enumerated() {
+                if let failAfterFiles, index >= failAfterFiles { throw RuntimeError("simulated failure writing \(file.name)") }
+                let path = (staging as NSString).appendingPathComponent(file.name)
+                guard manager.createFile(atPath: path, contents: Data(file.bytes)) else {
+                    throw RuntimeError("cannot write \(path)")
+                }
+            }
+            let hadPrevious = manager.fileExists(atPath: final)
+            if hadPrevious { try manager.moveItem(atPath: final, toPath: previous) }
+            do {
+                try manager.moveItem(atPath: staging, toPath: final)
+            } catch {
+                if hadPrevious { try? manager.moveItem(atPath: previous, toPath: final) }
+                throw error
+            }
+            if hadPrevious { try? manager.removeItem(atPath: previous) }
+            return final
+        } catch {
+            try? manager.removeItem(atPath: staging)
+            if let error = error as? RuntimeError { throw error }
+            throw RuntimeError("report: cannot write \(final): \(error.localizedDescription)")
+        }
+    }
+}
