@@ -26,16 +26,21 @@ public struct Calibration: Sendable, Equatable {
         let chain = SensorChain(sensor: sensor)
         let compensation = configuration.compensation
         // Temperature and humidity of the same report share its ts.
+        // Series ids first, so every lookup below is a primary-key seek.
         let statement = try database.prepare("""
-            SELECT r.ts, r.value, t.value, h.value
-            FROM readings_v r
-            LEFT JOIN readings_v t ON t.device = r.device AND t.metric = :temperature AND t.ts = r.ts
-            LEFT JOIN readings_v h ON h.device = r.device AND h.metric = :humidity AND h.ts = r.ts
-            WHERE r.device = :device AND r.metric = :sensor AND r.ts >= :from AND r.ts < :to
+            WITH d AS (SELECT id FROM devices WHERE name = :device),
+                 s AS (SELECT (SELECT id FROM series WHERE device_id = d.id AND metric = :sensor) AS value,
+                              (SELECT id FROM series WHERE device_id = d.id AND metric = :temperature) AS temperature,
+                              (SELECT id FROM series WHERE device_id = d.id AND metric = :humidity) AS humidity FROM d)
+            SELECT r.ts, r.value,
+                   (SELECT value FROM readings WHERE series_id = s.temperature AND ts = r.ts),
+                   (SELECT value FROM readings WHERE series_id = s.humidity AND ts = r.ts)
+            FROM s JOIN readings r ON r.series_id = s.value
+            WHERE r.ts >= :from AND r.ts < :to
             ORDER BY r.ts
             """)
-        try statement.bind([.text(compensation.temperatureProperty), .text(compensation.humidityProperty),
-                            .text(device), .text(sensor.key), .integer(from), .integer(to)])
+        try statement.bind([.text(device), .text(sensor.key), .text(compensation.temperatureProperty),
+                            .text(compensation.humidityProperty), .integer(from), .integer(to)])
         var resistances: [Double] = []
         var allCompensated = true
         while try statement.step() {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A text output that appears whole or not at all: written to a temporary file beside the target and renamed on
-/// `commit()` (SPEC §4). `-` writes to standard output directly.
+/// `commit()` (SPEC §4). `-` writes to standard output directly, and so does a target that exists and is not a
+/// regular file (`/dev/null`, a FIFO): renaming over those would replace the device, not write to it.
 final class OutputFile {
     private let target: String?
     private let temporary: String?
@@ -18,6 +19,14 @@ final class OutputFile {
             return
         }
         let resolved = context.resolve(path)
+        var status = stat()
+        if stat(resolved, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            guard let handle = FileHandle(forWritingAtPath: resolved) else { throw RuntimeError("cannot write \(path)") }
+            target = nil
+            temporary = nil
+            self.handle = handle
+            return
+        }
         let temporaryPath = resolved + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
               let handle = FileHandle(forWritingAtPath: temporaryPath) else {
@@ -57,7 +66,10 @@ final class OutputFile {
     /// Flushes and renames the temporary file over the target.
     func commit() throws {
         try flush()
-        guard let handle, let temporary, let target else { return }
+        guard let handle, let temporary, let target else {
+            try handle?.close()
+            return
+        }
         try handle.synchronize()
         try handle.close()
         guard rename(temporary, target) == 0 else { throw RuntimeError("cannot rename onto \(target)") }

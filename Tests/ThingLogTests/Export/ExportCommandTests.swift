@@ -148,6 +148,14 @@ func parseCSV(_ text: String) -> [[String]] {
         #expect(open?[8] == "120", "duration_s of an open alarm runs to the last sample")
     }
 
+    @Test func aDeviceTargetIsWrittenToNotReplaced() throws {
+        let db = seeded()
+        #expect(export(["readings", "--out", "/dev/null"], db: db).status == 0)
+        var status = stat()
+        #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/dev").filter { $0.hasPrefix("null.tmp") }.isEmpty)
+    }
+
     @Test func usageErrors() {
         let db = seeded()
         #expect(export([], db: db).status == 2)
