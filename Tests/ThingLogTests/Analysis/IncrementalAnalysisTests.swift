@@ -38,9 +38,12 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
     }
 
-    /// Everything analyze derives, as the exports write it.
+    /// Everything analyze derives, as the exports write it (and one device's rolling windows and exposures, which
+    /// are computed from it at export time).
     func exported(_ db: String) -> String {
         ["ppm", "alarms"].map { runCLI(["export", $0, "--db", db], in: directory.path).standardOutput }.joined()
+            + runCLI(["export", "rolling", "--device", "dev2", "--window", "5m", "--window", "twa8h", "--db", db],
+                     in: directory.path).standardOutput
     }
 
     func reference() -> String {
