@@ -141,7 +141,7 @@ struct SimulateCommand: Command {
                 continue
             }
             let wait = finished || !isReady ? 100 : max(0, Int64(nextSendAt.rounded(.up)) - now)
-            for event in client.poll(timeoutMilliseconds: Int32(clamping: wait), wakeDescriptor: stop).events {
+            for event in client.poll(timeoutMilliseconds: Int32(clamping: wait), wakeDescriptors: [stop]).events {
                 switch event {
                 case .ready: isReady = true
                 case .published: acknowledged += 1

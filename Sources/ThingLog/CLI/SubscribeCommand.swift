@@ -114,7 +114,7 @@ struct SubscribeCommand: Command {
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
         settings.messageLimit = messageLimit
-        let subscriber = Subscriber(client: client, writer: try StoreWriter(database: database, minimumCacheMebibytes: 4),
+        let subscriber = try Subscriber(client: client, writer: try StoreWriter(database: database, minimumCacheMebibytes: 4),
                                     parser: ReportParser(template: configuration.template), settings: settings,
                                     wallClock: context.clock, log: { context.standardError.write($0 + "\n") })
         let stop = StopSignal.install()

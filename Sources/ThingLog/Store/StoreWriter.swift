@@ -315,13 +315,13 @@ public final class StoreWriter {
         return database.lastInsertRowID
     }
 
-    /// Appends touch the last page of every series: keep the page cache large enough to hold them all (plus room
-    /// for the archive and interior pages), so a large fleet does not thrash it. Grows only.
+    /// Appends touch the last page of every series: keep the page cache large enough to hold them all (plus half the
+    /// minimum again for the archive and interior pages), so a large fleet does not thrash it. Grows only.
     private func sizeCacheToHotSet() throws {
         guard series.count > cachedSeriesCount + 64 || cachedSeriesCount == 0 else { return }
         cachedSeriesCount = series.count
         let pageSize = try database.scalar("PRAGMA page_size")?.int64Value ?? 4096
-        let hotSet = Int64(series.count) * pageSize * 3 / 2 + 8 * 1024 * 1024
+        let hotSet = Int64(series.count) * pageSize * 3 / 2 + minimumCacheBytes / 2
         let kibibytes = min(max(hotSet, minimumCacheBytes), 512 * 1024 * 1024) / 1024
         if kibibytes > cacheKibibytes {
             cacheKibibytes = kibibytes

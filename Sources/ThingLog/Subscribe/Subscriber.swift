@@ -1,14 +1,15 @@
 public import MQTT
 
-/// The `subscribe` loop (SPEC §4): messages from the broker are parsed and written into a transaction that commits
-/// after `maximumBatch` messages, after `maximumBatchAge`, or as soon as the socket has nothing more to read (group
-/// commit). PUBACKs go out only after their batch's COMMIT, so a crash at any instant loses nothing: the broker
-/// redelivers, and the store recognises redeliveries. Connection losses reconnect with exponential backoff and
-/// jitter, forever; refusals that reconnecting cannot fix stop the loop.
+/// The `subscribe` loop (SPEC §4): messages from the broker are parsed into a batch that closes after
+/// `maximumBatch` messages, after `maximumBatchAge`, or as soon as the socket has nothing more to read (group
+/// commit); a `BatchCommitter` writes and commits closed batches on its own thread while the next one is received.
+/// PUBACKs go out only after their batch's COMMIT, and only on the connection the messages came on, so a crash at
+/// any instant loses nothing: the broker redelivers, and the store recognises redeliveries. Connection losses
+/// reconnect with exponential backoff and jitter, forever; refusals that reconnecting cannot fix stop the loop.
 public final class Subscriber {
     /// How the subscriber behaves; defaults follow the SPEC.
     public struct Settings: Sendable {
-        public var maximumBatch = 2_000
+        public var maximumBatch = 500
         public var maximumBatchAgeMilliseconds: Int64 = 25
         public var firstRetryMilliseconds: Int64 = 500
         public var maximumRetryMilliseconds: Int64 = 15_000
@@ -36,21 +37,21 @@ public final class Subscriber {
     }
 
     public let client: MQTTClient
-    public let writer: StoreWriter
     public let parser: ReportParser
     public let settings: Settings
     private let log: (String) -> Void
     private let wallClock: () -> Int64
     public private(set) var totals = Totals()
-    private var inTransaction = false
-    private var batchCount = 0
+    private let committer: BatchCommitter
+    private var batch = BatchCommitter.Batch()
     private var batchStartedAt: Int64 = 0
-    private var pendingAcknowledgements: [UInt16] = []
+    /// Counts connections, so that acknowledgements of an earlier connection are never sent on a later one.
+    private var connection = 0
 
     public init(client: MQTTClient, writer: StoreWriter, parser: ReportParser, settings: Settings,
-                wallClock: @escaping () -> Int64 = Timestamp.now, log: @escaping (String) -> Void) {
+                wallClock: @escaping () -> Int64 = Timestamp.now, log: @escaping (String) -> Void) throws {
         self.client = client
-        self.writer = writer
+        committer = try BatchCommitter(writer: writer)
         self.parser = parser
         self.settings = settings
         self.wallClock = wallClock
@@ -66,7 +67,7 @@ public final class Subscriber {
         var hasConnectedBefore = false
         let endpoint = "\(client.host):\(client.port)"
         while !StopSignal.isRequested(stopDescriptor) {
-            if let limit = settings.messageLimit, totals.messages >= limit, !inTransaction { break }
+            if let limit = settings.messageLimit, totals.messages >= limit { break }
             if !client.isConnected {
                 let now = MonotonicClock.now()
                 if now < nextAttemptAt {
@@ -75,6 +76,7 @@ public final class Subscriber {
                 }
                 do {
                     try client.connect()
+                    connection += 1
                     if hasConnectedBefore { totals.reconnects += 1 }
                     hasConnectedBefore = true
                 } catch {
@@ -86,9 +88,10 @@ public final class Subscriber {
                     continue
                 }
             }
-            let timeout: Int64 = inTransaction
-                ? max(0, batchStartedAt + settings.maximumBatchAgeMilliseconds - MonotonicClock.now()) : 1_000
-            let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout), wakeDescriptor: stopDescriptor)
+            let timeout: Int64 = batch.entries.isEmpty
+                ? 1_000 : max(0, batchStartedAt + settings.maximumBatchAgeMilliseconds - MonotonicClock.now())
+            let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout),
+                                                wakeDescriptors: [stopDescriptor, committer.wakeDescriptor])
             for event in events {
                 switch event {
                 case .delivered(let publish):
@@ -112,19 +115,21 @@ public final class Subscriber {
                     break
                 case .disconnected(let reason):
                     // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver.
-                    try commit()
+                    try closeBatch()
                     log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
                     nextAttemptAt = MonotonicClock.now() + Int64.random(in: 0...settings.firstRetryMilliseconds)
                 case .failed(let failure):
-                    try commit()
+                    try closeBatch()
+                    _ = try committer.finish()
                     throw failure
                 }
             }
             let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
-            if inTransaction && (drained || isAtLimit || batchCount >= settings.maximumBatch
-                                 || MonotonicClock.now() - batchStartedAt >= settings.maximumBatchAgeMilliseconds) {
-                try commit()
+            if !batch.entries.isEmpty && (drained || isAtLimit || batch.entries.count >= settings.maximumBatch
+                                          || MonotonicClock.now() - batchStartedAt >= settings.maximumBatchAgeMilliseconds) {
+                try closeBatch()
             }
+            try acknowledge(committer.takeFinished())
             let now = MonotonicClock.now()
             if settings.showsStatus, now - lastStatusAt >= settings.statusIntervalMilliseconds {
                 let rate = Double(totals.messages - messagesAtLastStatus) * 1000 / Double(now - lastStatusAt)
@@ -135,7 +140,8 @@ public final class Subscriber {
                 messagesAtLastStatus = totals.messages
             }
         }
-        try commit()
+        try closeBatch()
+        try acknowledge(committer.finish())
         client.disconnect()
     }
 
@@ -151,29 +157,30 @@ public final class Subscriber {
         } else {
             return
         }
-        if !inTransaction {
-            try writer.begin()
-            inTransaction = true
-            batchStartedAt = MonotonicClock.now()
-            batchCount = 0
-        }
-        try writer.write(entry)
-        batchCount += 1
+        if batch.entries.isEmpty { batchStartedAt = MonotonicClock.now() }
+        batch.entries.append(entry)
         totals.messages += 1
         if totals.firstMessageAt == nil { totals.firstMessageAt = MonotonicClock.now() }
-        if let packetID { pendingAcknowledgements.append(packetID) }
+        if let packetID { batch.packetIDs.append(packetID) }
     }
 
-    /// Commits the open batch, then acknowledges its QoS 1 messages.
-    private func commit() throws {
-        guard inTransaction else { return }
-        inTransaction = false
-        totals.stored.add(try writer.commit())
-        totals.lastCommitAt = MonotonicClock.now()
-        if client.isConnected {
-            for packetID in pendingAcknowledgements { client.acknowledge(packetID: packetID) }
-            try? client.flush()
+    /// Hands the open batch to the committer (waiting while it already has one waiting).
+    private func closeBatch() throws {
+        guard !batch.entries.isEmpty else { return }
+        batch.connection = connection
+        try committer.submit(batch)
+        batch = BatchCommitter.Batch()
+    }
+
+    /// Acknowledges the QoS 1 messages of committed batches that came on the current connection.
+    private func acknowledge(_ done: [BatchCommitter.Done]) throws {
+        guard !done.isEmpty else { return }
+        for batch in done {
+            totals.stored.add(batch.summary)
+            totals.lastCommitAt = batch.committedAt
+            guard client.isConnected, batch.connection == connection else { continue }
+            for packetID in batch.packetIDs { client.acknowledge(packetID: packetID) }
         }
-        pendingAcknowledgements.removeAll(keepingCapacity: true)
+        if client.isConnected { try? client.flush() }
     }
 }

@@ -75,10 +75,10 @@ public final class MQTTClient {
     /// Bytes waiting to be written.
     public var pendingOutputCount: Int { outbound.count }
 
-    /// Waits up to `timeoutMilliseconds` (less when keep-alive needs attention) for the socket or `wakeDescriptor`,
+    /// Waits up to `timeoutMilliseconds` (less when keep-alive needs attention) for the socket or a `wakeDescriptors`,
     /// reads and decodes everything available, writes what is pending, and returns the events.
     /// `drained` tells whether the socket had no more bytes to read when the call returned.
-    public func poll(timeoutMilliseconds: Int32, wakeDescriptor: Int32? = nil) -> (events: [Event], drained: Bool) {
+    public func poll(timeoutMilliseconds: Int32, wakeDescriptors: [Int32] = []) -> (events: [Event], drained: Bool) {
         guard let socket else { return ([], true) }
         var events: [Event] = []
         var timeout = timeoutMilliseconds
@@ -87,7 +87,7 @@ public final class MQTTClient {
         }
         var descriptors = [pollfd(fd: socket.fileDescriptor,
                                   events: Int16(POLLIN) | (outbound.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)]
-        if let wakeDescriptor { descriptors.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)) }
+        for wake in wakeDescriptors { descriptors.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
         _ = retryingOnInterrupt { Glibc.poll(&descriptors, nfds_t(descriptors.count), timeout) }
         var drained = true
         do {

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import ThingLog
+
+/// The subscriber's committer thread, without a broker: batches come back committed, in order, with their packet
+/// ids and connection; a failing store stops it with the error instead of acknowledging anything.
+@Suite struct BatchCommitterTests {
+    let directory = TemporaryDirectory()
+
+    func batch(_ range: Range<Int>, connection: Int) -> BatchCommitter.Batch {
+        let parser = ReportParser()
+        var batch = BatchCommitter.Batch(connection: connection)
+        for index in range {
+            let message = IncomingMessage(topic: "$thing/up/property/P/d\(index % 3)",
+                                          payload: Array("{\"method\":\"report\",\"params\":{\"MQ7\":\(index)},\"timestamp\":\(1_764_115_200_000 + Int64(index) * 1000)}".utf8),
+                                          receivedAt: 1_764_115_200_500 + Int64(index) * 1000, packetID: UInt16(index + 1), origin: .live)
+            guard case .accepted(let parsed) = parser.parse(message) else { Issue.record("not accepted"); continue }
+            batch.entries.append(.accepted(message, parsed))
+            batch.packetIDs.append(UInt16(index + 1))
+        }
+        return batch
+    }
+
+    @Test func batchesComeBackCommittedInOrder() throws {
+        let db = directory.file("c.db")
+        let committer = try BatchCommitter(writer: StoreWriter(database: StoreConnection.openForWriting(path: db)))
+        for (index, start) in stride(from: 0, to: 1000, by: 100).enumerated() {
+            try committer.submit(batch(start..<start + 100, connection: index % 2 + 1))
+        }
+        var done: [BatchCommitter.Done] = []
+        while done.count < 10 {
+            done += try committer.takeFinished()
+            usleep(1000)
+        }
+        done += try committer.finish()
+        #expect(done.map(\.packetIDs.first) == stride(from: 1, to: 1000, by: 100).map { UInt16($0) })
+        #expect(done.map(\.connection) == (0..<10).map { $0 % 2 + 1 })
+        #expect(done.reduce(0) { $0 + $1.summary.readings } == 1000)
+        // Committed means visible to another connection.
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 1000)
+    }
+
+    @Test func aFailingStoreStopsItWithTheError() throws {
+        let db = directory.file("f.db")
+        let database = try StoreConnection.openForWriting(path: db)
+        let committer = try BatchCommitter(writer: StoreWriter(database: database))
+        // Another connection holds the write lock past the busy timeout: the batch cannot commit.
+        let blocker = try Database(path: db, busyTimeoutMilliseconds: 10)
+        try blocker.execute("BEGIN IMMEDIATE")
+        try database.execute("PRAGMA busy_timeout=50")
+        try committer.submit(batch(0..<10, connection: 1))
+        var failed = false
+        for _ in 0..<200 where !failed {
+            do { _ = try committer.takeFinished() } catch { failed = true }
+            usleep(5000)
+        }
+        #expect(failed)
+        #expect(throws: (any Error).self) { try committer.submit(batch(10..<20, connection: 1)) }
+        try blocker.execute("ROLLBACK")
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 0)
+    }
+}
