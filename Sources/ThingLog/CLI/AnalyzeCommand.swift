@@ -32,6 +32,7 @@ struct AnalyzeCommand: Command {
         options = AnalysisOptions(full: arguments.has("--full"),
                                   from: try context.timeArgument(arguments, "--from", timeZone: timeZone),
                                   to: try context.timeArgument(arguments, "--to", timeZone: timeZone))
+        if let from = options.from, let to = options.to, from > to { throw UsageError("--from must not be after --to") }
     }
 
     func run(in context: CommandContext) throws -> Int32 {

@@ -42,12 +42,11 @@ public struct ExportFilter: Sendable {
         self.windows = windows
     }
 
-    /// SQL conditions and their bound values, for a time column and the columns that name devices and metrics.
-    func conditions(time: String, device: String, metric: String, withTime: Bool = true) -> (sql: String, values: [SQLiteValue]) {
+    /// SQL conditions on the device and metric lists, and their bound values, for the columns that name them.
+    /// (The time range is applied by the series scans themselves.)
+    func conditions(device: String, metric: String) -> (sql: String, values: [SQLiteValue]) {
         var parts: [String] = []
         var values: [SQLiteValue] = []
-        if withTime, let from { parts.append("\(time) >= ?"); values.append(.integer(from)) }
-        if withTime, let to { parts.append("\(time) < ?"); values.append(.integer(to)) }
         if !devices.isEmpty {
             parts.append("\(device) IN (" + devices.map { _ in "?" }.joined(separator: ", ") + ")")
             values += devices.map(SQLiteValue.text)

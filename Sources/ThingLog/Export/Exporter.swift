@@ -29,7 +29,7 @@ public struct Exporter {
         var parts: [String] = []
         var values: [SQLiteValue] = []
         if raw {
-            let condition = filter.conditions(time: "NULL", device: "d.name", metric: "s.metric", withTime: false)
+            let condition = filter.conditions(device: "d.name", metric: "s.metric")
             parts.append("""
                 SELECT d.name, s.metric, '', '', s.id, 0 FROM series s JOIN devices d ON d.id = s.device_id
                 WHERE \(condition.sql)
@@ -37,8 +37,7 @@ public struct Exporter {
             values += condition.values
         }
         if ppm {
-            let condition = filter.conditions(time: "NULL", device: "d.name", metric: "p.sensor || '.' || p.gas",
-                                              withTime: false)
+            let condition = filter.conditions(device: "d.name", metric: "p.sensor || '.' || p.gas")
             parts.append("""
                 SELECT d.name, p.sensor || '.' || p.gas, p.sensor, p.gas, p.id, 1 FROM ppm_series p
                 JOIN devices d ON d.id = p.device_id WHERE \(condition.sql)
@@ -117,7 +116,7 @@ public struct Exporter {
 
     /// Every alarm whose [started_at, ended_at) overlaps the range; an open alarm extends to the end.
     private func alarms(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
-        var range = filter.conditions(time: "started_at", device: "device", metric: "metric", withTime: false)
+        var range = filter.conditions(device: "device", metric: "metric")
         if let to = filter.to { range.sql += " AND started_at < ?"; range.values.append(.integer(to)) }
         if let from = filter.from {
             range.sql += " AND (ended_at IS NULL OR ended_at > ?)"

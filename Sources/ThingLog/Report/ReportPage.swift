@@ -57,6 +57,7 @@ struct ReportPage {
     }
 
     private func overview() -> String {
+        guard !devices.isEmpty else { return "<h2>Overview</h2><p>No device had reported by the end of this day.</p>\n" }
         var out = "<h2>Overview</h2><table><tr><th>device</th><th>reports</th><th>coverage</th><th>first</th>"
             + "<th>last</th><th>critical</th><th>warning</th><th>info</th></tr>\n"
         for device in devices {
