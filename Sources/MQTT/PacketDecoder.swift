@@ -92,7 +92,8 @@ public struct PacketDecoder: Sendable {
         guard available >= headerBytes + kept else { return nil }
         let bodyStart = start + headerSize
         let packet = try buffer.withUnsafeBufferPointer { all throws(MQTTDecodingError) in
-            var reader = ByteReader(bytes: UnsafeBufferPointer(rebasing: all[bodyStart..<(bodyStart + headerBytes + kept)]))
+            let body = all[bodyStart..<(bodyStart + headerBytes + kept)]
+            var reader = ByteReader(bytes: UnsafeBufferPointer(rebasing: body))
             let topic = try reader.readTopicName()
             let packetID = qos == .atMostOnce ? nil : try reader.readPacketID()
             return OversizedPublish(topic: topic, qos: qos, dup: flags & 0x08 != 0, packetID: packetID,

@@ -107,7 +107,8 @@ public struct StuckDetector: Sendable {
     }
 
     /// Feeds one sample; returns the alarm it ended (value, started, fired, ended), if any.
-    public mutating func add(time: Int64, value: Double) -> (value: Double, startedAt: Int64, firedAt: Int64, endedAt: Int64)? {
+    public mutating func add(time: Int64, value: Double)
+        -> (value: Double, startedAt: Int64, firedAt: Int64, endedAt: Int64)? {
         if var current = run, current.value == value {
             if current.firedAt == nil, time >= current.startedAt + forMilliseconds { current.firedAt = time }
             run = current
@@ -135,9 +136,12 @@ extension ThresholdDetector {
     mutating func decode(from decoder: inout StateDecoder) throws(StateDecodingError) {
         switch try decoder.integer() {
         case 0: state = .idle
-        case 1: state = .pending(startedAt: try decoder.integer(), peak: try decoder.double(), peakAt: try decoder.integer())
-        case 2: state = .firing(startedAt: try decoder.integer(), firedAt: try decoder.integer(), peak: try decoder.double(),
-                                peakAt: try decoder.integer())
+        case 1:
+            let startedAt = try decoder.integer()
+            state = .pending(startedAt: startedAt, peak: try decoder.double(), peakAt: try decoder.integer())
+        case 2:
+            state = .firing(startedAt: try decoder.integer(), firedAt: try decoder.integer(),
+                            peak: try decoder.double(), peakAt: try decoder.integer())
         default: throw StateDecodingError()
         }
     }

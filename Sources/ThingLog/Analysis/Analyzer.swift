@@ -81,7 +81,9 @@ public final class Analyzer {
         var saved: [Int64: (throughReport: Int64, calibrationsThrough: Int64, state: [UInt8])] = [:]
         var lateData: [Int64: Int64] = [:]
         if !full {
-            for row in try reader.rows("SELECT device_id, through_report, calibrations_through, state FROM analysis_devices") {
+            let rows = try reader.rows(
+                "SELECT device_id, through_report, calibrations_through, state FROM analysis_devices")
+            for row in rows {
                 guard let id = row[0].int64Value, let report = row[1].int64Value, let calibration = row[2].int64Value,
                       case .blob(let state) = row[3] else { continue }
                 saved[id] = (report, calibration, state)
@@ -157,8 +159,10 @@ public final class Analyzer {
 
     /// Analyzes one device inside the caller's write transaction; returns the state to save.
     private func analyze(device id: Int64, name: String, plan: DevicePlan, through: Int64, dataEnd: Int64?,
-                         reader: Database, writer: Database, summary: inout AnalysisSummary) throws -> DeviceAnalysis.State {
-        let series = try reader.rows("SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric", [.integer(id)])
+                         reader: Database, writer: Database,
+                         summary: inout AnalysisSummary) throws -> DeviceAnalysis.State {
+        let series = try reader.rows("SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric",
+                                     [.integer(id)])
             .compactMap { row -> (id: Int64, metric: String)? in
                 guard let seriesID = row[0].int64Value, let metric = row[1].stringValue else { return nil }
                 return (seriesID, metric)
@@ -177,7 +181,8 @@ public final class Analyzer {
         for row in try reader.rows("""
             SELECT sensor, effective_from, r0_ohms FROM calibrations WHERE device = ? ORDER BY effective_from, id
             """, [.text(name)]) {
-            guard let sensor = row[0].stringValue, let from = row[1].int64Value, let r0 = row[2].doubleValue else { continue }
+            guard let sensor = row[0].stringValue, let from = row[1].int64Value,
+                  let r0 = row[2].doubleValue else { continue }
             calibrations[sensor, default: []].append((from, r0))
         }
 
@@ -213,13 +218,15 @@ public final class Analyzer {
                                           last_sample_at, peak, peak_at, threshold)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        let alarms = analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) } + analysis.openAlarms(dataEnd: dataEnd)
+        let alarms = analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) }
+            + analysis.openAlarms(dataEnd: dataEnd)
         for (alarm, last) in alarms {
             insert.rewind()
             try insert.execute([.text(alarm.id), .text(alarm.device), .text(alarm.rule), .text(alarm.severity.rawValue),
                                 alarm.series.map(SQLiteValue.text) ?? .null, .integer(alarm.startedAt),
-                                .integer(alarm.firedAt), alarm.endedAt.map(SQLiteValue.integer) ?? .null, .integer(last),
-                                alarm.peak.map(SQLiteValue.real) ?? .null, alarm.peakAt.map(SQLiteValue.integer) ?? .null,
+                                .integer(alarm.firedAt), alarm.endedAt.map(SQLiteValue.integer) ?? .null,
+                                .integer(last), alarm.peak.map(SQLiteValue.real) ?? .null,
+                                alarm.peakAt.map(SQLiteValue.integer) ?? .null,
                                 alarm.threshold.map(SQLiteValue.real) ?? .null])
             summary.alarms += 1
             if alarm.endedAt == nil { summary.openAlarms += 1 }

@@ -122,7 +122,8 @@ final class DeviceAnalysis {
             let byGas = sensor.gases.map { gas in
                 state.evaluators.indices.filter { state.evaluators[$0].baseSeries == "\(sensor.key).\(gas.gas)" }
             }
-            sensors.append(SensorPlan(metricIndex: metricIndex, chain: SensorChain(sensor: sensor), seriesIDs: seriesIDs,
+            sensors.append(SensorPlan(metricIndex: metricIndex, chain: SensorChain(sensor: sensor),
+                                      seriesIDs: seriesIDs,
                                       evaluatorsByGas: byGas, calibrations: calibrations[sensor.key] ?? []))
         }
         staleRules = configuration.alarms.compactMap { rule in

@@ -31,8 +31,8 @@ struct PPMWriter {
         for row in rows {
             statement.bind(row.seriesID, at: parameter)
             statement.bind(row.time, at: parameter + 1)
-            if let ppm = row.ppm { statement.bind(ppm, at: parameter + 2) } else { statement.bindNull(at: parameter + 2) }
-            if let ratio = row.ratio { statement.bind(ratio, at: parameter + 3) } else { statement.bindNull(at: parameter + 3) }
+            statement.bind(row.ppm, at: parameter + 2)
+            statement.bind(row.ratio, at: parameter + 3)
             statement.bind(row.quality.code, at: parameter + 4)
             parameter += 5
         }

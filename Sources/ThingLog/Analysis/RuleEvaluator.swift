@@ -42,7 +42,8 @@ struct RuleEvaluator {
     /// Feeds one sample; returns the alarm it ended, if any.
     mutating func add(time: Int64, value: Double) -> AlarmEvent? {
         lastSampleAt = time
-        let input = window == nil ? value : window!.add(time: time, value: value).mean
+        // Optional chaining mutates the window in place (a copy would duplicate its buffers).
+        let input = window?.add(time: time, value: value).mean ?? value
         switch detector {
         case .threshold(var threshold):
             let done = threshold.add(time: time, value: input)

@@ -92,7 +92,9 @@ public struct SensorChain: Sendable {
             quality = .saturated
         }
         return sensor.gases.map { curve in
-            guard let ratio else { return PPMEstimate(gas: curve.gas, ppm: nil, ratio: nil, quality: quality ?? .saturated) }
+            guard let ratio else {
+                return PPMEstimate(gas: curve.gas, ppm: nil, ratio: nil, quality: quality ?? .saturated)
+            }
             let value = curve.a * pow(ratio, curve.b)
             let gasQuality: PPMQuality = isWarmingUp ? .warmup : (curve.range.contains(value) ? .ok : .outOfRange)
             return PPMEstimate(gas: curve.gas, ppm: value + curve.baseline, ratio: ratio, quality: gasQuality)

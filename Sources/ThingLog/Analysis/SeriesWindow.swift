@@ -8,7 +8,9 @@ public struct SeriesWindow: Sendable {
     private var exposure: ExposureWindow?
 
     /// The exposure windows every ppm series gets (SPEC §6).
-    public static let exposures: [(name: String, milliseconds: Int64)] = [("twa8h", 8 * 3_600_000), ("stel15m", 15 * 60_000)]
+    public static let exposures: [(name: String, milliseconds: Int64)] = [
+        ("twa8h", 8 * 3_600_000), ("stel15m", 15 * 60_000),
+    ]
 
     public init(rolling window: RollingWindow) {
         name = window.name
@@ -41,7 +43,7 @@ public struct SeriesWindow: Sendable {
 
     public mutating func add(time: Int64, value: Double) -> RollingValue {
         var result = rolling.add(time: time, value: value)
-        if exposure != nil { result.mean = exposure!.add(time: time, value: value) }
+        if let average = exposure?.add(time: time, value: value) { result.mean = average }
         return result
     }
 
@@ -67,11 +69,13 @@ public struct SeriesWindow: Sendable {
         guard let current = exposure else { return }
         var segments: [ExposureWindow.Segment] = []
         for _ in 0..<(try decoder.count()) {
-            segments.append(.init(start: try decoder.integer(), end: try decoder.integer(), value: try decoder.double()))
+            let start = try decoder.integer(), end = try decoder.integer()
+            segments.append(.init(start: start, end: end, value: try decoder.double()))
         }
         var previous: (time: Int64, value: Double)?
         if let time = try decoder.optionalInteger() { previous = (time, try decoder.double()) }
-        exposure = ExposureWindow(windowMilliseconds: current.windowMilliseconds, holdMilliseconds: current.holdMilliseconds,
+        exposure = ExposureWindow(windowMilliseconds: current.windowMilliseconds,
+                                  holdMilliseconds: current.holdMilliseconds,
                                   segments: segments, previous: previous)
     }
 }

@@ -63,7 +63,8 @@ public struct SlidingAggregate: Sendable {
     }
 
     /// An aggregate holding `contents` (oldest first), as if they had been appended in order and nothing older.
-    public static func restoring(_ contents: [(time: Int64, value: Double)], bucketMilliseconds: Int64) -> SlidingAggregate {
+    public static func restoring(_ contents: [(time: Int64, value: Double)],
+                                 bucketMilliseconds: Int64) -> SlidingAggregate {
         var aggregate = SlidingAggregate(bucketMilliseconds: bucketMilliseconds)
         for (time, value) in contents { aggregate.append(time: time, value: value) }
         return aggregate

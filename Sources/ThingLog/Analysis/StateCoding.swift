@@ -34,7 +34,9 @@ struct StateDecoder {
         offset += 8
         return Int64(bitPattern: value)
     }
-    mutating func double() throws(StateDecodingError) -> Double { Double(bitPattern: UInt64(bitPattern: try integer())) }
+    mutating func double() throws(StateDecodingError) -> Double {
+        Double(bitPattern: UInt64(bitPattern: try integer()))
+    }
     mutating func count(limit: Int = 50_000_000) throws(StateDecodingError) -> Int {
         let value = try integer()
         guard value >= 0, value <= limit else { throw StateDecodingError() }

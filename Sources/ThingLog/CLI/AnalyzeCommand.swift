@@ -40,7 +40,8 @@ struct AnalyzeCommand: Command {
         let started = Timestamp.now()
         let summary = try Analyzer(path: context.databasePath(arguments), configuration: configuration).run(options)
         let seconds = Double(max(1, Timestamp.now() - started)) / 1000
-        context.standardError.write("analyze: \(summary.devices) devices (\(summary.recomputedDevices) from the start), "
+        context.standardError.write("analyze: \(summary.devices) devices "
+            + "(\(summary.recomputedDevices) from the start), "
             + "\(summary.frames) reports, \(summary.ppmEstimates) ppm estimates, \(summary.alarms) alarms written "
             + "(\(summary.openAlarms) open) in \(Formatting.fixed(seconds, digits: 2)) s\n")
         return 0

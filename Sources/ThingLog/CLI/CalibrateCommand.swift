@@ -29,8 +29,12 @@ struct CalibrateCommand: Command {
 
     init(arguments: ParsedArguments, context: CommandContext) throws {
         self.arguments = arguments
-        guard let device = arguments.value("--device"), !device.isEmpty else { throw UsageError("--device D is required") }
-        guard let sensor = arguments.value("--sensor"), !sensor.isEmpty else { throw UsageError("--sensor S is required") }
+        guard let device = arguments.value("--device"), !device.isEmpty else {
+            throw UsageError("--device D is required")
+        }
+        guard let sensor = arguments.value("--sensor"), !sensor.isEmpty else {
+            throw UsageError("--sensor S is required")
+        }
         self.device = device
         sensorKey = sensor
         let timeZone = try context.timeZone(arguments)
@@ -58,10 +62,13 @@ struct CalibrateCommand: Command {
         if arguments.has("--save") { try calibration.save(to: database, now: context.clock()) }
         let deviation = calibration.rsStandardDeviationOhms
         if arguments.has("--json") {
-            context.standardOutput.write("{\"device\":\(JSONWriter.quoted(device)),\"sensor\":\(JSONWriter.quoted(sensorKey)),"
+            context.standardOutput.write("{\"device\":\(JSONWriter.quoted(device)),"
+                + "\"sensor\":\(JSONWriter.quoted(sensorKey)),"
                 + "\"r0_ohms\":\(JSONWriter.number(calibration.r0Ohms)),\"samples\":\(calibration.samples),"
                 + "\"rs_stddev_ohms\":\(deviation.map(JSONWriter.number) ?? "null")}\n")
         } else {
+            let saved = arguments.has("--save") ? "saved: analyze uses it from \(Timestamp.iso8601(to)) on"
+                                                : "not saved (add --save)"
             context.standardOutput.write("""
                 device     \(device)
                 sensor     \(sensorKey) (\(sensor.model.name), clean-air Rs/R0 \(sensor.model.cleanAirRatio))
@@ -69,7 +76,7 @@ struct CalibrateCommand: Command {
                 samples    \(calibration.samples)\(calibration.isCompensated ? ", compensated" : "")
                 R0         \(Formatting.fixed(calibration.r0Ohms, digits: 1)) Ω
                 Rs stddev  \(deviation.map { Formatting.fixed($0, digits: 1) + " Ω" } ?? "n/a (one sample)")
-                \(arguments.has("--save") ? "saved: analyze uses it from \(Timestamp.iso8601(to)) on" : "not saved (add --save)")
+                \(saved)
 
                 """)
         }

@@ -4,7 +4,7 @@ import Foundation
 /// ingested, calibrated on its clean-air start, analyzed and reported. Runs the same commands a user would.
 struct DemoCommand: Command {
     static let name = "demo"
-    static let abstract = "Simulate a day of five devices, then ingest, calibrate, analyze and report it: see the output."
+    static let abstract = "Simulate a day of five devices, then ingest, calibrate, analyze and report it."
     static let synopsis = "[--dir DIR] [--tz TZ]"
     static let options = [
         OptionSpec("--dir", "DIR", "where the demo store and report go (default thinglog-demo)"),

@@ -84,7 +84,8 @@ struct IngestCommand: Command {
                 .joined(separator: ", ") + ")"
         }
         let seconds = Double(max(elapsed, 1)) / 1000
-        text += " in \(Formatting.fixed(seconds, digits: 2)) s (\(Int(Double(summary.messageCount) / seconds)) messages/s)"
+        let rate = Int(Double(summary.messageCount) / seconds)
+        text += " in \(Formatting.fixed(seconds, digits: 2)) s (\(rate) messages/s)"
         return text
     }
 }

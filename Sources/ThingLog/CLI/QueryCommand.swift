@@ -17,7 +17,8 @@ struct QueryCommand: Command {
     ]
     static let discussion = """
     Views: readings_v(device, metric, ts, value), reports_v, events_v, rejects_v, ppm_v, alarms_v (ts in epoch ms).
-    Example: thinglog query hourly-means --param device=dev1 --param metric=MQ7 --param from=2026-11-26 --param to=2026-11-27
+    Example: thinglog query hourly-means --param device=dev1 --param metric=MQ7 \\
+                 --param from=2026-11-26 --param to=2026-11-27
     """
 
     let arguments: ParsedArguments
@@ -40,7 +41,8 @@ struct QueryCommand: Command {
     }
 
     func run(in context: CommandContext) throws -> Int32 {
-        let directory = context.resolve(arguments.value("--queries-dir") ?? context.environment["THINGLOG_QUERIES"] ?? "queries")
+        let directory = context.resolve(arguments.value("--queries-dir") ?? context.environment["THINGLOG_QUERIES"]
+                                        ?? "queries")
         if arguments.has("--list") {
             let queries = QueryRunner.list(directory: directory)
             guard !queries.isEmpty else { throw RuntimeError("no queries in \(directory)") }

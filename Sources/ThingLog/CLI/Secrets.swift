@@ -27,7 +27,9 @@ enum Secrets {
             throw UsageError(sources.isEmpty ? "the device PSK is needed: --psk-file F, --psk-env VAR or --psk B64"
                                              : "give the PSK once: \(sources.joined(separator: ", ")) conflict")
         }
-        if let file = arguments.value("--psk-file") { return try read(file: file, flag: "--psk-file", context: context) }
+        if let file = arguments.value("--psk-file") {
+            return try read(file: file, flag: "--psk-file", context: context)
+        }
         if let variable = arguments.value("--psk-env") {
             guard let value = context.environment[variable], !value.isEmpty else {
                 throw UsageError("--psk-env \(variable): the variable is not set")

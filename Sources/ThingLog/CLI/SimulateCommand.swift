@@ -51,7 +51,9 @@ struct SimulateCommand: Command {
             guard let seed = UInt64(text) else { throw UsageError("--seed \(text): expected a non-negative integer") }
             settings.seed = seed
         }
-        if let interval = try integer("--interval", 1...86_400) { settings.intervalMilliseconds = Int64(interval) * 1000 }
+        if let interval = try integer("--interval", 1...86_400) {
+            settings.intervalMilliseconds = Int64(interval) * 1000
+        }
         let yesterday = (context.clock() / Timestamp.millisecondsPerDay - 1) * Timestamp.millisecondsPerDay
         if let text = arguments.value("--start") {
             guard let start = Timestamp.parseArgument(text, timeZone: .gmt) else {
@@ -104,7 +106,8 @@ struct SimulateCommand: Command {
     private func publish(context: CommandContext) throws -> Int32 {
         var simulator = ReportSimulator(settings: settings)
         let password = try Secrets.password(arguments, context: context)
-        let options = ClientSession.Options(clientID: "thinglog-sim-\(getpid())", username: arguments.value("--username"),
+        let options = ClientSession.Options(clientID: "thinglog-sim-\(getpid())",
+                                            username: arguments.value("--username"),
                                             password: password, cleanSession: true)
         let client = MQTTClient(host: broker.host, port: broker.port, options: options)
         let stop = StopSignal.install()

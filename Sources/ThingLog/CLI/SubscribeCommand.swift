@@ -9,7 +9,8 @@ struct SubscribeCommand: Command {
         + "[--username U] [--password-file F] [--tencent PRODUCT/DEVICE (--psk-file F|--psk-env VAR)] "
         + "[--keepalive SECONDS] [--db PATH] [--config F]"
     static let options = [
-        OptionSpec("--broker", "HOST[:PORT]", "broker address (default 127.0.0.1:1883; with --tencent, the product's host)"),
+        OptionSpec("--broker", "HOST[:PORT]",
+                   "broker address (default 127.0.0.1:1883; with --tencent, the product's host)"),
         OptionSpec("--topic", "FILTER", "topic filter (default $thing/up/property/+/+ and $thing/up/event/+/+; "
                    + "$share/GROUP/FILTER passes through)", repeatable: true),
         OptionSpec("--qos", "0|1", "subscription QoS (default 1: at least once, broker to disk)"),
@@ -17,7 +18,8 @@ struct SubscribeCommand: Command {
         OptionSpec("--clean-session", nil, "start a clean session (default: persistent, so nothing is missed)"),
         CommonOptions.username,
         CommonOptions.passwordFile,
-        OptionSpec("--tencent", "PRODUCT/DEVICE", "log in as a Tencent IoT Explorer device (needs --psk-file or --psk-env)"),
+        OptionSpec("--tencent", "PRODUCT/DEVICE",
+                   "log in as a Tencent IoT Explorer device (needs --psk-file or --psk-env)"),
         OptionSpec("--psk-file", "F", "file holding the device PSK, with --tencent"),
         OptionSpec("--psk-env", "VAR", "environment variable holding the device PSK, with --tencent"),
         OptionSpec("--keepalive", "SECONDS", "keep-alive interval, 1–900 (default 60)"),
@@ -78,7 +80,9 @@ struct SubscribeCommand: Command {
         case let other: throw UsageError("--sync \(other): expected full or normal")
         }
         if let text = arguments.value("--count") {
-            guard let limit = Int(text), limit > 0 else { throw UsageError("--count \(text): expected a positive integer") }
+            guard let limit = Int(text), limit > 0 else {
+                throw UsageError("--count \(text): expected a positive integer")
+            }
             messageLimit = limit
         } else {
             messageLimit = nil
@@ -97,7 +101,8 @@ struct SubscribeCommand: Command {
         if let tencent {
             let credentials = try TencentCredentials(
                 product: tencent.product, device: tencent.device, psk: try Secrets.psk(arguments, context: context),
-                connectionID: TencentCredentials.randomConnectionID(), expiry: TencentCredentials.defaultExpiry(nowMilliseconds: context.clock()))
+                connectionID: TencentCredentials.randomConnectionID(),
+                expiry: TencentCredentials.defaultExpiry(nowMilliseconds: context.clock()))
             clientID = credentials.clientID
             username = credentials.username
             password = Array(credentials.password.utf8)
@@ -114,7 +119,8 @@ struct SubscribeCommand: Command {
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
         settings.messageLimit = messageLimit
-        let subscriber = try Subscriber(client: client, writer: try StoreWriter(database: database, minimumCacheMebibytes: 4),
+        let writer = try StoreWriter(database: database, minimumCacheMebibytes: 4)
+        let subscriber = try Subscriber(client: client, writer: writer,
                                     parser: ReportParser(template: configuration.template), settings: settings,
                                     wallClock: context.clock, log: { context.standardError.write($0 + "\n") })
         let stop = StopSignal.install()

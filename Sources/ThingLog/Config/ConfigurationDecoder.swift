@@ -166,7 +166,8 @@ struct ConfigurationDecoder {
             case "ohms": try inputNode.requireOnly(["kind"]); input = .ohms
             case "ratio": try inputNode.requireOnly(["kind"]); input = .ratio
             default:
-                throw inputNode.fail("kind", "unknown input kind \"\(kind)\" (expected adc, volts, percent, ohms or ratio)")
+                throw inputNode.fail("kind",
+                                     "unknown input kind \"\(kind)\" (expected adc, volts, percent, ohms or ratio)")
             }
         }
         var gases: [SensorModel.GasCurve] = []
@@ -196,7 +197,9 @@ struct ConfigurationDecoder {
     }
 
     private func decodeRule(_ node: Node) throws(ConfigError) -> AlarmRule {
-        guard let name = try node.string("name"), !name.isEmpty else { throw node.fail("name", "every rule needs a name") }
+        guard let name = try node.string("name"), !name.isEmpty else {
+            throw node.fail("name", "every rule needs a name")
+        }
         let severityText = try node.string("severity") ?? "warning"
         guard let severity = AlarmRule.Severity(rawValue: severityText) else {
             throw node.fail("severity", "unknown severity \"\(severityText)\" (expected info, warning or critical)")
@@ -205,14 +208,20 @@ struct ConfigurationDecoder {
         switch kind {
         case "threshold":
             try node.requireOnly(["name", "kind", "metric", "above", "below", "clear", "for", "severity"])
-            guard let series = try node.string("metric") else { throw node.fail("metric", "a threshold rule needs a metric") }
+            guard let series = try node.string("metric") else {
+                throw node.fail("metric", "a threshold rule needs a metric")
+            }
             let above = try node.number("above"), below = try node.number("below")
             guard (above == nil) != (below == nil), let threshold = above ?? below else {
                 throw node.fail(nil, "a threshold rule needs exactly one of above or below")
             }
             let clear = try node.number("clear") ?? threshold
-            if above != nil, clear > threshold { throw node.fail("clear", "must not be above the threshold \(threshold)") }
-            if below != nil, clear < threshold { throw node.fail("clear", "must not be below the threshold \(threshold)") }
+            if above != nil, clear > threshold {
+                throw node.fail("clear", "must not be above the threshold \(threshold)")
+            }
+            if below != nil, clear < threshold {
+                throw node.fail("clear", "must not be below the threshold \(threshold)")
+            }
             return AlarmRule(name: name, severity: severity,
                              kind: .threshold(series: series, isAbove: above != nil, threshold: threshold, clear: clear,
                                               forMilliseconds: try node.duration("for") ?? 0))
@@ -224,7 +233,9 @@ struct ConfigurationDecoder {
             return AlarmRule(name: name, severity: severity, kind: .stale(afterMilliseconds: after))
         case "stuck":
             try node.requireOnly(["name", "kind", "metric", "for", "severity"])
-            guard let series = try node.string("metric") else { throw node.fail("metric", "a stuck rule needs a metric") }
+            guard let series = try node.string("metric") else {
+                throw node.fail("metric", "a stuck rule needs a metric")
+            }
             guard let duration = try node.duration("for"), duration > 0 else {
                 throw node.fail("for", "a stuck rule needs a positive duration, like 30m")
             }
@@ -249,7 +260,8 @@ struct ConfigurationDecoder {
             throw node.fail("metric", "\(parts[1]) exists only for ppm series such as MQ7.CO")
         }
         if base.contains("."), let ppmSeries, !ppmSeries.contains(String(base)) {
-            throw node.fail("metric", "no ppm series \"\(base)\" (configured: \(ppmSeries.sorted().joined(separator: ", ")))")
+            let configured = ppmSeries.sorted().joined(separator: ", ")
+            throw node.fail("metric", "no ppm series \"\(base)\" (configured: \(configured))")
         }
     }
 }

@@ -55,7 +55,9 @@ public struct Exporter {
     /// narrowed to `--window` names.
     func rollingWindows(for series: Series, filter: ExportFilter) -> [SeriesWindow] {
         var all = windows.map(SeriesWindow.init(rolling:))
-        if series.isPPM { all += SeriesWindow.exposures.map { SeriesWindow(exposureNamed: $0.name, milliseconds: $0.milliseconds) } }
+        if series.isPPM {
+            all += SeriesWindow.exposures.map { SeriesWindow(exposureNamed: $0.name, milliseconds: $0.milliseconds) }
+        }
         return filter.windows.isEmpty ? all : all.filter { filter.windows.contains($0.name) }
     }
 
@@ -107,7 +109,8 @@ public struct Exporter {
     /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
     func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
         let statement = try database.cached(series.isPPM
-            ? "SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
+            ? "SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? "
+                + "AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
             : "SELECT ts, value FROM readings WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts")
         defer { statement.reset() }
         try statement.bind([.integer(series.id), .integer(from), .integer(to)])
@@ -129,7 +132,9 @@ public struct Exporter {
             """)
         try statement.bind(range.values)
         try statement.forEachRow { s in
-            func optional(_ index: Int, _ make: (Int) -> ExportValue) -> ExportValue { s.isNull(index) ? .empty : make(index) }
+            func optional(_ index: Int, _ make: (Int) -> ExportValue) -> ExportValue {
+                s.isNull(index) ? .empty : make(index)
+            }
             try body([.text(s.string(0)), .text(s.string(1)), .text(s.string(2)), .text(s.string(3)),
                       optional(4) { .text(s.string($0)) }, .timestamp(s.int64(5)), .timestamp(s.int64(6)),
                       optional(7) { .timestamp(s.int64($0)) }, .number(s.double(8)),
@@ -155,8 +160,9 @@ public struct Exporter {
                 last = time
             }
             guard count > 0 else { continue }
+            let stddev: ExportValue = count > 1 ? .number((squares / Double(count - 1)).squareRoot()) : .empty
             try body([.text(series.device), .text(series.name), .number(Double(count)), .number(minimum),
-                      .number(maximum), .number(mean), count > 1 ? .number((squares / Double(count - 1)).squareRoot()) : .empty,
+                      .number(maximum), .number(mean), stddev,
                       .timestamp(first), .timestamp(last)])
         }
     }

@@ -78,7 +78,8 @@ struct RowEncoder {
         let day = floorDivide(milliseconds, Timestamp.millisecondsPerDay)
         if day != lastDay {
             lastDay = day
-            dayPrefix = Array(Timestamp.iso8601(day * Timestamp.millisecondsPerDay).utf8.prefix { $0 != UInt8(ascii: "T") })
+            let midnight = Timestamp.iso8601(day * Timestamp.millisecondsPerDay)
+            dayPrefix = Array(midnight.utf8.prefix { $0 != UInt8(ascii: "T") })
             dayPrefix.append(UInt8(ascii: "T"))
         }
         buffer.append(contentsOf: dayPrefix)

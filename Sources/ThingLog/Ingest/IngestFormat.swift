@@ -66,7 +66,8 @@ public enum IngestFormat: String, CaseIterable, Sendable {
                 receivedAt = Int64(number.rounded(.down))
             case .string(let text):
                 guard let parsed = Timestamp.parseISO8601(text) else {
-                    return reject(.badRecord, "received_at is not ISO 8601 with a zone: \(text.prefix(64))", topic: topic)
+                    return reject(.badRecord, "received_at is not ISO 8601 with a zone: \(text.prefix(64))",
+                                  topic: topic)
                 }
                 receivedAt = parsed
             case .null:
@@ -82,7 +83,8 @@ public enum IngestFormat: String, CaseIterable, Sendable {
         let message: IncomingMessage
         let parsed: JSONValue?
         if case .string(let text) = payload {
-            message = IncomingMessage(topic: topic, payload: Array(text.utf8), receivedAt: receivedAt, origin: .recorded)
+            message = IncomingMessage(topic: topic, payload: Array(text.utf8), receivedAt: receivedAt,
+                                      origin: .recorded)
             parsed = nil
         } else {
             message = IncomingMessage(topic: topic, payload: Array(line[span]), receivedAt: receivedAt,

@@ -95,7 +95,8 @@ public enum ResultFormat: String, CaseIterable, Sendable {
                 zip(zip(fields, widths), numeric).map { pair, isNumber in
                     let padding = String(repeating: " ", count: max(0, pair.1 - pair.0.count))
                     return isNumber ? padding + pair.0 : pair.0 + padding
-                }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
+                }.joined(separator: "  ")
+                    .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
             }
             let numeric = result.columns.indices.map { column in
                 result.rows.allSatisfy { row in

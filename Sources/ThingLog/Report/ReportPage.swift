@@ -7,9 +7,12 @@ struct ReportPage {
     let windowName: String?
 
     static let style = """
-        body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px auto;max-width:1400px;padding:0 16px}
-        h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 6px;border-bottom:1px solid #ccc;padding-bottom:4px}
-        .meta{color:#555;margin:0 0 12px}.note{background:#fff8e1;border-left:4px solid #e6a700;padding:8px 12px;margin:12px 0}
+        body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px auto;
+        max-width:1400px;padding:0 16px}
+        h1{font-size:22px;margin:0 0 4px}
+        h2{font-size:18px;margin:28px 0 6px;border-bottom:1px solid #ccc;padding-bottom:4px}
+        .meta{color:#555;margin:0 0 12px}
+        .note{background:#fff8e1;border-left:4px solid #e6a700;padding:8px 12px;margin:12px 0}
         table{border-collapse:collapse;margin:8px 0 12px;font-variant-numeric:tabular-nums}
         th,td{border-bottom:1px solid #e3e3e3;padding:3px 10px;text-align:left;vertical-align:top}
         th{background:#f4f4f4;font-weight:600}td.n{text-align:right}
@@ -57,7 +60,9 @@ struct ReportPage {
     }
 
     private func overview() -> String {
-        guard !devices.isEmpty else { return "<h2>Overview</h2><p>No device had reported by the end of this day.</p>\n" }
+        guard !devices.isEmpty else {
+            return "<h2>Overview</h2><p>No device had reported by the end of this day.</p>\n"
+        }
         var out = "<h2>Overview</h2><table><tr><th>device</th><th>reports</th><th>coverage</th><th>first</th>"
             + "<th>last</th><th>critical</th><th>warning</th><th>info</th></tr>\n"
         for device in devices {
@@ -67,8 +72,10 @@ struct ReportPage {
             }
             out += "<tr><td><a href=\"#\(anchor(device.name))\">\(htmlEscaped(device.name))</a></td>"
                 + "<td class=\"n\">\(device.reports)</td><td class=\"n\">\(percent(device.coverage))</td>"
-                + "<td>\(device.firstReport.map(day.clock) ?? "–")</td><td>\(device.lastReport.map(day.clock) ?? "–")</td>"
-                + cell(counts.critical, "critical") + cell(counts.warning, "warning") + cell(counts.info, "info") + "</tr>\n"
+                + "<td>\(device.firstReport.map(day.clock) ?? "–")</td>"
+                + "<td>\(device.lastReport.map(day.clock) ?? "–")</td>"
+                + cell(counts.critical, "critical") + cell(counts.warning, "warning") + cell(counts.info, "info")
+                + "</tr>\n"
         }
         return out + "</table>\n"
     }
@@ -80,7 +87,9 @@ struct ReportPage {
         guard !rows.isEmpty else { return out + "<p>No alarms this day.</p>\n" }
         // One line per device and rule first (noisy sensors raise many short alarms near a threshold) ...
         var groups: [(device: String, rule: String, rows: [[ExportValue]])] = []
-        for row in rows.sorted(by: { (text($0[1]) ?? "", text($0[2]) ?? "") < (text($1[1]) ?? "", text($1[2]) ?? "") }) {
+        func key(_ row: [ExportValue]) -> (String, String) { (text(row[1]) ?? "", text(row[2]) ?? "") }
+        let byDeviceAndRule = rows.sorted { key($0) < key($1) }
+        for row in byDeviceAndRule {
             if let last = groups.last, last.device == text(row[1]), last.rule == text(row[2]) {
                 groups[groups.count - 1].rows.append(row)
             } else {
@@ -94,7 +103,9 @@ struct ReportPage {
             let total = group.rows.reduce(0.0) { sum, row in
                 if case .number(let seconds) = row[8] { sum + seconds } else { sum }
             }
-            let peaks = group.rows.compactMap { row -> Double? in if case .number(let peak) = row[9] { peak } else { nil } }
+            let peaks = group.rows.compactMap { row -> Double? in
+                if case .number(let peak) = row[9] { peak } else { nil }
+            }
             let open = group.rows.contains { time($0[7]) == nil }
             let lastEnd = group.rows.compactMap { time($0[7]) }.max()
             out += "<tr><td>\(htmlEscaped(group.device))</td><td>\(htmlEscaped(group.rule))</td>"
@@ -102,17 +113,19 @@ struct ReportPage {
                 + "<td>\(htmlEscaped(text(first[4]) ?? "–"))</td><td class=\"n\">\(group.rows.count)</td>"
                 + "<td>\(clock(first[5]))</td><td>\(open ? "still active" : lastEnd.map(day.clock) ?? "–")</td>"
                 + "<td class=\"n\">\(duration(.number(total)))</td>"
-                + "<td class=\"n\">\(peaks.isEmpty ? "–" : number(.number(peaks.max()!)))</td>"
+                + "<td class=\"n\">\(peaks.max().map { number(.number($0)) } ?? "–")</td>"
                 + "<td class=\"n\">\(number(first[11]))</td></tr>\n"
         }
         out += "</table>\n"
         // ... then every alarm, folded (a <details> element: no script needed).
-        out += "<details><summary>All \(rows.count) alarms in time order</summary><table><tr><th>started</th><th>device</th><th>rule</th><th>severity</th><th>series</th>"
+        out += "<details><summary>All \(rows.count) alarms in time order</summary>"
+            + "<table><tr><th>started</th><th>device</th><th>rule</th><th>severity</th><th>series</th>"
             + "<th>fired</th><th>ended</th><th>duration</th><th>peak</th><th>threshold</th></tr>\n"
         for row in rows {
             let severity = text(row[3]) ?? ""
             out += "<tr><td>\(clock(row[5]))</td><td>\(htmlEscaped(text(row[1]) ?? ""))</td>"
-                + "<td>\(htmlEscaped(text(row[2]) ?? ""))</td><td class=\"\(htmlEscaped(severity))\">\(htmlEscaped(severity))</td>"
+                + "<td>\(htmlEscaped(text(row[2]) ?? ""))</td>"
+                + "<td class=\"\(htmlEscaped(severity))\">\(htmlEscaped(severity))</td>"
                 + "<td>\(htmlEscaped(text(row[4]) ?? "–"))</td><td>\(clock(row[6]))</td>"
                 + "<td>\(time(row[7]) == nil ? "still active" : clock(row[7]))</td>"
                 + "<td class=\"n\">\(duration(row[8]))</td><td class=\"n\">\(number(row[9]))</td>"
@@ -125,7 +138,9 @@ struct ReportPage {
         var out = "<section class=\"device\"><h2 id=\"\(anchor(device.name))\">\(htmlEscaped(device.name))</h2>"
         out += "<p class=\"meta\">\(device.reports) reports"
         if let coverage = device.coverage { out += ", coverage \(percent(coverage))" }
-        if let first = device.firstReport, let last = device.lastReport { out += ", \(day.clock(first))–\(day.clock(last))" }
+        if let first = device.firstReport, let last = device.lastReport {
+            out += ", \(day.clock(first))–\(day.clock(last))"
+        }
         let counts = alarmCounts(device)
         out += ", alarms: \(counts.critical) critical, \(counts.warning) warning, \(counts.info) info. "
         if let windowName { out += "Lines: \(htmlEscaped(windowName)) rolling mean; bands: min–max per 10 minutes. " }
@@ -161,7 +176,9 @@ struct ReportPage {
     private func text(_ value: ExportValue) -> String? { if case .text(let text) = value { text } else { nil } }
     private func time(_ value: ExportValue) -> Int64? { if case .timestamp(let time) = value { time } else { nil } }
     private func clock(_ value: ExportValue) -> String { time(value).map(day.clock) ?? "–" }
-    private func percent(_ value: Double?) -> String { value.map { Formatting.fixed($0 * 100, digits: 1) + " %" } ?? "–" }
+    private func percent(_ value: Double?) -> String {
+        value.map { Formatting.fixed($0 * 100, digits: 1) + " %" } ?? "–"
+    }
 
     private func number(_ value: ExportValue) -> String {
         guard case .number(let number) = value else { return "–" }
@@ -173,6 +190,7 @@ struct ReportPage {
     private func duration(_ value: ExportValue) -> String {
         guard case .number(let seconds) = value else { return "–" }
         let minutes = Int64(seconds / 60)
-        return minutes >= 60 ? "\(minutes / 60) h \(minutes % 60) min" : minutes > 0 ? "\(minutes) min" : "\(Int64(seconds)) s"
+        if minutes >= 60 { return "\(minutes / 60) h \(minutes % 60) min" }
+        return minutes > 0 ? "\(minutes) min" : "\(Int64(seconds)) s"
     }
 }

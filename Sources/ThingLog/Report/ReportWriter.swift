@@ -55,7 +55,8 @@ public struct ReportWriter {
             """, [.integer(day.end)]).compactMap { $0[0].stringValue }
         let builder = DeviceReportBuilder(exporter: exporter, configuration: configuration, day: day)
         let devices = try names.map { try builder.build(device: $0) }
-        let page = ReportPage(day: day, devices: devices, generatedAt: generatedAt, windowName: builder.meanWindow?.name)
+        let page = ReportPage(day: day, devices: devices, generatedAt: generatedAt,
+                              windowName: builder.meanWindow?.name)
         files.append(("report.html", Array(page.html().utf8)))
 
         let folder = try writeFolder(files)
@@ -76,7 +77,9 @@ public struct ReportWriter {
             try? manager.removeItem(atPath: staging)
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: false)
             for (index, file) in files.enumerated() {
-                if let failAfterFiles, index >= failAfterFiles { throw RuntimeError("simulated failure writing \(file.name)") }
+                if let failAfterFiles, index >= failAfterFiles {
+                    throw RuntimeError("simulated failure writing \(file.name)")
+                }
                 let path = (staging as NSString).appendingPathComponent(file.name)
                 guard manager.createFile(atPath: path, contents: Data(file.bytes)) else {
                     throw RuntimeError("cannot write \(path)")

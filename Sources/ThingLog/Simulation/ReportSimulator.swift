@@ -102,7 +102,8 @@ public struct ReportSimulator: Sendable {
             let baseline = device.baselines.first { $0.0 == event.sensor }?.1 ?? 100
             let ppm = exp(random.uniform(log(event.ppm.lowerBound)...log(event.ppm.upperBound)))
             device.eventSensor = event.sensor
-            device.eventReading = Self.reading(forPPM: ppm, sensor: event.sensor, gas: event.gas, cleanAirReading: baseline)
+            device.eventReading = Self.reading(forPPM: ppm, sensor: event.sensor, gas: event.gas,
+                                               cleanAirReading: baseline)
             device.eventRemaining = 6 + Int(random.unit() * 60)
         }
         var params: [(String, Int)] = []

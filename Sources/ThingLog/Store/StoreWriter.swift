@@ -205,7 +205,11 @@ public final class StoreWriter {
         }
         insertReport.bind(message.receivedAt, at: 4)
         insertReport.bind(ts &- message.receivedAt, at: 5)
-        if let packetID = message.packetID { insertReport.bind(Int64(packetID), at: 6) } else { insertReport.bindNull(at: 6) }
+        if let packetID = message.packetID {
+            insertReport.bind(Int64(packetID), at: 6)
+        } else {
+            insertReport.bindNull(at: 6)
+        }
         insertReport.bind(flags, at: 7)
         message.payload.withUnsafeBufferPointer { insertReport.bindText($0, at: 8) }
         try insertReport.step()
@@ -253,7 +257,9 @@ public final class StoreWriter {
     private func quarantine(_ rejection: Rejection) throws {
         let insert = try database.cached(
             "INSERT INTO rejects(received_at, topic, reason, detail, size, bytes) VALUES (?, ?, ?, ?, ?, ?)")
-        let topic = rejection.topic.map { String(decoding: $0.utf8.prefix(Self.maximumRejectTopicBytes), as: UTF8.self) }
+        let topic = rejection.topic.map {
+            String(decoding: $0.utf8.prefix(Self.maximumRejectTopicBytes), as: UTF8.self)
+        }
         try insert.execute([.integer(rejection.receivedAt), topic.map(SQLiteValue.text) ?? .null,
                             .text(rejection.reason.rawValue), .text(String(rejection.detail.prefix(500))),
                             .integer(Int64(rejection.size)), .blob(rejection.bytes)])

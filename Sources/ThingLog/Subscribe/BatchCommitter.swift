@@ -36,7 +36,9 @@ final class BatchCommitter: @unchecked Sendable {
 
     init(writer: StoreWriter) throws {
         self.writer = writer
-        guard Glibc.pipe(&pipe) == 0 else { throw RuntimeError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard Glibc.pipe(&pipe) == 0 else {
+            throw RuntimeError("cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
         for descriptor in pipe { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
         Thread.detachNewThread { [self] in
             run()

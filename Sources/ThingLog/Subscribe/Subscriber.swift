@@ -125,8 +125,9 @@ public final class Subscriber {
                 }
             }
             let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
-            if !batch.entries.isEmpty && (drained || isAtLimit || batch.entries.count >= settings.maximumBatch
-                                          || MonotonicClock.now() - batchStartedAt >= settings.maximumBatchAgeMilliseconds) {
+            let isOld = MonotonicClock.now() - batchStartedAt >= settings.maximumBatchAgeMilliseconds
+            let isFull = batch.entries.count >= settings.maximumBatch
+            if !batch.entries.isEmpty && (drained || isAtLimit || isFull || isOld) {
                 try closeBatch()
             }
             try acknowledge(committer.takeFinished())

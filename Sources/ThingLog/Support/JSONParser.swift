@@ -19,7 +19,8 @@ public struct JSONParser {
     }
 
     /// Parses a document held in a byte array or string's UTF-8 view.
-    public static func parse(_ text: some Collection<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONError) -> JSONValue {
+    public static func parse(_ text: some Collection<UInt8>,
+                             maxDepth: Int = defaultMaxDepth) throws(JSONError) -> JSONValue {
         let array = Array(text)
         do {
             return try array.withUnsafeBufferPointer { buffer throws(JSONError) in

@@ -21,7 +21,9 @@ final class OutputFile {
         let resolved = context.resolve(path)
         var status = stat()
         if stat(resolved, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
-            guard let handle = FileHandle(forWritingAtPath: resolved) else { throw RuntimeError("cannot write \(path)") }
+            guard let handle = FileHandle(forWritingAtPath: resolved) else {
+                throw RuntimeError("cannot write \(path)")
+            }
             target = nil
             temporary = nil
             self.handle = handle

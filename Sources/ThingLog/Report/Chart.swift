@@ -51,11 +51,12 @@ struct Chart {
         for (tick, label) in scale.ticks() {
             out += "<line x1=\"\(f(Self.left))\" x2=\"\(f(Self.width - Self.right))\" y1=\"\(f(y(tick)))\" "
                 + "y2=\"\(f(y(tick)))\" class=\"grid\"/>"
-            out += "<text x=\"\(f(Self.left - 4))\" y=\"\(f(y(tick) + 3))\" text-anchor=\"end\">\(htmlEscaped(label))</text>"
+            out += "<text x=\"\(f(Self.left - 4))\" y=\"\(f(y(tick) + 3))\" text-anchor=\"end\">"
+                + "\(htmlEscaped(label))</text>"
         }
         for (time, label) in day.ticks(everyHours: 3) {
-            out += "<line x1=\"\(f(x(time)))\" x2=\"\(f(x(time)))\" y1=\"\(f(Self.top))\" y2=\"\(f(Self.top + plotHeight))\" "
-                + "class=\"grid\"/>"
+            out += "<line x1=\"\(f(x(time)))\" x2=\"\(f(x(time)))\" y1=\"\(f(Self.top))\" "
+                + "y2=\"\(f(Self.top + plotHeight))\" class=\"grid\"/>"
             out += "<text x=\"\(f(x(time)))\" y=\"\(f(Self.height - 8))\" text-anchor=\"middle\">\(label)</text>"
         }
         out += "<rect x=\"\(f(Self.left))\" y=\"\(f(Self.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" "
@@ -99,68 +100,12 @@ struct Chart {
             let onRight = level - lastRightLabel >= 10
             if onRight { lastRightLabel = level }
             out += "<text x=\"\(f(onRight ? Self.width - Self.right - 2 : Self.left + 2))\" y=\"\(f(level - 2))\" "
-                + "text-anchor=\"\(onRight ? "end" : "start")\" class=\"threshold-label\">\(htmlEscaped(rule.label))</text>"
+                + "text-anchor=\"\(onRight ? "end" : "start")\" class=\"threshold-label\">"
+                + "\(htmlEscaped(rule.label))</text>"
         }
         return out + "</svg>"
     }
 }
-
-/// A linear or base-10 logarithmic value axis fitted to the data, with round tick values.
-struct AxisScale {
-    let low: Double, high: Double
-    let logarithmic: Bool
-
-    init(values: [Double], logarithmic: Bool) {
-        self.logarithmic = logarithmic
-        var low = values.min() ?? 0, high = values.max() ?? 1
-        if logarithmic {
-            low = pow10(floor(log10(max(low, 1e-3)))); high = pow10(ceil(log10(max(high, low * 10))))
-            if high <= low { high = low * 10 }
-        } else {
-            if high == low { low -= 1; high += 1 }
-            let step = AxisScale.niceStep((high - low) / 4)
-            low = floor(low / step) * step; high = ceil(high / step) * step
-        }
-        self.low = low
-        self.high = high
-    }
-
-    /// Where `value` lies on the axis, 0 at the bottom and 1 at the top.
-    func position(_ value: Double) -> Double {
-        let fraction = logarithmic ? (log10(max(value, low)) - log10(low)) / (log10(high) - log10(low))
-                                   : (value - low) / (high - low)
-        return min(max(fraction, 0), 1)
-    }
-
-    func ticks() -> [(Double, String)] {
-        if logarithmic {
-            var result: [(Double, String)] = []
-            var value = low
-            while value <= high * 1.0001 {
-                result.append((value, Self.label(value)))
-                value *= 10
-            }
-            return result
-        }
-        let step = AxisScale.niceStep((high - low) / 4)
-        return stride(from: low, through: high + step / 1000, by: step).map { ($0, Self.label($0)) }
-    }
-
-    static func niceStep(_ raw: Double) -> Double {
-        guard raw > 0, raw.isFinite else { return 1 }
-        let magnitude = pow10(floor(log10(raw)))
-        let fraction = raw / magnitude
-        return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude
-    }
-
-    static func label(_ value: Double) -> String {
-        if abs(value) >= 10_000 { return Formatting.fixed(value / 1000, digits: 0) + "k" }
-        if value == value.rounded() { return String(Int64(value)) }
-        return Formatting.fixed(value, digits: abs(value) < 1 ? 3 : 1)
-    }
-}
-
-private func pow10(_ exponent: Double) -> Double { pow(10, exponent) }
 
 /// An SVG coordinate with one decimal, without Foundation's formatter (charts write hundreds of thousands).
 func coordinate(_ value: Double) -> String {
