@@ -25,6 +25,7 @@ struct ExportCommand: Command {
     summary: device, metric, count, min, max, mean, stddev, first_ts, last_ts. Times are ISO 8601 UTC with ms.
     ppm and alarms come from the last `thinglog analyze`. rolling is computed as it streams: every configured window
     of every raw metric and usable ppm series, plus twa8h and stel15m (mean = time-weighted average) of ppm series.
+    summary and rolling use usable ppm estimates (quality ok or out_of_range); ppm lists every estimate.
     """
 
     let arguments: ParsedArguments
