@@ -1,7 +1,7 @@
 /// `thinglog export`: readings, ppm estimates, alarms and summaries as CSV, JSON or JSON Lines (SPEC §4).
 struct ExportCommand: Command {
     static let name = "export"
-    static let abstract = "Write readings, ppm estimates, alarm events or per-series summaries as CSV, JSON or JSONL."
+    static let abstract = "Write readings, rolling windows, ppm estimates, alarms or summaries as CSV, JSON or JSONL."
     static let synopsis = "readings|rolling|ppm|alarms|summary [--from T] [--to T] [--device D]... [--metric M]... "
         + "[--window W]... [--format csv|json|jsonl] [--out FILE|-] [--tz TZ] [--config F] [--db PATH]"
     static let allowsPositionals = true

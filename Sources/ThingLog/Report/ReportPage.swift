@@ -5,6 +5,8 @@ struct ReportPage {
     let devices: [DeviceReport]
     let generatedAt: Int64
     let windowName: String?
+    /// Messages quarantined during the day, by reason.
+    let rejects: [(reason: String, count: Int)]
 
     static let style = """
         body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px auto;
@@ -77,7 +79,14 @@ struct ReportPage {
                 + cell(counts.critical, "critical") + cell(counts.warning, "warning") + cell(counts.info, "info")
                 + "</tr>\n"
         }
-        return out + "</table>\n"
+        out += "</table>\n"
+        if rejects.isEmpty {
+            out += "<p class=\"meta\">No message was quarantined this day.</p>\n"
+        } else {
+            out += "<p class=\"meta\">Quarantined this day (see rejects_v): "
+                + rejects.map { "\(htmlEscaped($0.reason)) \($0.count)" }.joined(separator: ", ") + ".</p>\n"
+        }
+        return out
     }
 
     private func alarmTable() -> String {

@@ -18,7 +18,8 @@ import Testing
             return line.replacingOccurrences(of: "\\\"DHT11_H\\\"", with: "\\\"</script><script>alert(2)</script>\\\"")
         }
         let db = directory.file("r.db")
-        #expect(runCLI(["ingest", directory.write("in.jsonl", lines.joined(separator: "\n")), "--db", db],
+        let malformed = "{\"topic\":\"$thing/up/property/P/dev1\",\"received_at\":1764118800000,\"payload\":\"{oops\"}"
+        #expect(runCLI(["ingest", directory.write("in.jsonl", (lines + [malformed]).joined(separator: "\n")), "--db", db],
                        in: directory.path).status == 0)
         directory.write("thinglog.json", """
             {"sensors": {"MQ2": {"r0_ohms": 9000}, "MQ135": {"r0_ohms": 20000}, "MQ4": {"r0_ohms": 15000},
@@ -49,6 +50,7 @@ import Testing
         #expect(html.contains("&lt;script&gt;alert(1)&lt;script&gt;"), "the device name shows as text")
         #expect(html.contains("&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;"), "so does the property id")
         #expect(html.contains("<svg") && html.contains("not certified gas detectors"))
+        #expect(html.contains("Quarantined this day (see rejects_v): not_json 1."))
         #expect(html.contains("<td>co-300</td>"), "the CO event's alarm is in the page's alarm table")
         // The folder's CSVs are the day's exports.
         let summary = try String(contentsOfFile: folder() + "/summary.csv", encoding: .utf8)
