@@ -41,6 +41,10 @@ public final class Analyzer {
     let configuration: Configuration
     /// Bump when analysis semantics change, so stores analyzed by an older thinglog are recomputed.
     static let semanticsVersion = 2
+    /// A device with a long history commits after this many frames (about half a second of writing).
+    var framesPerCommit = 100_000
+    /// For tests: fail right after this many intermediate commits, as a crash would.
+    var failAfterCommits: Int?
 
     public init(path: String, configuration: Configuration) {
         self.path = path
@@ -109,6 +113,7 @@ public final class Analyzer {
         }
 
         var summary = AnalysisSummary(analyzedThrough: dataEnd)
+        var commits = 0
         for (id, name, newest) in devices {
             let fresh = DeviceAnalysis.initialState(device: name, configuration: configuration)
             var plan = DevicePlan(state: fresh)
@@ -121,25 +126,38 @@ public final class Analyzer {
                 if let affected { plan.emitFrom = affected } else { plan = DevicePlan(state: restored, after: through) }
             }
             if plan.after == nil { summary.recomputedDevices += 1 }
-            try writer.inTransaction {
-                // The read snapshot ends before the write commits, so the commit's checkpoint can empty the log.
-                try reader.execute("BEGIN")
-                let state: DeviceAnalysis.State
-                do {
-                    state = try analyze(device: id, name: name, plan: plan, through: newest ?? .min, dataEnd: dataEnd,
-                                        reader: reader, writer: writer, summary: &summary)
-                    try reader.execute("COMMIT")
-                } catch {
-                    try? reader.execute("COMMIT")
-                    throw error
-                }
+            func save(_ state: DeviceAnalysis.State, throughReport: Int64, calibrationsThrough: Int64) throws {
                 try writer.execute("""
                     INSERT INTO analysis_devices(device_id, through_ts, through_report, calibrations_through, state)
                     VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET through_ts = excluded.through_ts,
                     through_report = excluded.through_report, calibrations_through = excluded.calibrations_through,
                     state = excluded.state
-                    """, [.integer(id), state.throughTime.map(SQLiteValue.integer) ?? .null, .integer(highReport),
-                          .integer(highCalibration), .blob(state.encoded())])
+                    """, [.integer(id), state.throughTime.map(SQLiteValue.integer) ?? .null, .integer(throughReport),
+                          .integer(calibrationsThrough), .blob(state.encoded())])
+            }
+            try writer.execute("BEGIN IMMEDIATE")
+            try reader.execute("BEGIN")
+            do {
+                let state = try analyze(device: id, name: name, plan: plan, through: newest ?? .min, dataEnd: dataEnd,
+                                        reader: reader, writer: writer, summary: &summary) { partial in
+                    // A long history commits in pieces, so a concurrent subscriber never waits long. The piece's
+                    // state claims no new report or calibration: after a crash here, the next run sees them again
+                    // and recomputes what they affect.
+                    try save(partial, throughReport: saved[id]?.throughReport ?? 0,
+                             calibrationsThrough: saved[id]?.calibrationsThrough ?? 0)
+                    try writer.execute("COMMIT")
+                    commits += 1
+                    if let limit = failAfterCommits, commits >= limit { throw RuntimeError("simulated crash") }
+                    try writer.execute("BEGIN IMMEDIATE")
+                }
+                // The read snapshot ends before the write commits, so the commit's checkpoint can empty the log.
+                try reader.execute("COMMIT")
+                try save(state, throughReport: highReport, calibrationsThrough: highCalibration)
+                try writer.execute("COMMIT")
+            } catch {
+                if writer.isInTransaction { try? writer.execute("ROLLBACK") }
+                if reader.isInTransaction { try? reader.execute("COMMIT") }
+                throw error
             }
             summary.devices += 1
         }
@@ -157,10 +175,12 @@ public final class Analyzer {
         var emitFrom: Int64?
     }
 
-    /// Analyzes one device inside the caller's write transaction; returns the state to save.
+    /// Analyzes one device inside the caller's write transaction, calling `checkpoint` with the state so far after
+    /// every `framesPerCommit` frames (their results written); returns the final state to save.
     private func analyze(device id: Int64, name: String, plan: DevicePlan, through: Int64, dataEnd: Int64?,
                          reader: Database, writer: Database,
-                         summary: inout AnalysisSummary) throws -> DeviceAnalysis.State {
+                         summary: inout AnalysisSummary,
+                         checkpoint: (DeviceAnalysis.State) throws -> Void) throws -> DeviceAnalysis.State {
         let series = try reader.rows("SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric",
                                      [.integer(id)])
             .compactMap { row -> (id: Int64, metric: String)? in
@@ -201,25 +221,38 @@ public final class Analyzer {
                                       ppmSeries: ppmSeries, calibrations: calibrations, state: plan.state)
         let frames = try DeviceFrames(database: reader, series: series, after: plan.after, through: through)
         let sink = try PPMWriter(database: writer)
+        func writePPM() throws {
+            summary.ppmEstimates += analysis.ppmRows.count
+            try sink.write(analysis.ppmRows)
+            analysis.ppmRows.removeAll(keepingCapacity: true)
+        }
+        var framesSinceCommit = 0
         while try frames.next() {
             analysis.process(frames, emitting: plan.emitFrom.map { frames.time >= $0 } ?? true)
             summary.frames += 1
-            if analysis.ppmRows.count >= 32_768 {
-                summary.ppmEstimates += analysis.ppmRows.count
-                try sink.write(analysis.ppmRows)
-                analysis.ppmRows.removeAll(keepingCapacity: true)
+            framesSinceCommit += 1
+            if analysis.ppmRows.count >= 32_768 { try writePPM() }
+            if framesSinceCommit >= framesPerCommit {
+                try writePPM()
+                try write(analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) }, to: writer, summary: &summary)
+                analysis.endedAlarms.removeAll()
+                try checkpoint(analysis.state)
+                framesSinceCommit = 0
             }
         }
-        summary.ppmEstimates += analysis.ppmRows.count
-        try sink.write(analysis.ppmRows)
+        try writePPM()
+        try write(analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) } + analysis.openAlarms(dataEnd: dataEnd),
+                  to: writer, summary: &summary)
+        return analysis.state
+    }
 
+    /// Inserts (or replaces, by their stable ids) alarms with the time of the last sample each has seen.
+    private func write(_ alarms: [(AlarmEvent, Int64)], to writer: Database, summary: inout AnalysisSummary) throws {
         let insert = try writer.cached("""
             INSERT OR REPLACE INTO alarms(id, device, rule, severity, metric, started_at, fired_at, ended_at,
                                           last_sample_at, peak, peak_at, threshold)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        let alarms = analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) }
-            + analysis.openAlarms(dataEnd: dataEnd)
         for (alarm, last) in alarms {
             insert.rewind()
             try insert.execute([.text(alarm.id), .text(alarm.device), .text(alarm.rule), .text(alarm.severity.rawValue),
@@ -231,7 +264,6 @@ public final class Analyzer {
             summary.alarms += 1
             if alarm.endedAt == nil { summary.openAlarms += 1 }
         }
-        return analysis.state
     }
 
     private func setState(_ database: Database, _ key: String, _ value: Int64) throws {

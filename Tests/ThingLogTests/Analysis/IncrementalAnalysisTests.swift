@@ -143,6 +143,23 @@ import Testing
         #expect(exported(fresh) == after)
     }
 
+    @Test func committingInPiecesAndCrashingBetweenThemChangesNothing() throws {
+        let expected = reference()
+        let db = directory.file("pieces.db")
+        ingest(lines[...], into: db)
+        calibrate(db)
+        let configuration = try ConfigurationLoader.load(path: nil, currentDirectory: directory.path)
+        let crashing = Analyzer(path: db, configuration: configuration)
+        crashing.framesPerCommit = 997
+        crashing.failAfterCommits = 5
+        #expect(throws: RuntimeError.self) { try crashing.run() }
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM ppm") > 0, "the pieces before the crash are stored")
+        let resumed = Analyzer(path: db, configuration: configuration)
+        resumed.framesPerCommit = 997
+        _ = try resumed.run()
+        #expect(exported(db) == expected)
+    }
+
     @Test func damagedSavedStateIsRecomputed() throws {
         let expected = reference()
         let db = directory.file("damaged.db")
