@@ -54,9 +54,7 @@ final class BatchCommitter: @unchecked Sendable {
     private func run() {
         while let batch = queue.pop() {
             do {
-                try writer.begin()
-                for entry in batch.entries { try writer.write(entry) }
-                let summary = try writer.commit()
+                let summary = try commitRetryingWhileBusy(batch)
                 lock.withLock {
                     finished.append(Done(packetIDs: batch.packetIDs, connection: batch.connection, summary: summary,
                                          committedAt: MonotonicClock.now()))
@@ -69,6 +67,24 @@ final class BatchCommitter: @unchecked Sendable {
                 return
             }
             wake()
+        }
+    }
+
+    /// Writes and commits one batch. Another process holding the write lock past the busy timeout (a long manual
+    /// transaction in `sqlite3`) is waited out, not fatal: nothing is acknowledged meanwhile, so the broker holds the
+    /// rest.
+    private func commitRetryingWhileBusy(_ batch: Batch) throws -> AppendSummary {
+        var pause: UInt32 = 50_000
+        while true {
+            do {
+                try writer.begin()
+                for entry in batch.entries { try writer.write(entry) }
+                return try writer.commit()
+            } catch let error as SQLiteError where error.code == 5 || error.code == 6 {  // SQLITE_BUSY, SQLITE_LOCKED
+                writer.rollback()
+                usleep(pause)
+                pause = min(pause * 2, 1_000_000)
+            }
         }
     }
 

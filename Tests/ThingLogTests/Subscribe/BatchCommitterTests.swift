@@ -40,14 +40,28 @@ import Testing
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 1000)
     }
 
+    @Test func aBusyStoreIsWaitedOut() throws {
+        let db = directory.file("b.db")
+        let database = try StoreConnection.openForWriting(path: db)
+        try database.execute("PRAGMA busy_timeout=20")
+        let committer = try BatchCommitter(writer: StoreWriter(database: database))
+        // Another connection holds the write lock well past the busy timeout.
+        let blocker = try Database(path: db)
+        try blocker.execute("BEGIN IMMEDIATE")
+        try committer.submit(batch(0..<10, connection: 1))
+        usleep(300_000)
+        #expect(try committer.takeFinished().isEmpty, "nothing is committed, so nothing may be acknowledged")
+        try blocker.execute("ROLLBACK")
+        let done = try committer.finish()
+        #expect(done.count == 1 && done[0].packetIDs.count == 10)
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 10)
+    }
+
     @Test func aFailingStoreStopsItWithTheError() throws {
         let db = directory.file("f.db")
-        let database = try StoreConnection.openForWriting(path: db)
-        let committer = try BatchCommitter(writer: StoreWriter(database: database))
-        // Another connection holds the write lock past the busy timeout: the batch cannot commit.
-        let blocker = try Database(path: db, busyTimeoutMilliseconds: 10)
-        try blocker.execute("BEGIN IMMEDIATE")
-        try database.execute("PRAGMA busy_timeout=50")
+        _ = try StoreConnection.openForWriting(path: db)
+        // A read-only connection: the first write fails.
+        let committer = try BatchCommitter(writer: StoreWriter(database: Database(path: db, mode: .readOnly)))
         try committer.submit(batch(0..<10, connection: 1))
         var failed = false
         for _ in 0..<200 where !failed {
@@ -56,7 +70,6 @@ import Testing
         }
         #expect(failed)
         #expect(throws: (any Error).self) { try committer.submit(batch(10..<20, connection: 1)) }
-        try blocker.execute("ROLLBACK")
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 0)
     }
 }
