@@ -85,14 +85,14 @@ final class DeviceAnalysis {
 
     let device: String
     private let configuration: Configuration
-    private var sensors: [SensorPlan] = []
+    private let sensors: [SensorPlan]
     /// Evaluators fed by each raw metric, by frame index.
     private var evaluatorsByMetric: [[Int]]
     private let temperatureIndex: Int?
     private let humidityIndex: Int?
     private let staleRules: [(rule: AlarmRule, after: Int64)]
     private(set) var state: State
-    /// Output since the last `drain`.
+    /// Output the analyzer has not written yet; it empties these as it writes.
     var ppmRows: [PPMRow] = []
     var endedAlarms: [AlarmEvent] = []
 
@@ -117,6 +117,7 @@ final class DeviceAnalysis {
         for (position, evaluator) in state.evaluators.enumerated() {
             if let metric = index[evaluator.baseSeries] { evaluatorsByMetric[metric].append(position) }
         }
+        var sensors: [SensorPlan] = []
         for sensor in configuration.sensors {
             guard let metricIndex = index[sensor.key], let seriesIDs = ppmSeries[sensor.key] else { continue }
             let byGas = sensor.gases.map { gas in
@@ -126,6 +127,7 @@ final class DeviceAnalysis {
                                       seriesIDs: seriesIDs,
                                       evaluatorsByGas: byGas, calibrations: calibrations[sensor.key] ?? []))
         }
+        self.sensors = sensors
         staleRules = configuration.alarms.compactMap { rule in
             if case .stale(let after) = rule.kind { (rule, after) } else { nil }
         }
