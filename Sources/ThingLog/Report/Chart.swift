@@ -62,12 +62,16 @@ struct Chart {
         out += "<rect x=\"\(f(Self.left))\" y=\"\(f(Self.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" "
             + "class=\"frame\"/></g>"
         for series in self.series {
-            // The band as polygons: upper edge left to right, lower edge back, split where buckets are missing.
+            // The band as polygons through the buckets' middles: upper edge left to right, lower edge back, split
+            // where buckets are missing (a lone bucket spans its own width).
             var run: [(start: Int64, end: Int64, low: Double, high: Double)] = []
             func closeBand() {
-                guard !run.isEmpty else { return }
-                var points = run.flatMap { [(x($0.start), y($0.high)), (x($0.end), y($0.high))] }
-                points += run.reversed().flatMap { [(x($0.end), y($0.low)), (x($0.start), y($0.low))] }
+                guard let first = run.first, let last = run.last else { return }
+                let middles = run.count == 1 ? [x(first.start), x(first.end)]
+                                             : run.map { x(($0.start + $0.end) / 2) }
+                let highs = run.count == 1 ? [first.high, first.high] : run.map(\.high)
+                let lows = run.count == 1 ? [last.low, last.low] : run.map(\.low)
+                let points = zip(middles, highs).map { ($0, y($1)) } + zip(middles, lows).reversed().map { ($0, y($1)) }
                 out += "<path d=\"M" + points.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: "L")
                     + "Z\" fill=\"\(series.color)\" opacity=\"0.2\"/>"
                 run = []
