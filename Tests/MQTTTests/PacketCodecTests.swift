@@ -12,8 +12,10 @@ import Testing
         .publish(PublishPacket(topic: "a/b", payload: [], qos: .atLeastOnce, retain: true, dup: true, packetID: 65535)),
         .publish(PublishPacket(topic: "é/中", payload: [0, 255, 128], qos: .atLeastOnce, packetID: 1)),
         .pubAck(packetID: 7),
-        .subscribe(SubscribePacket(packetID: 2, subscriptions: [Subscription(filter: "$thing/up/property/+/+", qos: .atLeastOnce),
-                                                                Subscription(filter: "#", qos: .atMostOnce)])),
+        .subscribe(SubscribePacket(packetID: 2, subscriptions: [
+            Subscription(filter: "$thing/up/property/+/+", qos: .atLeastOnce),
+            Subscription(filter: "#", qos: .atMostOnce),
+        ])),
         .subAck(SubAckPacket(packetID: 2, returnCodes: [1, 0x80, 0])),
         .unsubscribe(UnsubscribePacket(packetID: 3, filters: ["a/#", "b"])),
         .unsubAck(packetID: 3),
@@ -45,7 +47,8 @@ import Testing
         #expect(PacketEncoder.encode(.pubAck(packetID: 0x1234)) == [0x40, 2, 0x12, 0x34])
         #expect(PacketEncoder.encode(.subscribe(SubscribePacket(packetID: 1, subscriptions: [
             Subscription(filter: "a/+", qos: .atLeastOnce)]))) == [0x82, 8, 0, 1, 0, 3, 0x61, 0x2F, 0x2B, 1])
-        #expect(PacketEncoder.encode(.subAck(SubAckPacket(packetID: 1, returnCodes: [1, 0x80]))) == [0x90, 4, 0, 1, 1, 0x80])
+        #expect(PacketEncoder.encode(.subAck(SubAckPacket(packetID: 1, returnCodes: [1, 0x80])))
+                == [0x90, 4, 0, 1, 1, 0x80])
         #expect(PacketEncoder.encode(.unsubscribe(UnsubscribePacket(packetID: 5, filters: ["x"])))
                 == [0xA2, 5, 0, 5, 0, 1, 0x78])
         #expect(PacketEncoder.encode(.unsubAck(packetID: 5)) == [0xB0, 2, 0, 5])
@@ -56,7 +59,8 @@ import Testing
 
     @Test(arguments: [(0, [0x00]), (127, [0x7F]), (128, [0x80, 0x01]), (16_383, [0xFF, 0x7F]),
                       (16_384, [0x80, 0x80, 0x01]), (2_097_151, [0xFF, 0xFF, 0x7F]),
-                      (2_097_152, [0x80, 0x80, 0x80, 0x01]), (268_435_455, [0xFF, 0xFF, 0xFF, 0x7F])] as [(Int, [UInt8])])
+                      (2_097_152, [0x80, 0x80, 0x80, 0x01]),
+                      (268_435_455, [0xFF, 0xFF, 0xFF, 0x7F])] as [(Int, [UInt8])])
     func remainingLengthBoundaries(_ length: Int, _ expected: [UInt8]) throws {
         var bytes: [UInt8] = []
         PacketEncoder.appendRemainingLength(length, to: &bytes)
@@ -138,7 +142,9 @@ import Testing
         for _ in 0..<20_000 {
             let count = Int.random(in: 0...40, using: &random)
             var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
-            if !bytes.isEmpty, Bool.random(using: &random) { bytes[0] = [0x20, 0x30, 0x32, 0x40, 0x90, 0xD0][Int.random(in: 0...5)] }
+            if !bytes.isEmpty, Bool.random(using: &random) {
+                bytes[0] = [0x20, 0x30, 0x32, 0x40, 0x90, 0xD0][Int.random(in: 0...5)]
+            }
             var decoder = PacketDecoder(maximumPacketSize: 64)
             decoder.append(bytes)
             for _ in 0..<8 { guard (try? decoder.next()) != nil else { break } }
@@ -164,14 +170,16 @@ import Testing
                 continue
             }
             #expect(oversized.topic == big.topic && oversized.packetID == 9 && oversized.dup)
-            #expect(oversized.payloadSize == 100_000 && oversized.payloadPrefix == [UInt8](repeating: 0x7A, count: 65_536))
+            #expect(oversized.payloadSize == 100_000)
+            #expect(oversized.payloadPrefix == [UInt8](repeating: 0x7A, count: 65_536))
             #expect(packets[1] == after)
         }
     }
 
     @Test func oversizedPacketsOtherThanPublishAreErrors() {
         var decoder = PacketDecoder(maximumPacketSize: 10)
-        decoder.append(PacketEncoder.encode(.subAck(SubAckPacket(packetID: 1, returnCodes: [UInt8](repeating: 0, count: 20)))))
+        let codes = [UInt8](repeating: 0, count: 20)
+        decoder.append(PacketEncoder.encode(.subAck(SubAckPacket(packetID: 1, returnCodes: codes))))
         #expect(throws: MQTTDecodingError.self) { try decoder.next() }
     }
 }

@@ -56,7 +56,8 @@ public struct ReportWriter {
         let builder = DeviceReportBuilder(exporter: exporter, configuration: configuration, day: day)
         let devices = try names.map { try builder.build(device: $0) }
         let rejects = try database.rows("""
-            SELECT reason, COUNT(*) FROM rejects WHERE received_at >= ? AND received_at < ? GROUP BY reason ORDER BY reason
+            SELECT reason, COUNT(*) FROM rejects WHERE received_at >= ? AND received_at < ?
+            GROUP BY reason ORDER BY reason
             """, [.integer(day.start), .integer(day.end)]).compactMap { row -> (String, Int)? in
                 guard let reason = row[0].stringValue, let count = row[1].int64Value else { return nil }
                 return (reason, Int(count))

@@ -24,7 +24,8 @@ import Testing
         let input = directory.write("in.jsonl", lines.joined(separator: "\n"))
         directory.write("thinglog.json", """
             {"sensors": {"MQ7": {"r0_ohms": 5000}}, "warmup": "1m", "windows": ["5m"],
-             "alarms": [{"name": "co", "metric": "MQ7.CO", "above": 100, "clear": 50, "for": "2m", "severity": "critical"},
+             "alarms": [{"name": "co", "metric": "MQ7.CO", "above": 100, "clear": 50, "for": "2m",
+                         "severity": "critical"},
                         {"name": "co-5m", "metric": "MQ7.CO@5m", "above": 100, "severity": "info"},
                         {"name": "offline", "kind": "stale", "after": "10m"}]}
             """)
@@ -37,14 +38,16 @@ import Testing
         let db = prepare()
         let result = runCLI(["analyze", "--db", db], in: directory.path)
         #expect(result.status == 0)
-        let rows = try Database(path: db).rows("SELECT sensor, gas, ts, ppm, quality FROM ppm_v WHERE sensor = 'MQ7' ORDER BY ts")
+        let rows = try Database(path: db)
+            .rows("SELECT sensor, gas, ts, ppm, quality FROM ppm_v WHERE sensor = 'MQ7' ORDER BY ts")
         #expect(rows.count == minutes.count)
         for (row, (minute, adc)) in zip(rows, minutes) {
             let expected = ppm(adc)
             #expect(row[2] == .integer(start + minute * 60_000))
             #expect(abs((row[3].doubleValue ?? 0) - expected) < 1e-9 * expected)
             // Warm-up: the first minute, and the minute after the 30-minute gap.
-            let quality = minute == 0 || minute == 40 ? "warmup" : (50...4000).contains(expected) ? "ok" : "out_of_range"
+            let inRange = (50...4000).contains(expected) ? "ok" : "out_of_range"
+            let quality = minute == 0 || minute == 40 ? "warmup" : inRange
             #expect(row[4] == .text(quality), "minute \(minute)")
         }
         // The other configured sensors have no readings for this device: no rows, no error.
@@ -56,7 +59,10 @@ import Testing
         #expect(runCLI(["analyze", "--db", db], in: directory.path).status == 0)
         let database = try Database(path: db)
         func at(_ minute: Int64) -> SQLiteValue { .integer(start + minute * 60_000) }
-        let co = try database.rows("SELECT started_at, fired_at, ended_at, peak_at, duration_s FROM alarms_v WHERE rule = 'co' ORDER BY started_at")
+        let co = try database.rows("""
+            SELECT started_at, fired_at, ended_at, peak_at, duration_s FROM alarms_v WHERE rule = 'co'
+            ORDER BY started_at
+            """)
         // Pending at 2, cancelled at 4 (81 ppm does not breach); again at 5, fired at 7, through the band at 8,
         // ended at 9. Again at 41, fired at 43, still open at the end of the data.
         #expect(co == [[at(5), at(7), at(9), at(5), .real(240)], [at(41), at(43), .null, at(41), .real(120)]])
@@ -74,7 +80,8 @@ import Testing
             if let opened = openedAt, mean <= 100 { expected.append([at(opened), at(minute)]); openedAt = nil }
         }
         if let opened = openedAt { expected.append([at(opened), .null]) }
-        let rolling = try database.rows("SELECT started_at, ended_at FROM alarms_v WHERE rule = 'co-5m' ORDER BY started_at")
+        let rolling = try database.rows(
+            "SELECT started_at, ended_at FROM alarms_v WHERE rule = 'co-5m' ORDER BY started_at")
         #expect(rolling == expected)
         #expect(!expected.isEmpty)
     }
@@ -83,10 +90,14 @@ import Testing
         let db = prepare()
         #expect(runCLI(["analyze", "--db", db], in: directory.path).status == 0)
         let database = try Database(path: db)
-        let first = try database.rows("SELECT * FROM alarms_v ORDER BY id") + database.rows("SELECT * FROM ppm_v ORDER BY ts")
+        func everything() throws -> [[SQLiteValue]] {
+            try database.rows("SELECT * FROM alarms_v ORDER BY id") + database.rows("SELECT * FROM ppm_v ORDER BY ts")
+        }
+        let first = try everything()
         let result = runCLI(["analyze", "--full", "--db", db], in: directory.path)
-        #expect(result.standardError.hasPrefix("analyze: 1 devices (1 from the start), 15 reports, 15 ppm estimates, 5 alarms written (2 open) in "))
-        let second = try database.rows("SELECT * FROM alarms_v ORDER BY id") + database.rows("SELECT * FROM ppm_v ORDER BY ts")
+        #expect(result.standardError.hasPrefix(
+            "analyze: 1 devices (1 from the start), 15 reports, 15 ppm estimates, 5 alarms written (2 open) in "))
+        let second = try everything()
         #expect(first == second)
     }
 

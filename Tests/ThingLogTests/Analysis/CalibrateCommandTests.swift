@@ -50,7 +50,8 @@ import Testing
         let result = runCLI(["calibrate", "--device", "d1", "--sensor", "MQ7", "--from", "2026-11-26", "--to",
                              "2026-11-27", "--json", "--config", "comp.json", "--db", db], in: directory.path)
         #expect(result.status == 0)
-        // K(30 °C, 33 %RH) for MQ7 = 0.951 / curve(20, 65); curve(20, 65) = 1.000 + (0.859 − 1.000)·(65 − 33)/(85 − 33).
+        // K(30 °C, 33 %RH) for MQ7 = 0.951 / curve(20, 65);
+        // curve(20, 65) = 1.000 + (0.859 − 1.000)·(65 − 33)/(85 − 33).
         let k = 0.951 / (1.000 + (0.859 - 1.000) * 32 / 52)
         let r0 = try #require(try JSONParser.parse(Array(result.standardOutput.utf8))["r0_ohms"]?.doubleValue)
         #expect(abs(r0 - rs(100) / k / 27.5) < 1e-9 * r0)
@@ -62,8 +63,10 @@ import Testing
                              "2026-11-27", "--save", "--db", db], in: directory.path, clock: { 1_800_000_000_000 })
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("saved: analyze uses it from 2026-11-27T00:00:00.000Z on"))
-        let rows = try Database(path: db).rows("SELECT device, sensor, effective_from, samples, created_at FROM calibrations")
-        #expect(rows == [[.text("d1"), .text("MQ7"), .integer(1_795_737_600_000), .integer(2), .integer(1_800_000_000_000)]])
+        let rows = try Database(path: db)
+            .rows("SELECT device, sensor, effective_from, samples, created_at FROM calibrations")
+        #expect(rows == [[.text("d1"), .text("MQ7"), .integer(1_795_737_600_000), .integer(2),
+                          .integer(1_800_000_000_000)]])
     }
 
     @Test func failures() {

@@ -22,7 +22,8 @@ import Testing
         var window = ExposureWindow(windowMilliseconds: 15 * 60_000)
         #expect(window.add(time: 0, value: 60) == 0)
         #expect(window.add(time: 300_000, value: 60) == 60.0 * 5 / 15)
-        #expect(window.add(time: 1_500_000, value: 0) == 60.0 * 5 / 15, "a 10-minute hold from 5 to 15 min, window 10–25")
+        #expect(window.add(time: 1_500_000, value: 0) == 60.0 * 5 / 15,
+                "a 10-minute hold from 5 to 15 min, window 10–25")
         #expect(window.add(time: 1_800_000, value: 0) == 0)
     }
 
@@ -133,9 +134,11 @@ import Testing
             }
             let above = trial % 2 == 0
             let threshold = random.uniform(30...70).rounded()
-            let clear = above ? threshold - random.uniform(0...20).rounded() : threshold + random.uniform(0...20).rounded()
+            let band = random.uniform(0...20).rounded()
+            let clear = above ? threshold - band : threshold + band
             let duration = Int64(random.unit() * 40)
-            var detector = ThresholdDetector(isAbove: above, threshold: threshold, clear: clear, forMilliseconds: duration)
+            var detector = ThresholdDetector(isAbove: above, threshold: threshold, clear: clear,
+                                             forMilliseconds: duration)
             // Fed in two pieces, as incremental runs would.
             let cut = Int(random.unit() * 200)
             let fast = run(&detector, Array(samples[..<cut])) + run(&detector, Array(samples[cut...]))

@@ -153,7 +153,8 @@ import Testing
         crashing.framesPerCommit = 997
         crashing.failAfterCommits = 5
         #expect(throws: RuntimeError.self) { try crashing.run() }
-        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM ppm") > 0, "the pieces before the crash are stored")
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM ppm") > 0,
+                "the pieces before the crash are stored")
         let resumed = Analyzer(path: db, configuration: configuration)
         resumed.framesPerCommit = 997
         _ = try resumed.run()

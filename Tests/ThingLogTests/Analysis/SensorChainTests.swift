@@ -22,7 +22,8 @@ import Testing
         #expect(abs((mq7.estimate(raw: 0.2, temperature: nil, humidity: nil, compensation: off, r0: nil,
                                   isWarmingUp: false)[0].ppm ?? 0) - 1139) < 1)
         let mq135 = SensorChain(sensor: sensor(.mq135, input: .ratio, gases: ["CO2"]))
-        let co2 = mq135.estimate(raw: 1, temperature: nil, humidity: nil, compensation: off, r0: nil, isWarmingUp: false)[0]
+        let co2 = mq135.estimate(raw: 1, temperature: nil, humidity: nil, compensation: off, r0: nil,
+                                 isWarmingUp: false)[0]
         #expect(abs((co2.ppm ?? 0) - 400 - 110.47) < 1e-9, "the curve plus the 400 ppm baseline")
     }
 
@@ -32,8 +33,8 @@ import Testing
         let vout = raw * 5 / 1023
         let rs = 10_000 * (5 - vout) / vout
         let expected = 99.042 * pow(rs / 5_000, -1.518)
-        let cases: [(SensorInput, Double)] = [(.adc(bits: 10, vref: 5), raw), (.volts, vout), (.percent(vref: 5), vout / 5 * 100),
-                                              (.ohms, rs), (.ratio, rs / 5_000)]
+        let cases: [(SensorInput, Double)] = [(.adc(bits: 10, vref: 5), raw), (.volts, vout),
+                                              (.percent(vref: 5), vout / 5 * 100), (.ohms, rs), (.ratio, rs / 5_000)]
         for (input, value) in cases {
             let chain = SensorChain(sensor: sensor(.mq7, input: input, r0: 5_000))
             let estimate = chain.estimate(raw: value, temperature: nil, humidity: nil, compensation: off, r0: 5_000,
@@ -67,7 +68,8 @@ import Testing
         #expect(CompensationTable.curve(model: .mq2, temperature: 80, humidity: 99) == 0.642, "clamped")
         // Halfway between 20 and 25 °C on the 60 % row, then 1/5 of the way to the 85 % row at 65 %.
         let at60 = (1.068 + 1.004) / 2, at85 = (0.926 + 0.875) / 2
-        #expect(abs(CompensationTable.curve(model: .mq2, temperature: 22.5, humidity: 65) - (at60 + (at85 - at60) * 0.2)) < 1e-12)
+        let between = CompensationTable.curve(model: .mq2, temperature: 22.5, humidity: 65)
+        #expect(abs(between - (at60 + (at85 - at60) * 0.2)) < 1e-12)
         // K is 1 at 20 °C / 65 %RH for every model.
         for model in [SensorModel.mq2, .mq4, .mq7, .mq135] {
             #expect(abs(CompensationTable.factor(model: model, temperature: 20, humidity: 65) - 1) < 1e-12)
@@ -80,13 +82,16 @@ import Testing
     @Test func georgKAgreesWithTheMQ135Rows() {
         for t in stride(from: -10.0, through: 50, by: 5) {
             let georgK33 = 0.00035 * t * t - 0.02718 * t + 1.39538
-            #expect(abs(CompensationTable.curve(model: .mq135, temperature: t, humidity: 33) - georgK33) <= 0.07, "\(t) °C")
+            let row33 = CompensationTable.curve(model: .mq135, temperature: t, humidity: 33)
+            #expect(abs(row33 - georgK33) <= 0.07, "\(t) °C")
             let georgK85 = georgK33 - (85 - 33) * 0.0018
-            #expect(abs(CompensationTable.curve(model: .mq135, temperature: t, humidity: 85) - georgK85) <= 0.08, "\(t) °C")
+            let row85 = CompensationTable.curve(model: .mq135, temperature: t, humidity: 85)
+            #expect(abs(row85 - georgK85) <= 0.08, "\(t) °C")
         }
         for t in [-10.0, -5, 20, 50] {
             let georgK33 = 0.00035 * t * t - 0.02718 * t + 1.39538
-            #expect(abs(CompensationTable.curve(model: .mq135, temperature: t, humidity: 33) - georgK33) <= 0.01, "\(t) °C")
+            let row33 = CompensationTable.curve(model: .mq135, temperature: t, humidity: 33)
+            #expect(abs(row33 - georgK33) <= 0.01, "\(t) °C")
         }
     }
 

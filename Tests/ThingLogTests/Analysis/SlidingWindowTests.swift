@@ -68,7 +68,8 @@ import Testing
             time += 1 + Int64(random.unit() * (random.unit() < 0.02 ? 3_000_000 : 20_000))
             samples.append((time, random.uniform(0...1e4) * (random.unit() < 0.1 ? 1e-7 : 1)))
         }
-        let windows = [RollingWindow(name: "1m", milliseconds: 60_000), RollingWindow(name: "15m", milliseconds: 900_000)]
+        let windows = [RollingWindow(name: "1m", milliseconds: 60_000),
+                       RollingWindow(name: "15m", milliseconds: 900_000)]
         for name in ["1m", "15m", "twa8h", "stel15m"] {
             let fresh = try #require(SeriesWindow(named: name, windows: windows))
             var whole = fresh

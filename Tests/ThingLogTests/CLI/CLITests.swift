@@ -25,7 +25,8 @@ import Testing
 
     @Test func usageErrorsExitTwo() {
         let cases: [([String], String)] = [
-            (["ingest", "--format", "xml"], "--format: unknown value \"xml\" (expected jsonl|mosquitto|payload|forward)"),
+            (["ingest", "--format", "xml"],
+             "--format: unknown value \"xml\" (expected jsonl|mosquitto|payload|forward)"),
             (["ingest", "--format", "payload"], "--format payload needs --topic"),
             (["ingest", "--format"], "--format needs a value"),
             (["stats", "extra"], "unexpected argument"),

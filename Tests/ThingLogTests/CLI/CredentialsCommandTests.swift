@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test func jsonFromTheEnvironmentWithDefaults() throws {
-        let result = runCLI(["credentials", "--product", "CS0SLTKSYA", "--device", "dev1", "--psk-env", "PSK", "--json"],
+        let result = runCLI(["credentials", "--product", "CS0SLTKSYA", "--device", "dev1", "--psk-env", "PSK",
+                             "--json"],
                             in: directory.path, environment: ["PSK": "IyXmUW5sU/q1vnb5yzTkeQ=="],
                             clock: { 1_800_000_000_000 })
         #expect(result.status == 0)
@@ -46,6 +47,7 @@ import Testing
                        in: directory.path).status == 2)
         let sign = runCLI(["credentials", "--product", "P", "--device", "d", "--psk-env", "X", "--sign", "md5"],
                           in: directory.path, environment: ["X": "AAAA"])
-        #expect(sign.status == 2 && sign.standardError.contains("--sign: unknown value \"md5\" (expected hmacsha256|hmacsha1)"))
+        #expect(sign.status == 2)
+        #expect(sign.standardError.contains("--sign: unknown value \"md5\" (expected hmacsha256|hmacsha1)"))
     }
 }

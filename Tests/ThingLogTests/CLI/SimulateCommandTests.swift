@@ -20,7 +20,8 @@ import Testing
         // 3 devices × 6 h at ~10 s, less offline gaps.
         #expect(lines.count > 5_000 && lines.count <= 3 * 2_700)
         let ingest = runCLI(["ingest", "a.jsonl", "--db", "s.db"], in: directory.path)
-        #expect(ingest.standardError.hasPrefix("ingest: \(lines.count) reports, \(lines.count * 6) readings, 0 duplicates, 0 rejected"))
+        #expect(ingest.standardError.hasPrefix(
+            "ingest: \(lines.count) reports, \(lines.count * 6) readings, 0 duplicates, 0 rejected"))
     }
 
     @Test func gasEventsReproduceTheirConcentrationThroughTheChain() {
@@ -36,8 +37,8 @@ import Testing
             let target = event.ppm.lowerBound * 2
             let reading = ReportSimulator.reading(forPPM: target, sensor: event.sensor, gas: event.gas,
                                                   cleanAirReading: cleanAir)
-            let ppm = chain.estimate(raw: reading, temperature: nil, humidity: nil,
-                                     compensation: Compensation(temperatureProperty: "", humidityProperty: "", isEnabled: false),
+            let off = Compensation(temperatureProperty: "", humidityProperty: "", isEnabled: false)
+            let ppm = chain.estimate(raw: reading, temperature: nil, humidity: nil, compensation: off,
                                      r0: r0, isWarmingUp: false)[0].ppm ?? 0
             #expect(abs(ppm - target) / target < 1e-9, "\(event.sensor) \(event.gas)")
         }

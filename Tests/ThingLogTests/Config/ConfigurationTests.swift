@@ -58,15 +58,18 @@ import Testing
     @Test func errorsNameTheFileAndKeyPath() {
         let cases: [(String, String)] = [
             (#"{"sensorz": {}}"#, "thinglog.json: sensorz: unknown key"),
-            (#"{"sensors": {"MQ7": {"input": {"kind": "adc", "bits": "ten"}}}}"#, "sensors.MQ7.input.bits: expected a number"),
+            (#"{"sensors": {"MQ7": {"input": {"kind": "adc", "bits": "ten"}}}}"#,
+             "sensors.MQ7.input.bits: expected a number"),
             (#"{"sensors": {"MQ7": {"model": "MQ9"}}}"#, "sensors.MQ7.model: no curves for sensor model \"MQ9\""),
             (#"{"sensors": {"MQ7": {"gases": ["CO", "Radon"]}}}"#, "sensors.MQ7.gases[1]: MQ7 has no curve"),
             (#"{"sensors": {"MQ7": {"rl": 1}}}"#, "sensors.MQ7.rl: unknown key"),
             (#"{"warmup": "3 minutes"}"#, "warmup: bad duration"),
             (#"{"windows": ["1m", "5x"]}"#, "windows[1]: bad duration"),
-            (#"{"alarms": [{"name": "a", "metric": "MQ7.CO", "above": 5, "for": "10"}]}"#, "alarms[0].for: bad duration"),
+            (#"{"alarms": [{"name": "a", "metric": "MQ7.CO", "above": 5, "for": "10"}]}"#,
+             "alarms[0].for: bad duration"),
             (#"{"alarms": [{"name": "a", "metric": "MQ7.CO"}]}"#, "alarms[0]: a threshold rule needs exactly one"),
-            (#"{"alarms": [{"name": "a", "metric": "MQ7.C0", "above": 5}]}"#, "alarms[0].metric: no ppm series \"MQ7.C0\""),
+            (#"{"alarms": [{"name": "a", "metric": "MQ7.C0", "above": 5}]}"#,
+             "alarms[0].metric: no ppm series \"MQ7.C0\""),
             (#"{"alarms": [{"name": "a", "metric": "MQ7.CO@7m", "above": 5}]}"#, "alarms[0].metric: window \"7m\""),
             (#"{"alarms": [{"name": "a", "metric": "MQ7.CO", "above": 5, "clear": 9}]}"#, "alarms[0].clear"),
             (#"{"alarms": [{"name": "a", "kind": "stale"}]}"#, "alarms[0].after"),
@@ -83,7 +86,8 @@ import Testing
     }
 
     @Test func templateIsLoadedRelativeToTheConfigFile() throws {
-        directory.write("tpl.json", #"{"profile":{"ProductId":"P1"},"properties":[{"id":"a","define":{"type":"int","min":"0","max":"5"}}]}"#)
+        directory.write("tpl.json", #"{"profile":{"ProductId":"P1"},"properties":"#
+                        + #"[{"id":"a","define":{"type":"int","min":"0","max":"5"}}]}"#)
         let configuration = try load(#"{"template": "tpl.json"}"#)
         #expect(configuration.template?.productID == "P1")
         #expect(configuration.template?.check("a", value: 6) == .outOfRange)

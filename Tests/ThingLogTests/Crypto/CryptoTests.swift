@@ -35,26 +35,34 @@ import Testing
     }
 
     @Test func hmacSHA256RFC4231() {
-        func mac(_ key: [UInt8], _ data: [UInt8]) -> String { hexString(HMAC<SHA256>.authenticationCode(for: data, key: key)) }
+        func mac(_ key: [UInt8], _ data: [UInt8]) -> String {
+            hexString(HMAC<SHA256>.authenticationCode(for: data, key: key))
+        }
+        let largeKeyText = Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)
         #expect(mac([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8))
                 == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
         #expect(mac(Array("Jefe".utf8), Array("what do ya want for nothing?".utf8))
                 == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         #expect(mac([UInt8](repeating: 0xaa, count: 20), [UInt8](repeating: 0xdd, count: 50))
                 == "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe")
-        #expect(mac([UInt8](repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+        #expect(mac([UInt8](repeating: 0xaa, count: 131), largeKeyText)
                 == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
         #expect(mac([UInt8](repeating: 0xaa, count: 131), Array(("This is a test using a larger than block-size key "
-            + "and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.").utf8))
+            + "and a larger than block-size data. The key needs to be hashed before being used by the HMAC "
+            + "algorithm.").utf8))
                 == "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2")
     }
 
     @Test func hmacSHA1RFC2202() {
-        func mac(_ key: [UInt8], _ data: [UInt8]) -> String { hexString(HMAC<SHA1>.authenticationCode(for: data, key: key)) }
-        #expect(mac([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8)) == "b617318655057264e28bc0b6fb378c8ef146be00")
+        func mac(_ key: [UInt8], _ data: [UInt8]) -> String {
+            hexString(HMAC<SHA1>.authenticationCode(for: data, key: key))
+        }
+        #expect(mac([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8))
+                == "b617318655057264e28bc0b6fb378c8ef146be00")
         #expect(mac(Array("Jefe".utf8), Array("what do ya want for nothing?".utf8))
                 == "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")
-        #expect(mac([UInt8](repeating: 0xaa, count: 80), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+        #expect(mac([UInt8](repeating: 0xaa, count: 80),
+                    Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
                 == "aa4ae5e15272d00e95705637ce8a3b55ed402112")
     }
 

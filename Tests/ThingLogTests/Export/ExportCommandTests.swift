@@ -11,7 +11,12 @@ func parseCSV(_ text: String) -> [[String]] {
         if inQuotes {
             if character == "\"" {
                 let next = text.index(after: index)
-                if next < text.endIndex, text[next] == "\"" { field.append("\""); index = next } else { inQuotes = false }
+                if next < text.endIndex, text[next] == "\"" {
+                    field.append("\"")
+                    index = next
+                } else {
+                    inQuotes = false
+                }
             } else {
                 field.append(character)
             }
@@ -66,10 +71,12 @@ func parseCSV(_ text: String) -> [[String]] {
 
     @Test func jsonAndJSONLinesCarryTheSameRows() throws {
         let db = seeded()
-        let json = try JSONParser.parse(Array(export(["readings", "--format", "json", "--device", "dev1", "--metric", "MQ7",
-                                                       "--from", "2025-11-26T00:01:00Z"], db: db).standardOutput.utf8))
+        let output = export(["readings", "--format", "json", "--device", "dev1", "--metric", "MQ7",
+                             "--from", "2025-11-26T00:01:00Z"], db: db).standardOutput
+        let json = try JSONParser.parse(Array(output.utf8))
         #expect(json.members?.map(\.key) == ["kind", "from", "to", "generated_at", "rows"])
-        #expect(json["kind"] == .string("readings") && json["from"] == .string("2025-11-26T00:01:00.000Z") && json["to"] == .null)
+        #expect(json["kind"] == .string("readings") && json["to"] == .null)
+        #expect(json["from"] == .string("2025-11-26T00:01:00.000Z"))
         let rows = json["rows"]?.elements ?? []
         let expected = fixture.reports.filter { $0.device == "dev1" && $0.receivedAt - 40 >= 1_764_115_260_000 }
         #expect(rows.count == expected.count)
@@ -105,8 +112,8 @@ func parseCSV(_ text: String) -> [[String]] {
         let db = directory.file("tz.db")
         #expect(runCLI(["ingest", directory.write("tz.jsonl", lines.joined(separator: "\n")), "--db", db],
                        in: directory.path).status == 0)
-        let rows = parseCSV(export(["readings", "--from", "2026-03-08", "--to", "2026-03-09", "--tz", "America/New_York"],
-                                   db: db).standardOutput).dropFirst()
+        let rows = parseCSV(export(["readings", "--from", "2026-03-08", "--to", "2026-03-09",
+                                    "--tz", "America/New_York"], db: db).standardOutput).dropFirst()
         // The local day of 2026-03-08 lasts 23 hours: 05:00Z to 04:00Z the next day.
         #expect(rows.count == 23)
         #expect(rows.first?[2] == "2026-03-08T05:00:00.000Z" && rows.last?[2] == "2026-03-09T03:00:00.000Z")
@@ -124,7 +131,8 @@ func parseCSV(_ text: String) -> [[String]] {
         let failed = export(["readings", "--out", "missing-dir/r.csv"], db: db)
         #expect(failed.status == 1)
         #expect(!FileManager.default.fileExists(atPath: directory.file("missing-dir")))
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
     }
 
@@ -175,7 +183,8 @@ func parseCSV(_ text: String) -> [[String]] {
         var expected: [[String]] = []
         let reports = fixture.reports.filter { $0.device == "dev1" }
         for (metricIndex, metric) in [(0, "MQ2"), (3, "MQ7")] {
-            for (window, milliseconds) in [("1m", 60_000), ("5m", 300_000), ("15m", 900_000), ("1h", 3_600_000)] as [(String, Int64)] {
+            let windows: [(String, Int64)] = [("1m", 60_000), ("5m", 300_000), ("15m", 900_000), ("1h", 3_600_000)]
+            for (window, milliseconds) in windows {
                 for report in reports {
                     let t = report.receivedAt - 40
                     let inside = reports.filter { $0.receivedAt - 40 > t - milliseconds && $0.receivedAt - 40 <= t }
@@ -194,8 +203,8 @@ func parseCSV(_ text: String) -> [[String]] {
         }
         // A range gives exactly the rows of the whole export inside it: windows reach back before --from.
         let from = "2025-11-26T00:03:00Z", to = "2025-11-26T00:04:00Z"
-        let ranged = parseCSV(export(["rolling", "--device", "dev1", "--metric", "MQ2", "--window", "5m", "--from", from,
-                                      "--to", to], db: db).standardOutput)
+        let ranged = parseCSV(export(["rolling", "--device", "dev1", "--metric", "MQ2", "--window", "5m",
+                                      "--from", from, "--to", to], db: db).standardOutput)
         let whole = rows.dropFirst().filter { $0[1] == "MQ2" && $0[2] == "5m" && $0[3] >= "2025-11-26T00:03:00.000Z"
             && $0[3] < "2025-11-26T00:04:00.000Z" }
         #expect(ranged.count == 7 && Array(ranged.dropFirst()) == whole)

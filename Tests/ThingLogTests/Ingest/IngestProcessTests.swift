@@ -39,7 +39,8 @@ import Testing
         #expect(try database.integer("SELECT COUNT(*) FROM readings") == Int64(input.readings))
         #expect(try database.integer("SELECT COUNT(*) FROM reports") == Int64(input.readings / 6))
         // Nothing doubled: every series has exactly one reading per report of its device.
-        #expect(try database.integer("SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM readings GROUP BY series_id)") == 2_500)
+        #expect(try database.integer("SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM readings GROUP BY series_id)")
+                == 2_500)
     }
 
     @Test func readersNeverSeeALockedDatabaseDuringIngest() throws {

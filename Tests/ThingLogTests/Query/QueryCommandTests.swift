@@ -35,7 +35,8 @@ import Testing
         ("latest", [], ["device", "metric", "ts", "value"]),
         ("hourly-means", ["device=dev1", "metric=MQ2", "from=2025-11-26", "to=2025-11-27"],
          ["hour", "mean", "min", "max", "count"]),
-        ("daily-stats", ["from=2025-11-26", "to=2025-11-27"], ["day", "device", "metric", "count", "min", "max", "mean"]),
+        ("daily-stats", ["from=2025-11-26", "to=2025-11-27"],
+         ["day", "device", "metric", "count", "min", "max", "mean"]),
         ("alarms-per-day", ["from=2025-11-26", "to=2025-11-27"], ["day", "rule", "severity", "count"]),
         ("silent-devices", ["since=2025-11-26T01:00:00Z"], ["device", "last_ts"]),
         ("coverage", ["from=2025-11-26", "to=2025-11-27"], ["device", "reports", "expected", "coverage"]),
@@ -64,23 +65,25 @@ import Testing
         let row = try #require(latest.first { $0["device"] == .string("dev2") && $0["metric"] == .string("MQ7") })
         #expect(row["ts"] == .number(Double(last.receivedAt - 40)))
         #expect(row["value"] == .number(Double(last.values.first { $0.0 == "MQ7" }!.1)))
-        let hourly = try json(query(["hourly-means", "--format", "json", "--param", "device=dev1", "--param", "metric=MQ2",
-                                     "--param", "from=2025-11-26T00:00:00Z", "--param", "to=2025-11-26T01:00:00Z"],
-                                    db: db)).rows
+        let hourly = try json(query(["hourly-means", "--format", "json", "--param", "device=dev1",
+                                     "--param", "metric=MQ2", "--param", "from=2025-11-26T00:00:00Z",
+                                     "--param", "to=2025-11-26T01:00:00Z"], db: db)).rows
         let values = fixture.reports.filter { $0.device == "dev1" && $0.receivedAt - 40 < 1_764_118_800_000 }
             .map { Double($0.values[0].1) }
         #expect(hourly.count == 1)
         #expect(hourly[0]["count"] == .number(Double(values.count)))
         #expect(abs((hourly[0]["mean"]?.doubleValue ?? 0) - values.reduce(0, +) / Double(values.count)) < 1e-9)
-        let silent = try json(query(["silent-devices", "--format", "json", "--param", "since=2025-11-26T01:00:00Z"], db: db)).rows
+        let silent = try json(query(["silent-devices", "--format", "json", "--param", "since=2025-11-26T01:00:00Z"],
+                                    db: db)).rows
         #expect(silent.map { $0["device"] } == [.string("quiet, \"one\"")])
     }
 
     @Test func nothingCanChangeTheStore() throws {
         let db = seeded()
         let before = try Database(path: db).integer("SELECT COUNT(*) FROM readings")
-        for sql in ["DELETE FROM readings", "DROP TABLE readings", "PRAGMA user_version = 9", "UPDATE devices SET name = 'x'",
-                    "INSERT INTO counters VALUES ('x', 1)", "CREATE TABLE t(x)", "ATTACH DATABASE 'other.db' AS o"] {
+        for sql in ["DELETE FROM readings", "DROP TABLE readings", "PRAGMA user_version = 9",
+                    "UPDATE devices SET name = 'x'", "INSERT INTO counters VALUES ('x', 1)", "CREATE TABLE t(x)",
+                    "ATTACH DATABASE 'other.db' AS o"] {
             let result = query(["--sql", sql], db: db)
             #expect(result.status != 0, "\(sql)")
         }

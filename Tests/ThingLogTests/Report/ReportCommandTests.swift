@@ -11,16 +11,19 @@ import Testing
     /// and an MQ7 CO event that raises alarms.
     func seeded(hostileName: String = "<script>alert(1)<script>") -> String {
         let fixture = ReportFixture(devices: 2, reportsPerDevice: 400, intervalMilliseconds: 60_000)
-        let encoded = hostileName.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let encoded = hostileName.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "\"", with: "\\\"")
         let lines = fixture.jsonlLines().enumerated().map { index, line in
             var line = line.replacingOccurrences(of: "/dev2\"", with: "/\(encoded)\"")
-            if (100..<140).contains(index / 2) { line = line.replacingOccurrences(of: "\\\"MQ7\\\":", with: "\\\"MQ7\\\":9") }
+            if (100..<140).contains(index / 2) {
+                line = line.replacingOccurrences(of: "\\\"MQ7\\\":", with: "\\\"MQ7\\\":9")
+            }
             return line.replacingOccurrences(of: "\\\"DHT11_H\\\"", with: "\\\"</script><script>alert(2)</script>\\\"")
         }
         let db = directory.file("r.db")
         let malformed = "{\"topic\":\"$thing/up/property/P/dev1\",\"received_at\":1764118800000,\"payload\":\"{oops\"}"
-        #expect(runCLI(["ingest", directory.write("in.jsonl", (lines + [malformed]).joined(separator: "\n")), "--db", db],
-                       in: directory.path).status == 0)
+        let input = directory.write("in.jsonl", (lines + [malformed]).joined(separator: "\n"))
+        #expect(runCLI(["ingest", input, "--db", db], in: directory.path).status == 0)
         directory.write("thinglog.json", """
             {"sensors": {"MQ2": {"r0_ohms": 9000}, "MQ135": {"r0_ohms": 20000}, "MQ4": {"r0_ohms": 15000},
                          "MQ7": {"r0_ohms": 3000}}}
@@ -54,11 +57,13 @@ import Testing
         #expect(html.contains("<td>co-300</td>"), "the CO event's alarm is in the page's alarm table")
         // The folder's CSVs are the day's exports.
         let summary = try String(contentsOfFile: folder() + "/summary.csv", encoding: .utf8)
-        let exported = runCLI(["export", "summary", "--from", day, "--to", "2025-11-27", "--db", db], in: directory.path)
+        let exported = runCLI(["export", "summary", "--from", day, "--to", "2025-11-27", "--db", db],
+                              in: directory.path)
         #expect(summary == exported.standardOutput)
         let alarms = try String(contentsOfFile: folder() + "/alarms.csv", encoding: .utf8)
         #expect(parseCSV(alarms).dropFirst().contains { $0[2] == "co-300" })
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder() + "/alarms.json")))
+        let alarmsJSON = try Data(contentsOf: URL(fileURLWithPath: folder() + "/alarms.json"))
+        let json = try JSONSerialization.jsonObject(with: alarmsJSON)
         #expect((json as? [String: Any])?["kind"] as? String == "alarms")
     }
 
@@ -119,7 +124,8 @@ import Testing
         let db = seeded()
         // 2025-11-27 03:00 UTC is still the 26th in New York: yesterday there is the 25th.
         let clock = Timestamp.parseISO8601("2025-11-27T03:00:00Z")!
-        #expect(report(db, ["--tz", "America/New_York"], clock: clock).standardOutput.hasSuffix("/out/2025-11-25/report.html\n"))
+        #expect(report(db, ["--tz", "America/New_York"], clock: clock).standardOutput
+                    .hasSuffix("/out/2025-11-25/report.html\n"))
         #expect(report(db, ["--tz", "UTC"], clock: clock).standardOutput.hasSuffix("/out/\(day)/report.html\n"))
         #expect(report(db, ["--date", "2025-13-01"]).status == 2)
     }
@@ -127,7 +133,8 @@ import Testing
     @Test func theDayFollowsDSTInTheTimeZone() throws {
         let spring = try #require(ReportDay("2026-03-29", timeZone: TimeZone(identifier: "Europe/Berlin")!))
         #expect(spring.end - spring.start == 23 * 3_600_000)
-        #expect(spring.ticks(everyHours: 3).map(\.label) == ["00:00", "03:00", "06:00", "09:00", "12:00", "15:00", "18:00", "21:00"])
+        #expect(spring.ticks(everyHours: 3).map(\.label)
+                == ["00:00", "03:00", "06:00", "09:00", "12:00", "15:00", "18:00", "21:00"])
         let autumn = try #require(ReportDay("2026-10-25", timeZone: TimeZone(identifier: "Europe/Berlin")!))
         #expect(autumn.end - autumn.start == 25 * 3_600_000)
     }
@@ -141,7 +148,8 @@ import Testing
         #expect(html.contains("dev5") && !html.contains("<script"))
         let database = try Database(path: directory.file("demo/thinglog.db"))
         #expect(try database.integer("SELECT COUNT(*) FROM calibrations") == 20)
-        #expect(try database.integer("SELECT COUNT(*) FROM alarms WHERE rule != 'offline'") > 0, "gas events raise alarms")
+        #expect(try database.integer("SELECT COUNT(*) FROM alarms WHERE rule != 'offline'") > 0,
+                "gas events raise alarms")
         #expect(try database.integer("SELECT COUNT(*) FROM ppm WHERE quality = 0") > 0, "calibrated estimates")
     }
 }

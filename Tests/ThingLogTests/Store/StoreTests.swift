@@ -26,7 +26,8 @@ import Testing
         #expect(try database.integer("PRAGMA user_version") == Int64(Schema.currentVersion))
         #expect(try database.scalar("PRAGMA journal_mode")?.stringValue == "wal")
         for view in ["readings_v", "reports_v", "events_v", "rejects_v"] {
-            #expect(try database.integer("SELECT COUNT(*) FROM sqlite_schema WHERE type='view' AND name='\(view)'") == 1)
+            #expect(try database.integer("SELECT COUNT(*) FROM sqlite_schema WHERE type='view' AND name='\(view)'")
+                    == 1)
         }
         // Reopening does not migrate again.
         let again = try StoreConnection.openForWriting(path: path)
@@ -175,7 +176,8 @@ import Testing
             try writer.append([entry(#"{"method":"report","params":{"a":1}}"#, device: name,
                                      receivedAt: Int64(index) * 1000)])
         }
-        let stored = try writer.database.rows("SELECT device FROM readings_v ORDER BY ts").compactMap { $0[0].stringValue }
+        let stored = try writer.database.rows("SELECT device FROM readings_v ORDER BY ts")
+            .compactMap { $0[0].stringValue }
         // The newline makes the last one an invalid topic level: it is rejected, not stored.
         #expect(stored == Array(names.prefix(2)))
         #expect(try writer.database.integer("SELECT COUNT(*) FROM rejects WHERE reason = 'bad_topic'") == 1)
@@ -184,7 +186,8 @@ import Testing
     @Test func statisticsMatchTheStore() throws {
         let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
         try writer.append([
-            entry(#"{"method":"report","timestamp":1764115213000,"params":{"a":1,"b":2}}"#, receivedAt: 1_764_115_213_050),
+            entry(#"{"method":"report","timestamp":1764115213000,"params":{"a":1,"b":2}}"#,
+                  receivedAt: 1_764_115_213_050),
             entry(#"{"method":"report","timestamp":1764115214000,"params":{"a":1}}"#, device: "d2",
                   receivedAt: 1_764_115_214_050),
             entry("nope", receivedAt: 1), entry("[]", receivedAt: 2), entry("[1]", receivedAt: 3),

@@ -11,9 +11,10 @@ import Testing
         let parser = ReportParser()
         var batch = BatchCommitter.Batch(connection: connection)
         for index in range {
-            let message = IncomingMessage(topic: "$thing/up/property/P/d\(index % 3)",
-                                          payload: Array("{\"method\":\"report\",\"params\":{\"MQ7\":\(index)},\"timestamp\":\(1_764_115_200_000 + Int64(index) * 1000)}".utf8),
-                                          receivedAt: 1_764_115_200_500 + Int64(index) * 1000, packetID: UInt16(index + 1), origin: .live)
+            let time = 1_764_115_200_000 + Int64(index) * 1000
+            let payload = "{\"method\":\"report\",\"params\":{\"MQ7\":\(index)},\"timestamp\":\(time)}"
+            let message = IncomingMessage(topic: "$thing/up/property/P/d\(index % 3)", payload: Array(payload.utf8),
+                                          receivedAt: time + 500, packetID: UInt16(index + 1), origin: .live)
             guard case .accepted(let parsed) = parser.parse(message) else { Issue.record("not accepted"); continue }
             batch.entries.append(.accepted(message, parsed))
             batch.packetIDs.append(UInt16(index + 1))

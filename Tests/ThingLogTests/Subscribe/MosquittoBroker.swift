@@ -28,7 +28,8 @@ final class MosquittoBroker: @unchecked Sendable {
     var address: String { "127.0.0.1:\(port)" }
 
     func start() throws {
-        let mosquitto = try #require(Self.executable("mosquitto"), "mosquitto is not installed (scripts/test installs it)")
+        let mosquitto = try #require(Self.executable("mosquitto"),
+                                     "mosquitto is not installed (scripts/test installs it)")
         let configuration = directory.write("mosquitto.conf", """
             listener \(port) 127.0.0.1
             allow_anonymous true

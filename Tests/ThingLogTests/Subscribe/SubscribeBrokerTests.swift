@@ -9,9 +9,11 @@ import Testing
     /// `count` report payloads of one device; `timestamped` adds a device timestamp, else the seed firmware's shape.
     func payloads(device: Int, count: Int, timestamped: Bool) -> [String] {
         (0..<count).map { index in
-            let stamp = timestamped ? ",\"timestamp\":\(Timestamp.now() - 60_000 + Int64(index) * 10 + Int64(device))" : ""
+            let time = Timestamp.now() - 60_000 + Int64(index) * 10 + Int64(device)
+            let stamp = timestamped ? ",\"timestamp\":\(time)" : ""
             return "{\"method\":\"report\",\"clientToken\":\"123\",\"params\":{\"MQ2\":\(100 + index % 400),"
-                + "\"MQ135\":\(90 + device),\"MQ4\":80,\"MQ7\":\(60 + index % 7),\"DHT11_T\":21,\"DHT11_H\":55}\(stamp)}"
+                + "\"MQ135\":\(90 + device),\"MQ4\":80,\"MQ7\":\(60 + index % 7),\"DHT11_T\":21,"
+                + "\"DHT11_H\":55}\(stamp)}"
         }
     }
 
@@ -81,7 +83,8 @@ import Testing
         // Every MQ2 value each device sent is there exactly once per report.
         #expect(try database.integer("""
             SELECT COUNT(*) FROM (SELECT device, value, COUNT(*) AS n FROM readings_v WHERE metric = 'MQ2'
-            GROUP BY device, value HAVING n != \(perDevice / 400 + (perDevice % 400 > 0 ? 1 : 0)) AND value < \(100 + perDevice % 400)
+            GROUP BY device, value
+            HAVING n != \(perDevice / 400 + (perDevice % 400 > 0 ? 1 : 0)) AND value < \(100 + perDevice % 400)
             )
             """) == 0)
     }
@@ -123,8 +126,11 @@ import Testing
         try broker.publish(bytes: Array(("{\"method\":\"report\",\"params\":{},\"pad\":\""
                                          + String(repeating: "x", count: 300 * 1024) + "\"}").utf8), topic: topic)
         try broker.publish(lines: [good[2], "{\"method\":\"report\",\"params\":[1]}", good[3]], topic: topic)
-        try broker.publish(lines: [good[0]], topic: "$thing/up/property/CS0SLTKSYA/" + String(repeating: "d", count: 80))
-        #expect(eventually { count(db, "SELECT COUNT(*) FROM reports") == 4 && count(db, "SELECT COUNT(*) FROM rejects") == 5 })
+        try broker.publish(lines: [good[0]],
+                           topic: "$thing/up/property/CS0SLTKSYA/" + String(repeating: "d", count: 80))
+        #expect(eventually {
+            count(db, "SELECT COUNT(*) FROM reports") == 4 && count(db, "SELECT COUNT(*) FROM rejects") == 5
+        })
         #expect(subscriber.terminate() == 0)
         let stats = try StoreStatistics.read(from: Database(path: db))
         #expect(stats.rejects == ["not_json": 1, "invalid_utf8": 1, "too_large": 1, "no_params": 1, "bad_topic": 1])

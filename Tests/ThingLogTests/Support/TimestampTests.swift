@@ -45,8 +45,10 @@ import Testing
         #expect(Timestamp.parseArgument("1795622400000", timeZone: shanghai) == 1_795_622_400_000)
         // New York switches to daylight time on 2026-03-08: midnight is still at −05:00, the next day at −04:00.
         let newYork = try #require(TimeZone(identifier: "America/New_York"))
-        #expect(Timestamp.parseArgument("2026-03-08", timeZone: newYork) == Timestamp.parseISO8601("2026-03-08T05:00:00Z"))
-        #expect(Timestamp.parseArgument("2026-03-09", timeZone: newYork) == Timestamp.parseISO8601("2026-03-09T04:00:00Z"))
+        #expect(Timestamp.parseArgument("2026-03-08", timeZone: newYork)
+                == Timestamp.parseISO8601("2026-03-08T05:00:00Z"))
+        #expect(Timestamp.parseArgument("2026-03-09", timeZone: newYork)
+                == Timestamp.parseISO8601("2026-03-09T04:00:00Z"))
     }
 
     @Test func durations() {
