@@ -1,10 +1,10 @@
 -- Share of expected reports received per device in [from, to), expected from each device's median interval.
 WITH times AS (
-    SELECT d.name AS device, r.received_at + r.ts_offset AS ts
-    FROM reports r
-    JOIN devices d ON d.id = r.device_id
-    WHERE r.method_id = (SELECT id FROM methods WHERE name = 'report')
-      AND r.received_at + r.ts_offset >= :from AND r.received_at + r.ts_offset < :to
+    -- A report's readings share its time; range seeks per series, so the cost follows the range, not the history.
+    SELECT DISTINCT d.name AS device, r.ts AS ts
+    FROM devices d
+    CROSS JOIN series s ON s.device_id = d.id
+    CROSS JOIN readings r ON r.series_id = s.id AND r.ts >= :from AND r.ts < :to
 ),
 gaps AS (
     SELECT device, ts - LAG(ts) OVER (PARTITION BY device ORDER BY ts) AS gap FROM times

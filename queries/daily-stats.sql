@@ -1,7 +1,9 @@
 -- Daily count, min, max and mean of every series in [from, to) (UTC days).
-SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, device, metric, COUNT(*) AS count, MIN(value) AS min,
-       MAX(value) AS max, AVG(value) AS mean
-FROM readings_v
-WHERE ts >= :from AND ts < :to
+-- (Driven by series, with a primary-key range seek each: the cost follows the range, not the history.)
+SELECT strftime('%Y-%m-%d', r.ts / 1000, 'unixepoch') AS day, d.name AS device, s.metric AS metric,
+       COUNT(*) AS count, MIN(r.value) AS min, MAX(r.value) AS max, AVG(r.value) AS mean
+FROM devices d
+CROSS JOIN series s ON s.device_id = d.id
+CROSS JOIN readings r ON r.series_id = s.id AND r.ts >= :from AND r.ts < :to
 GROUP BY day, device, metric
 ORDER BY day, device, metric;
