@@ -137,10 +137,7 @@ public struct LineDecoder: Sendable {
             case .rejected(let rejection):
                 return .rejected(rejection)
             case .message(let message, let parsedPayload):
-                switch parser.parse(message, parsedPayload: parsedPayload) {
-                case .accepted(let parsed): return .accepted(message, parsed)
-                case .rejected(let rejection): return .rejected(rejection)
-                }
+                return parser.entry(for: message, parsedPayload: parsedPayload)
             }
         }
     }

@@ -50,6 +50,14 @@ public struct ReportParser: Sendable {
 
     /// Parses a message. `parsedPayload` skips the JSON parse when the caller already holds the payload's value
     /// (a jsonl record with an object payload).
+    /// What to store for a message: the message with its parse, or its rejection.
+    public func entry(for message: IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
+        switch parse(message, parsedPayload: parsedPayload) {
+        case .accepted(let parsed): .accepted(message, parsed)
+        case .rejected(let rejection): .rejected(rejection)
+        }
+    }
+
     public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil) -> Outcome {
         func reject(_ reason: RejectReason, _ detail: String) -> Outcome {
             .rejected(Rejection(reason: reason, detail: detail, topic: message.topic,

@@ -29,7 +29,6 @@ final class BatchCommitter: @unchecked Sendable {
     private var failure: (any Error)?
     private let stopped = DispatchSemaphore(value: 0)
     private var pipe: [Int32] = [-1, -1]
-    private var inFlight = 0
 
     /// Readable while finished batches wait to be taken.
     var wakeDescriptor: Int32 { pipe[0] }
@@ -97,11 +96,7 @@ final class BatchCommitter: @unchecked Sendable {
     func submit(_ batch: Batch) throws {
         if let failure = lock.withLock({ failure }) { throw failure }
         guard !batch.entries.isEmpty else { return }
-        lock.withLock { inFlight += 1 }
-        if !queue.push(batch) {
-            lock.withLock { inFlight -= 1 }
-            if let failure = lock.withLock({ failure }) { throw failure }
-        }
+        if !queue.push(batch), let failure = lock.withLock({ failure }) { throw failure }
     }
 
     /// Batches committed since the last call, oldest first; throws what stopped the committer.
@@ -112,13 +107,9 @@ final class BatchCommitter: @unchecked Sendable {
             if let failure { throw failure }
             let done = finished
             finished.removeAll()
-            inFlight -= done.count
             return done
         }
     }
-
-    /// Whether batches were submitted that have not been taken back yet.
-    var isBusy: Bool { lock.withLock { inFlight > 0 } }
 
     /// Writes what was submitted, stops the thread, and returns the last finished batches.
     func finish() throws -> [Done] {

@@ -95,16 +95,16 @@ public final class Subscriber {
             for event in events {
                 switch event {
                 case .delivered(let publish):
-                    try store(IncomingMessage(topic: publish.topic, payload: publish.payload, receivedAt: wallClock(),
-                                              packetID: publish.packetID, isRedelivery: publish.dup, origin: .live),
-                              parsed: nil, packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+                    let message = IncomingMessage(topic: publish.topic, payload: publish.payload,
+                                                  receivedAt: wallClock(), packetID: publish.packetID,
+                                                  isRedelivery: publish.dup, origin: .live)
+                    store(parser.entry(for: message), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
                 case .deliveredOversized(let publish):
                     let rejection = Rejection(reason: .tooLarge, detail: "payload of \(publish.payloadSize) bytes "
                                               + "exceeds \(ReportParser.maximumPayloadBytes)", topic: publish.topic,
                                               receivedAt: wallClock(), bytes: publish.payloadPrefix,
                                               size: publish.payloadSize)
-                    try store(nil, parsed: .rejected(rejection),
-                              packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+                    store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
                 case .ready(let sessionPresent):
                     retryDelay = settings.firstRetryMilliseconds
                     if settings.showsStatus {
@@ -146,18 +146,8 @@ public final class Subscriber {
         client.disconnect()
     }
 
-    private func store(_ message: IncomingMessage?, parsed: StoreEntry?, packetID: UInt16?) throws {
-        let entry: StoreEntry
-        if let parsed {
-            entry = parsed
-        } else if let message {
-            switch parser.parse(message) {
-            case .accepted(let result): entry = .accepted(message, result)
-            case .rejected(let rejection): entry = .rejected(rejection)
-            }
-        } else {
-            return
-        }
+    /// Adds a message to the open batch.
+    private func store(_ entry: StoreEntry, packetID: UInt16?) {
         if batch.entries.isEmpty { batchStartedAt = MonotonicClock.now() }
         batch.entries.append(entry)
         totals.messages += 1
