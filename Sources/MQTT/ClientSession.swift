@@ -54,6 +54,8 @@ public struct ClientSession: Sendable {
         case deliverOversized(OversizedPublish)
         /// Connected (and subscribed, when there was anything to subscribe).
         case ready(sessionPresent: Bool)
+        /// The broker granted a filter a lower QoS than asked (its messages come at most once).
+        case downgraded(filter: String, granted: QoS)
         /// The broker acknowledged one of our QoS 1 publishes.
         case published(packetID: UInt16)
         /// Close the connection (and reconnect later).
@@ -126,16 +128,32 @@ public struct ClientSession: Sendable {
             guard case .awaitingSubAck(let packetID, _) = state, packetID == subAck.packetID else {
                 return [.close(reason: "unexpected SUBACK")]
             }
-            for (index, code) in subAck.returnCodes.enumerated() where code == SubAckPacket.failure {
-                let filter = index < options.subscriptions.count ? options.subscriptions[index].filter : "?"
-                return [.fail(.subscriptionRefused(filter: filter))]
+            // §3.9.3: one return code per filter, in order: the granted QoS (never above the requested one) or 0x80.
+            guard subAck.returnCodes.count == options.subscriptions.count else {
+                return [.close(reason: "SUBACK with \(subAck.returnCodes.count) return codes for "
+                         + "\(options.subscriptions.count) filters")]
+            }
+            var actions: [Action] = []
+            for (subscription, code) in zip(options.subscriptions, subAck.returnCodes) {
+                if code == SubAckPacket.failure { return [.fail(.subscriptionRefused(filter: subscription.filter))] }
+                guard let granted = QoS(rawValue: code), granted <= subscription.qos else {
+                    return [.close(reason: "SUBACK return code \(code) for \(subscription.filter), which asked for "
+                             + "QoS \(subscription.qos.rawValue)")]
+                }
+                if granted < subscription.qos {
+                    actions.append(.downgraded(filter: subscription.filter, granted: granted))
+                }
             }
             hasSubscribedInThisProcess = true
             state = .ready
-            return [.ready(sessionPresent: false)]
+            return actions + [.ready(sessionPresent: false)]
         case .publish(let publish):
+            // We subscribe with QoS ≤ 1, so a broker must not send QoS 2 (§3.8.4); a PUBACK would be the wrong
+            // answer, and holding it unanswered would stall the session.
+            guard publish.qos != .exactlyOnce else { return [.close(reason: Self.qos2Refusal(publish.topic))] }
             return [.deliver(publish)]
         case .oversizedPublish(let publish):
+            guard publish.qos != .exactlyOnce else { return [.close(reason: Self.qos2Refusal(publish.topic))] }
             return [.deliverOversized(publish)]
         case .pubAck(let packetID):
             guard unacknowledged.removeValue(forKey: packetID) != nil else { return [] }
@@ -213,10 +231,20 @@ public struct ClientSession: Sendable {
         return .send(packet)
     }
 
-    private mutating func allocatePacketID() -> UInt16 {
-        repeat {
-            nextPacketID = nextPacketID == UInt16.max ? 1 : nextPacketID + 1
-        } while unacknowledged[nextPacketID] != nil
-        return nextPacketID
+    private static func qos2Refusal(_ topic: String) -> String {
+        "the broker sent a QoS 2 PUBLISH (topic \(String(topic.utf8.prefix(128)) ?? "?")) although every subscription "
+            + "asked for QoS 0 or 1; closing without acknowledging it"
     }
+
+    /// The next free packet identifier. At most 65535 are ever in use (`publish` refuses more), so the search ends.
+    private mutating func allocatePacketID() -> UInt16 {
+        for _ in 0..<Int(UInt16.max) {
+            nextPacketID = nextPacketID == UInt16.max ? 1 : nextPacketID + 1
+            if unacknowledged[nextPacketID] == nil { return nextPacketID }
+        }
+        preconditionFailure("all 65535 packet identifiers are in use")
+    }
+
+    /// Whether another QoS 1 publish can be tracked (a packet identifier is free).
+    public var canPublishAtLeastOnce: Bool { unacknowledged.count < Int(UInt16.max) - 1 }
 }

@@ -1,5 +1,6 @@
 /// One alarm (SPEC §4 `alarms` columns, §6 semantics). `endedAt` is nil while it is still active.
 public struct AlarmEvent: Sendable, Equatable {
+    /// The device as `PRODUCT/NAME` (SPEC §5: a device is its product and name).
     public var device: String
     public var rule: String
     public var severity: AlarmRule.Severity
@@ -11,7 +12,7 @@ public struct AlarmEvent: Sendable, Equatable {
     public var peakAt: Int64?
     public var threshold: Double?
 
-    /// Stable across reruns: derived from device, rule and start.
+    /// Stable across reruns: derived from device (product and name), rule and start.
     public var id: String {
         String(hexString(SHA256.hash(Array("\(device)\u{0}\(rule)\u{0}\(startedAt)".utf8))).prefix(16))
     }

@@ -40,7 +40,7 @@ public final class Analyzer {
     let path: String
     let configuration: Configuration
     /// Bump when analysis semantics change, so stores analyzed by an older thinglog are recomputed.
-    static let semanticsVersion = 2
+    static let semanticsVersion = 3
     /// A device with a long history commits after this many frames (about half a second of writing).
     var framesPerCommit = 100_000
     /// For tests: fail right after this many intermediate commits, as a crash would.
@@ -74,9 +74,10 @@ public final class Analyzer {
         let highCalibration = try reader.scalar("SELECT MAX(id) FROM calibrations")?.int64Value ?? 0
         var devices: [(id: Int64, name: String, newest: Int64?)] = []
         for row in try reader.rows("""
-            SELECT d.id, d.name, (SELECT MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id AND ts <= ?1))
-                                  FROM series s WHERE s.device_id = d.id)
-            FROM devices d ORDER BY d.name
+            SELECT d.id, d.product || '/' || d.name,
+                   (SELECT MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id AND ts <= ?1))
+                    FROM series s WHERE s.device_id = d.id)
+            FROM devices d ORDER BY d.product, d.name
             """, [.integer(options.to ?? .max)]) {
             guard let id = row[0].int64Value, let name = row[1].stringValue else { continue }
             devices.append((id, name, row[2].int64Value))
@@ -120,8 +121,8 @@ public final class Analyzer {
             if let entry = saved[id], let restored = try? DeviceAnalysis.State.decode(entry.state, into: fresh),
                let through = restored.throughTime {
                 let calibrated = try reader.scalar("""
-                    SELECT MIN(effective_from) FROM calibrations WHERE device = ? AND id > ?
-                    """, [.text(name), .integer(entry.calibrationsThrough)])?.int64Value
+                    SELECT MIN(effective_from) FROM calibrations WHERE device_id = ? AND id > ?
+                    """, [.integer(id), .integer(entry.calibrationsThrough)])?.int64Value
                 let affected = [lateData[id], calibrated, options.from].compactMap { $0 }.filter { $0 <= through }.min()
                 if let affected { plan.emitFrom = affected } else { plan = DevicePlan(state: restored, after: through) }
             }
@@ -199,8 +200,8 @@ public final class Analyzer {
         }
         var calibrations: [String: [(Int64, Double)]] = [:]
         for row in try reader.rows("""
-            SELECT sensor, effective_from, r0_ohms FROM calibrations WHERE device = ? ORDER BY effective_from, id
-            """, [.text(name)]) {
+            SELECT sensor, effective_from, r0_ohms FROM calibrations WHERE device_id = ? ORDER BY effective_from, id
+            """, [.integer(id)]) {
             guard let sensor = row[0].stringValue, let from = row[1].int64Value,
                   let r0 = row[2].doubleValue else { continue }
             calibrations[sensor, default: []].append((from, r0))
@@ -209,12 +210,12 @@ public final class Analyzer {
         // Clear what this run rewrites.
         let allSeries = ppmSeries.values.flatMap { $0 }.map { String($0) }.joined(separator: ",")
         if plan.after != nil {
-            try writer.execute("DELETE FROM alarms WHERE device = ? AND ended_at IS NULL", [.text(name)])
+            try writer.execute("DELETE FROM alarms WHERE device_id = ? AND ended_at IS NULL", [.integer(id)])
         } else {
             let from = plan.emitFrom ?? .min
             try writer.execute("DELETE FROM ppm WHERE series_id IN (\(allSeries)) AND ts >= ?", [.integer(from)])
-            try writer.execute("DELETE FROM alarms WHERE device = ? AND (ended_at IS NULL OR ended_at >= ?)",
-                               [.text(name), .integer(from)])
+            try writer.execute("DELETE FROM alarms WHERE device_id = ? AND (ended_at IS NULL OR ended_at >= ?)",
+                               [.integer(id), .integer(from)])
         }
 
         let analysis = DeviceAnalysis(device: name, metrics: series.map(\.metric), configuration: configuration,
@@ -234,7 +235,8 @@ public final class Analyzer {
             if analysis.ppmRows.count >= 32_768 { try writePPM() }
             if framesSinceCommit >= framesPerCommit {
                 try writePPM()
-                try write(analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) }, to: writer, summary: &summary)
+                try write(analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) }, device: id, to: writer,
+                          summary: &summary)
                 analysis.endedAlarms.removeAll()
                 try checkpoint(analysis.state)
                 framesSinceCommit = 0
@@ -242,20 +244,21 @@ public final class Analyzer {
         }
         try writePPM()
         try write(analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) } + analysis.openAlarms(dataEnd: dataEnd),
-                  to: writer, summary: &summary)
+                  device: id, to: writer, summary: &summary)
         return analysis.state
     }
 
     /// Inserts (or replaces, by their stable ids) alarms with the time of the last sample each has seen.
-    private func write(_ alarms: [(AlarmEvent, Int64)], to writer: Database, summary: inout AnalysisSummary) throws {
+    private func write(_ alarms: [(AlarmEvent, Int64)], device: Int64, to writer: Database,
+                       summary: inout AnalysisSummary) throws {
         let insert = try writer.cached("""
-            INSERT OR REPLACE INTO alarms(id, device, rule, severity, metric, started_at, fired_at, ended_at,
+            INSERT OR REPLACE INTO alarms(id, device_id, rule, severity, metric, started_at, fired_at, ended_at,
                                           last_sample_at, peak, peak_at, threshold)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for (alarm, last) in alarms {
             insert.rewind()
-            try insert.execute([.text(alarm.id), .text(alarm.device), .text(alarm.rule), .text(alarm.severity.rawValue),
+            try insert.execute([.text(alarm.id), .integer(device), .text(alarm.rule), .text(alarm.severity.rawValue),
                                 alarm.series.map(SQLiteValue.text) ?? .null, .integer(alarm.startedAt),
                                 .integer(alarm.firedAt), alarm.endedAt.map(SQLiteValue.integer) ?? .null,
                                 .integer(last), alarm.peak.map(SQLiteValue.real) ?? .null,

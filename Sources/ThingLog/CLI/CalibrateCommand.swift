@@ -52,9 +52,18 @@ struct CalibrateCommand: Command {
         let path = context.databasePath(arguments)
         let database = arguments.has("--save") ? try StoreConnection.openForWriting(path: path)
                                                : try StoreConnection.openForReading(path: path)
+        let stored: StoredDevice
+        do {
+            guard let found = try DeviceDirectory.find(device, in: database).first else {
+                throw RuntimeError("calibrate: no device \(JSONWriter.quoted(device)) in the store")
+            }
+            stored = found
+        } catch let ambiguous as DeviceDirectory.AmbiguousName {
+            throw UsageError("--device \(ambiguous)")
+        }
         let calibration: Calibration
         do {
-            calibration = try Calibration.compute(database: database, configuration: configuration, device: device,
+            calibration = try Calibration.compute(database: database, configuration: configuration, device: stored,
                                                   sensor: sensor, from: from, to: to)
         } catch let failure as Calibration.Failure {
             throw RuntimeError("calibrate: \(failure.message)")
@@ -62,7 +71,8 @@ struct CalibrateCommand: Command {
         if arguments.has("--save") { try calibration.save(to: database, now: context.clock()) }
         let deviation = calibration.rsStandardDeviationOhms
         if arguments.has("--json") {
-            context.standardOutput.write("{\"device\":\(JSONWriter.quoted(device)),"
+            context.standardOutput.write("{\"product\":\(JSONWriter.quoted(stored.product)),"
+                + "\"device\":\(JSONWriter.quoted(stored.name)),"
                 + "\"sensor\":\(JSONWriter.quoted(sensorKey)),"
                 + "\"r0_ohms\":\(JSONWriter.number(calibration.r0Ohms)),\"samples\":\(calibration.samples),"
                 + "\"rs_stddev_ohms\":\(deviation.map(JSONWriter.number) ?? "null")}\n")
@@ -70,7 +80,7 @@ struct CalibrateCommand: Command {
             let saved = arguments.has("--save") ? "saved: analyze uses it from \(Timestamp.iso8601(to)) on"
                                                 : "not saved (add --save)"
             context.standardOutput.write("""
-                device     \(device)
+                device     \(stored.name) (product \(stored.product))
                 sensor     \(sensorKey) (\(sensor.model.name), clean-air Rs/R0 \(sensor.model.cleanAirRatio))
                 window     \(Timestamp.iso8601(from)) – \(Timestamp.iso8601(to))
                 samples    \(calibration.samples)\(calibration.isCompensated ? ", compensated" : "")

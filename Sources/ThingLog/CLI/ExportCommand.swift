@@ -8,7 +8,8 @@ struct ExportCommand: Command {
     static let options = [
         OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open"),
         OptionSpec("--to", "T", "range end, exclusive; default: open"),
-        OptionSpec("--device", "D", "only this device", repeatable: true),
+        OptionSpec("--device", "D", "only this device: NAME, or PRODUCT/NAME when the name is in several products",
+                   repeatable: true),
         OptionSpec("--metric", "M", "only this metric (readings, summary) or SENSOR.GAS series (ppm, summary)",
                    repeatable: true),
         OptionSpec("--window", "W", "rolling: only this window (a configured one, twa8h or stel15m)", repeatable: true),
@@ -19,10 +20,10 @@ struct ExportCommand: Command {
         CommonOptions.database,
     ]
     static let discussion = """
-    Columns: readings: device, metric, ts, value · rolling: device, metric, window, ts, mean, min, max, count ·
-    ppm: device, sensor, gas, ts, ppm, rs_r0, quality ·
-    alarms: id, device, rule, severity, metric, started_at, fired_at, ended_at, duration_s, peak, peak_at, threshold ·
-    summary: device, metric, count, min, max, mean, stddev, first_ts, last_ts. Times are ISO 8601 UTC with ms.
+    Columns: readings: product, device, metric, ts, value · rolling: product, device, metric, window, ts, mean, min,
+    max, count · ppm: product, device, sensor, gas, ts, ppm, rs_r0, quality · alarms: id, product, device, rule,
+    severity, metric, started_at, fired_at, ended_at, duration_s, peak, peak_at, threshold · summary: product,
+    device, metric, count, min, max, mean, stddev, first_ts, last_ts. Times are ISO 8601 UTC with ms.
     ppm and alarms come from the last `thinglog analyze`. rolling is computed as it streams: every configured window
     of every raw metric and usable ppm series, plus twa8h and stel15m (mean = time-weighted average) of ppm series.
     summary and rolling use usable ppm estimates (quality ok or out_of_range); ppm lists every estimate.
@@ -32,6 +33,7 @@ struct ExportCommand: Command {
     let kind: ExportKind
     let format: ExportFormat
     let filter: ExportFilter
+    let deviceReferences: [String]
 
     init(arguments: ParsedArguments, context: CommandContext) throws {
         self.arguments = arguments
@@ -47,13 +49,22 @@ struct ExportCommand: Command {
         let timeZone = try context.timeZone(arguments)
         filter = ExportFilter(from: try context.timeArgument(arguments, "--from", timeZone: timeZone),
                               to: try context.timeArgument(arguments, "--to", timeZone: timeZone),
-                              devices: arguments.values("--device"), metrics: arguments.values("--metric"),
+                              metrics: arguments.values("--metric"),
                               windows: arguments.values("--window"))
+        deviceReferences = arguments.values("--device")
         if let from = filter.from, let to = filter.to, from >= to { throw UsageError("--from must be before --to") }
     }
 
     func run(in context: CommandContext) throws -> Int32 {
         let database = try StoreConnection.openForReading(path: context.databasePath(arguments))
+        var filter = filter
+        if !deviceReferences.isEmpty {
+            do {
+                filter.devices = try DeviceDirectory.ids(deviceReferences, in: database)
+            } catch let ambiguous as DeviceDirectory.AmbiguousName {
+                throw UsageError("--device \(ambiguous)")
+            }
+        }
         let output = try OutputFile(path: arguments.value("--out") ?? "-", context: context)
         var windows: [RollingWindow] = []
         if kind == .rolling {

@@ -56,9 +56,9 @@ struct IngestCommand: Command {
             descriptors.append((file, fd))
         }
         let database = try StoreConnection.openForWriting(path: context.databasePath(arguments))
-        let decoder = LineDecoder(format: format, parser: ReportParser(template: configuration.template),
-                                  topic: topic, clock: context.clock)
-        let ingester = Ingester(writer: try StoreWriter(database: database), decoder: decoder)
+        let decoder = LineDecoder(format: format, parser: configuration.reportParser, topic: topic, clock: context.clock)
+        let ingester = Ingester(writer: try StoreWriter(database: database, limits: configuration.limits),
+                                decoder: decoder)
         let showsProgress = arguments.has("--progress") || context.isErrorTerminal
         let started = Timestamp.now()
         var lastStatus = started
@@ -82,6 +82,10 @@ struct IngestCommand: Command {
         if !summary.rejects.isEmpty {
             text += " (" + summary.rejects.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }
                 .joined(separator: ", ") + ")"
+        }
+        if !summary.dropped.isEmpty {
+            text += "; readings left out: " + summary.dropped.sorted { $0.key < $1.key }
+                .map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
         }
         let seconds = Double(max(elapsed, 1)) / 1000
         let rate = Int(Double(summary.messageCount) / seconds)

@@ -44,8 +44,8 @@ struct SimulateCommand: Command {
         }
         settings.devices = try integer("--devices", 1...100_000) ?? 5
         settings.product = arguments.value("--product") ?? settings.product
-        guard ThingTopic.isValidLevel(settings.product.utf8) else {
-            throw UsageError("--product \(settings.product): not a valid topic level")
+        guard NameRules.platform.isValidProduct(settings.product.utf8) else {
+            throw UsageError("--product \(settings.product): expected a ProductID of [A-Za-z0-9_-]{1,32}")
         }
         if let text = arguments.value("--seed") {
             guard let seed = UInt64(text) else { throw UsageError("--seed \(text): expected a non-negative integer") }
@@ -148,6 +148,7 @@ struct SimulateCommand: Command {
                 switch event {
                 case .ready: isReady = true
                 case .published: acknowledged += 1
+                case .downgraded: break
                 case .disconnected(let reason):
                     isReady = false
                     context.standardError.write("simulate: connection lost: \(reason); reconnecting\n")

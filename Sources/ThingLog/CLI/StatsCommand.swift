@@ -23,9 +23,10 @@ struct StatsCommand: Command {
             context.standardOutput.write(stats.json + "\n")
             return 0
         }
-        let rejects = stats.rejects.isEmpty ? "0" :
-            "\(stats.rejects.values.reduce(0, +)) (" + stats.rejects.sorted { $0.key < $1.key }
+        func counts(_ counts: [String: Int], unit: String = "") -> String {
+            counts.isEmpty ? "0" : "\(counts.values.reduce(0, +))\(unit) (" + counts.sorted { $0.key < $1.key }
                 .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+        }
         let rows: [(String, String)] = [
             ("store", path),
             ("devices", String(stats.devices)),
@@ -33,7 +34,8 @@ struct StatsCommand: Command {
             ("reports", String(stats.reports)),
             ("readings", String(stats.readings)),
             ("duplicates", "\(stats.duplicates) readings (\(stats.duplicateReports) whole reports)"),
-            ("rejects", rejects),
+            ("rejects", counts(stats.rejects)),
+            ("left out", counts(stats.dropped, unit: " readings")),
             ("first reading", stats.firstTS.map(Timestamp.iso8601) ?? "none"),
             ("last reading", stats.lastTS.map(Timestamp.iso8601) ?? "none"),
             ("file size", Formatting.bytes(stats.databaseBytes) + " (with WAL)"),

@@ -119,9 +119,9 @@ struct SubscribeCommand: Command {
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
         settings.messageLimit = messageLimit
-        let writer = try StoreWriter(database: database, minimumCacheMebibytes: 4)
+        let writer = try StoreWriter(database: database, limits: configuration.limits, minimumCacheMebibytes: 4)
         let subscriber = try Subscriber(client: client, writer: writer,
-                                    parser: ReportParser(template: configuration.template), settings: settings,
+                                    parser: configuration.reportParser, settings: settings,
                                     wallClock: context.clock, log: { context.standardError.write($0 + "\n") })
         let stop = StopSignal.install()
         do {

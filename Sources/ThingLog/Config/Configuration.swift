@@ -9,6 +9,13 @@ public struct Configuration: Sendable {
     public var warmupMilliseconds: Int64
     public var windows: [RollingWindow]
     public var alarms: [AlarmRule]
+    /// Which product, device and property names are accepted (SPEC §5 "Names").
+    public var names: NameRules = .platform
+    /// How far devices can make the store grow (SPEC §5 "Limits").
+    public var limits: IngestLimits = .default
+
+    /// The parser every ingesting command uses.
+    public var reportParser: ReportParser { ReportParser(template: template, names: names, limits: limits) }
 }
 
 /// How one MQ property is read and converted (SPEC §7, mq-sensors.md §1).

@@ -65,7 +65,7 @@ struct ConfigurationDecoder {
     func decode(_ document: JSONValue, baseDirectory: String, templateIsExplicit: Bool,
                 rulesFromFile: Bool) throws -> Configuration {
         let root = Node(members: document.members ?? [], path: "", source: source)
-        try root.requireOnly(["template", "sensors", "compensation", "warmup", "windows", "alarms"])
+        try root.requireOnly(["template", "sensors", "compensation", "warmup", "windows", "alarms", "names", "limits"])
 
         var templatePath: String?
         var template: DataTemplate?
@@ -136,9 +136,30 @@ struct ConfigurationDecoder {
             }
             alarms.append(decoded)
         }
-        return Configuration(templatePath: templatePath, template: template, sensors: sensors,
-                             compensation: compensation, warmupMilliseconds: warmup, windows: windows,
-                             alarms: alarms)
+        var configuration = Configuration(templatePath: templatePath, template: template, sensors: sensors,
+                                          compensation: compensation, warmupMilliseconds: warmup, windows: windows,
+                                          alarms: alarms)
+        if let text = try root.string("names") {
+            guard let names = NameRules(rawValue: text) else {
+                throw root.fail("names", "unknown name rules \"\(text.prefix(64))\" (expected platform or any)")
+            }
+            configuration.names = names
+        }
+        if let node = try root.child("limits") {
+            try node.requireOnly(["properties_per_report", "series_per_device", "devices"])
+            func limit(_ key: String, _ defaultValue: Int) throws(ConfigError) -> Int {
+                guard let number = try node.number(key) else { return defaultValue }
+                guard number == number.rounded(), number >= 1, number <= 1e9 else {
+                    throw node.fail(key, "expected an integer from 1 to 1000000000")
+                }
+                return Int(number)
+            }
+            configuration.limits = IngestLimits(
+                propertiesPerReport: try limit("properties_per_report", IngestLimits.default.propertiesPerReport),
+                seriesPerDevice: try limit("series_per_device", IngestLimits.default.seriesPerDevice),
+                devices: try limit("devices", IngestLimits.default.devices))
+        }
+        return configuration
     }
 
     private func decodeSensor(_ node: Node, key: String) throws -> SensorConfiguration {

@@ -6,13 +6,21 @@ public enum ExportKind: String, CaseIterable, Sendable {
 
     public var columns: [String] {
         switch self {
-        case .readings: ["device", "metric", "ts", "value"]
-        case .rolling: ["device", "metric", "window", "ts", "mean", "min", "max", "count"]
-        case .ppm: ["device", "sensor", "gas", "ts", "ppm", "rs_r0", "quality"]
-        case .alarms: ["id", "device", "rule", "severity", "metric", "started_at", "fired_at", "ended_at", "duration_s",
-                       "peak", "peak_at", "threshold"]
-        case .summary: ["device", "metric", "count", "min", "max", "mean", "stddev", "first_ts", "last_ts"]
+        case .readings: ["product", "device", "metric", "ts", "value"]
+        case .rolling: ["product", "device", "metric", "window", "ts", "mean", "min", "max", "count"]
+        case .ppm: ["product", "device", "sensor", "gas", "ts", "ppm", "rs_r0", "quality"]
+        case .alarms: ["id", "product", "device", "rule", "severity", "metric", "started_at", "fired_at", "ended_at",
+                       "duration_s", "peak", "peak_at", "threshold"]
+        case .summary: ["product", "device", "metric", "count", "min", "max", "mean", "stddev", "first_ts", "last_ts"]
         }
+    }
+}
+
+extension ExportKind {
+    /// The position of `column` in this kind's rows.
+    public func index(of column: String) -> Int {
+        guard let index = columns.firstIndex(of: column) else { preconditionFailure("no column \(column) in \(self)") }
+        return index
     }
 }
 
@@ -28,12 +36,13 @@ public enum ExportValue: Sendable, Equatable {
 public struct ExportFilter: Sendable {
     public var from: Int64?
     public var to: Int64?
-    public var devices: [String] = []
+    /// Device ids (`DeviceDirectory` resolves `--device` to them); nil: every device.
+    public var devices: [Int64]?
     public var metrics: [String] = []
     /// Rolling windows by name (`5m`, `twa8h`); only the `rolling` kind reads it.
     public var windows: [String] = []
 
-    public init(from: Int64? = nil, to: Int64? = nil, devices: [String] = [], metrics: [String] = [],
+    public init(from: Int64? = nil, to: Int64? = nil, devices: [Int64]? = nil, metrics: [String] = [],
                 windows: [String] = []) {
         self.from = from
         self.to = to
@@ -42,14 +51,14 @@ public struct ExportFilter: Sendable {
         self.windows = windows
     }
 
-    /// SQL conditions on the device and metric lists, and their bound values, for the columns that name them.
-    /// (The time range is applied by the series scans themselves.)
-    func conditions(device: String, metric: String) -> (sql: String, values: [SQLiteValue]) {
+    /// SQL conditions on the device and metric lists, and their bound values, for the columns that hold the device
+    /// id and the metric name. (The time range is applied by the series scans themselves.)
+    func conditions(deviceID: String, metric: String) -> (sql: String, values: [SQLiteValue]) {
         var parts: [String] = []
         var values: [SQLiteValue] = []
-        if !devices.isEmpty {
-            parts.append("\(device) IN (" + devices.map { _ in "?" }.joined(separator: ", ") + ")")
-            values += devices.map(SQLiteValue.text)
+        if let devices {
+            parts.append("\(deviceID) IN (" + devices.map { _ in "?" }.joined(separator: ", ") + ")")
+            values += devices.map(SQLiteValue.integer)
         }
         if !metrics.isEmpty {
             parts.append("\(metric) IN (" + metrics.map { _ in "?" }.joined(separator: ", ") + ")")

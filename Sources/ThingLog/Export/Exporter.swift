@@ -16,6 +16,7 @@ public struct Exporter {
 
     /// One series to export: a raw metric, or a ppm series named `SENSOR.GAS`.
     struct Series {
+        var product: String
         var device: String
         var name: String
         var sensor: String
@@ -29,25 +30,26 @@ public struct Exporter {
         var parts: [String] = []
         var values: [SQLiteValue] = []
         if raw {
-            let condition = filter.conditions(device: "d.name", metric: "s.metric")
+            let condition = filter.conditions(deviceID: "d.id", metric: "s.metric")
             parts.append("""
-                SELECT d.name, s.metric, '', '', s.id, 0 FROM series s JOIN devices d ON d.id = s.device_id
+                SELECT d.product, d.name, s.metric, '', '', s.id, 0 FROM series s JOIN devices d ON d.id = s.device_id
                 WHERE \(condition.sql)
                 """)
             values += condition.values
         }
         if ppm {
-            let condition = filter.conditions(device: "d.name", metric: "p.sensor || '.' || p.gas")
+            let condition = filter.conditions(deviceID: "d.id", metric: "p.sensor || '.' || p.gas")
             parts.append("""
-                SELECT d.name, p.sensor || '.' || p.gas, p.sensor, p.gas, p.id, 1 FROM ppm_series p
+                SELECT d.product, d.name, p.sensor || '.' || p.gas, p.sensor, p.gas, p.id, 1 FROM ppm_series p
                 JOIN devices d ON d.id = p.device_id WHERE \(condition.sql)
                 """)
             values += condition.values
         }
-        let order = orderBySensorAndGas ? "1, 3, 4" : "1, 2"
+        let order = orderBySensorAndGas ? "1, 2, 4, 5" : "1, 2, 3"
         return try database.rows(parts.joined(separator: " UNION ALL ") + " ORDER BY \(order)", values).map { row in
-            Series(device: row[0].stringValue ?? "", name: row[1].stringValue ?? "", sensor: row[2].stringValue ?? "",
-                   gas: row[3].stringValue ?? "", id: row[4].int64Value ?? 0, isPPM: row[5] == .integer(1))
+            Series(product: row[0].stringValue ?? "", device: row[1].stringValue ?? "", name: row[2].stringValue ?? "",
+                   sensor: row[3].stringValue ?? "", gas: row[4].stringValue ?? "", id: row[5].int64Value ?? 0,
+                   isPPM: row[6] == .integer(1))
         }
     }
 
@@ -66,21 +68,23 @@ public struct Exporter {
         switch kind {
         case .readings:
             for series in try series(filter, raw: true, ppm: false) {
-                let device = ExportValue.text(series.device), metric = ExportValue.text(series.name)
+                let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
+                let metric = ExportValue.text(series.name)
                 try samples(of: series, from: from, to: to) { time, value in
-                    try body([device, metric, .timestamp(time), .number(value)])
+                    try body([product, device, metric, .timestamp(time), .number(value)])
                 }
             }
         case .rolling:
             for series in try series(filter, raw: true, ppm: true) {
-                let device = ExportValue.text(series.device), metric = ExportValue.text(series.name)
+                let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
+                let metric = ExportValue.text(series.name)
                 for var window in rollingWindows(for: series, filter: filter) {
                     let name = ExportValue.text(window.name)
-                    let start = from == .min ? from : from - window.lookbackMilliseconds
+                    let start = from == .min ? from : from &- window.lookbackMilliseconds
                     try samples(of: series, from: start, to: to) { time, value in
                         let result = window.add(time: time, value: value)
                         guard time >= from else { return }
-                        try body([device, metric, name, .timestamp(time), .number(result.mean), .number(result.minimum),
+                        try body([product, device, metric, name, .timestamp(time), .number(result.mean), .number(result.minimum),
                                   .number(result.maximum), .number(Double(result.count))])
                     }
                 }
@@ -90,12 +94,13 @@ public struct Exporter {
                 SELECT ts, ppm, rs_r0, quality FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts
                 """)
             for series in try series(filter, raw: false, ppm: true, orderBySensorAndGas: true) {
-                let device = ExportValue.text(series.device), sensor = ExportValue.text(series.sensor)
+                let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
+                let sensor = ExportValue.text(series.sensor)
                 let gas = ExportValue.text(series.gas)
                 try statement.bind([.integer(series.id), .integer(from), .integer(to)])
                 try statement.forEachRow { s in
                     let quality = PPMQuality.allCases.first { $0.code == s.int64(3) } ?? .warmup
-                    try body([device, sensor, gas, .timestamp(s.int64(0)), s.isNull(1) ? .empty : .number(s.double(1)),
+                    try body([product, device, sensor, gas, .timestamp(s.int64(0)), s.isNull(1) ? .empty : .number(s.double(1)),
                               s.isNull(2) ? .empty : .number(s.double(2)), .text(quality.rawValue)])
                 }
             }
@@ -119,16 +124,17 @@ public struct Exporter {
 
     /// Every alarm whose [started_at, ended_at) overlaps the range; an open alarm extends to the end.
     private func alarms(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
-        var range = filter.conditions(device: "device", metric: "metric")
-        if let to = filter.to { range.sql += " AND started_at < ?"; range.values.append(.integer(to)) }
+        var range = filter.conditions(deviceID: "a.device_id", metric: "a.metric")
+        if let to = filter.to { range.sql += " AND a.started_at < ?"; range.values.append(.integer(to)) }
         if let from = filter.from {
-            range.sql += " AND (ended_at IS NULL OR ended_at > ?)"
+            range.sql += " AND (a.ended_at IS NULL OR a.ended_at > ?)"
             range.values.append(.integer(from))
         }
         let statement = try database.prepare("""
-            SELECT id, device, rule, severity, metric, started_at, fired_at, ended_at, duration_s, peak, peak_at,
-                   threshold
-            FROM alarms_v WHERE \(range.sql) ORDER BY device, rule, started_at
+            SELECT a.id, d.product, d.name, a.rule, a.severity, a.metric, a.started_at, a.fired_at, a.ended_at,
+                   (COALESCE(a.ended_at, a.last_sample_at) - a.started_at) / 1000.0, a.peak, a.peak_at, a.threshold
+            FROM alarms a JOIN devices d ON d.id = a.device_id WHERE \(range.sql)
+            ORDER BY d.product, d.name, a.rule, a.started_at
             """)
         try statement.bind(range.values)
         try statement.forEachRow { s in
@@ -136,10 +142,10 @@ public struct Exporter {
                 s.isNull(index) ? .empty : make(index)
             }
             try body([.text(s.string(0)), .text(s.string(1)), .text(s.string(2)), .text(s.string(3)),
-                      optional(4) { .text(s.string($0)) }, .timestamp(s.int64(5)), .timestamp(s.int64(6)),
-                      optional(7) { .timestamp(s.int64($0)) }, .number(s.double(8)),
-                      optional(9) { .number(s.double($0)) }, optional(10) { .timestamp(s.int64($0)) },
-                      optional(11) { .number(s.double($0)) }])
+                      .text(s.string(4)), optional(5) { .text(s.string($0)) }, .timestamp(s.int64(6)),
+                      .timestamp(s.int64(7)), optional(8) { .timestamp(s.int64($0)) }, .number(s.double(9)),
+                      optional(10) { .number(s.double($0)) }, optional(11) { .timestamp(s.int64($0)) },
+                      optional(12) { .number(s.double($0)) }])
         }
     }
 
@@ -161,7 +167,7 @@ public struct Exporter {
             }
             guard count > 0 else { continue }
             let stddev: ExportValue = count > 1 ? .number((squares / Double(count - 1)).squareRoot()) : .empty
-            try body([.text(series.device), .text(series.name), .number(Double(count)), .number(minimum),
+            try body([.text(series.product), .text(series.device), .text(series.name), .number(Double(count)), .number(minimum),
                       .number(maximum), .number(mean), stddev,
                       .timestamp(first), .timestamp(last)])
         }

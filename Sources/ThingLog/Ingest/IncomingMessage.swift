@@ -43,6 +43,31 @@ public enum RejectReason: String, CaseIterable, Sendable, Comparable {
     case badRecord = "bad_record"
     /// An ingest line longer than the 16 MiB line limit; it is skipped without being buffered whole.
     case lineTooLong = "line_too_long"
+    /// A repeated key at the top level or in `params`: which value counts would be ambiguous.
+    case duplicateKey = "duplicate_key"
+    /// More params (or events) than `limits.properties_per_report`.
+    case tooManyProperties = "too_many_properties"
+    /// An event whose `eventId` or `type` breaks the property-id rule.
+    case badEvent = "bad_event"
+    /// A recorded `received_at` before 2000-01-01 or after now + 10 minutes.
+    case badReceivedAt = "bad_received_at"
+    /// A receive-timed report with no free millisecond within 1 s of its receive time.
+    case tooFast = "too_fast"
+    /// The store could not take a message for a reason of its own (the detail says which); quarantined so that a
+    /// broker does not redeliver it forever.
+    case unstorable
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Why readings of an accepted report were left out (SPEC §5): the report itself is kept in the raw archive.
+public enum DropReason: String, CaseIterable, Sendable, Comparable {
+    /// The property id breaks the name rules.
+    case badProperty = "bad_property"
+    /// The device already has `limits.series_per_device` series.
+    case seriesLimit = "series_limit"
+    /// The store already has `limits.devices` devices with readings.
+    case deviceLimit = "device_limit"
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }

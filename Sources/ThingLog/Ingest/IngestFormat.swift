@@ -36,6 +36,17 @@ public enum IngestFormat: String, CaseIterable, Sendable {
         }
     }
 
+    /// 2000-01-01T00:00:00Z: no recording is older than this (SPEC §5 `bad_received_at`).
+    static let earliestReceiveTime: Int64 = 946_684_800_000
+
+    /// A recorded receive time in ms, or nil when it is not within [2000-01-01, now + 10 min] (compared as a Double
+    /// first, so no value can overflow).
+    static func receiveTime(_ milliseconds: Double, now: Int64) -> Int64? {
+        guard milliseconds.isFinite, milliseconds >= Double(earliestReceiveTime),
+              milliseconds <= Double(now) + 600_000 else { return nil }
+        return Int64(milliseconds.rounded(.down))
+    }
+
     private func decodeEnvelope(_ line: UnsafeBufferPointer<UInt8>, now: Int64) -> Decoded {
         func reject(_ reason: RejectReason, _ detail: String, topic: String? = nil) -> Decoded {
             .rejected(Rejection(reason: reason, detail: detail, topic: topic, receivedAt: now, bytes: line))
@@ -52,24 +63,38 @@ public enum IngestFormat: String, CaseIterable, Sendable {
         }
         var topic = value("topic")?.0.stringValue
         var receivedAt = now
+        func badReceivedAt(_ text: String) -> Decoded {
+            reject(.badReceivedAt, "\(text): expected a time between 2000-01-01 and 10 minutes from now",
+                   topic: topic)
+        }
         if self == .forward {
             if topic == nil, let product = value("productid")?.0.stringValue,
                let device = value("devicename")?.0.stringValue {
                 topic = "$thing/up/property/\(product)/\(device)"
             }
-            if let stamp = value("timestamp")?.0.doubleValue, stamp.isFinite, stamp > 0, stamp < 1e16 {
-                receivedAt = stamp < 1e11 ? Int64(stamp * 1000) : Int64(stamp)
+            if let (stamp, _) = value("timestamp"), stamp != .null {
+                guard let seconds = stamp.doubleValue,
+                      let milliseconds = Self.receiveTime(seconds < 1e11 ? seconds * 1000 : seconds, now: now) else {
+                    return badReceivedAt("timestamp \(JSONWriter.serialize(stamp).prefix(64))")
+                }
+                receivedAt = milliseconds
             }
         } else if let received = value("received_at")?.0 {
             switch received {
-            case .number(let number) where number.isFinite && abs(number) < 1e16:
-                receivedAt = Int64(number.rounded(.down))
+            case .number(let number):
+                guard let milliseconds = Self.receiveTime(number, now: now) else {
+                    return badReceivedAt("received_at \(JSONWriter.serialize(received).prefix(64))")
+                }
+                receivedAt = milliseconds
             case .string(let text):
                 guard let parsed = Timestamp.parseISO8601(text) else {
                     return reject(.badRecord, "received_at is not ISO 8601 with a zone: \(text.prefix(64))",
                                   topic: topic)
                 }
-                receivedAt = parsed
+                guard let milliseconds = Self.receiveTime(Double(parsed), now: now) else {
+                    return badReceivedAt("received_at \(text.prefix(64))")
+                }
+                receivedAt = milliseconds
             case .null:
                 break
             default:

@@ -44,8 +44,7 @@ public final class Ingester {
             while let chunk = queue.pop() {
                 switch chunk {
                 case .failed(let error): throw error
-                case .entries(let entries):
-                    for entry in entries { try write(entry) }
+                case .entries(let entries): try write(entries)
                 }
                 if pendingEntries >= batchMessages {
                     try commit()
@@ -90,13 +89,13 @@ public final class Ingester {
         }
     }
 
-    private func write(_ entry: StoreEntry) throws {
+    private func write(_ entries: [StoreEntry]) throws {
         if !inTransaction {
             try writer.begin()
             inTransaction = true
         }
-        try writer.write(entry)
-        pendingEntries += 1
+        try writer.write(entries)
+        pendingEntries += entries.count
     }
 
     /// Commits what was written since the last commit.

@@ -13,7 +13,7 @@ public struct ParsedMessage: Sendable {
     public var outOfRangeCount = 0
     /// Readings of properties the template does not declare (stored, counted).
     public var unknownPropertyCount = 0
-    /// Params whose ids are too long or hold control characters: kept in the raw report only.
+    /// Numeric params whose ids break the name rules (`bad_property`): kept in the raw report only.
     public var invalidPropertyIDCount = 0
 }
 
@@ -21,25 +21,30 @@ public struct ParsedMessage: Sendable {
 public struct ParsedEvent: Sendable, Equatable {
     public var eventID: String
     public var type: String?
-    /// The event's own timestamp (ms), when present and plausible; else the report's time is used.
+    /// The event's own timestamp (ms), when present and conforming; else the report's time is used.
     public var timestamp: Int64?
     /// The event's `params` as compact JSON text.
     public var params: String
 }
 
 /// Turns raw messages into `ParsedMessage`s or `Rejection`s. Pure: no store, no clock.
+///
+/// Every byte of a message is hostile input (SPEC §5): names follow `names`, counts are bounded by `limits`, and
+/// numbers are converted only after a range check, so no message can trap, and no message grows anything unbounded.
 public struct ReportParser: Sendable {
     public var template: DataTemplate?
+    public var names: NameRules
+    public var limits: IngestLimits
 
     /// Largest payload accepted (SPEC §5: 256 KiB).
     public static let maximumPayloadBytes = 256 * 1024
-    /// Longest property or event id kept as a series name, in bytes.
-    public static let maximumPropertyIDBytes = 64
     static let skewPast: Int64 = 366 * 86_400_000
     static let skewFuture: Int64 = 10 * 60_000
 
-    public init(template: DataTemplate? = nil) {
+    public init(template: DataTemplate? = nil, names: NameRules = .platform, limits: IngestLimits = .default) {
         self.template = template
+        self.names = names
+        self.limits = limits
     }
 
     /// The outcome of parsing one message.
@@ -63,8 +68,9 @@ public struct ReportParser: Sendable {
             .rejected(Rejection(reason: reason, detail: detail, topic: message.topic,
                                 receivedAt: message.receivedAt, bytes: message.payload))
         }
-        guard let topic = ThingTopic(message.topic) else {
-            return reject(.badTopic, "not a $thing/{up|down}/{property|event|action}/PRODUCT/DEVICE topic")
+        guard let topic = ThingTopic(message.topic, names: names) else {
+            return reject(.badTopic, "not a $thing/{up|down}/{property|event|action}/PRODUCT/DEVICE topic "
+                          + "with a ProductID and DeviceName of the \(names.rawValue) name rules")
         }
         guard message.payload.count <= Self.maximumPayloadBytes else {
             return reject(.tooLarge, "payload of \(message.payload.count) bytes exceeds \(Self.maximumPayloadBytes)")
@@ -86,6 +92,9 @@ public struct ReportParser: Sendable {
         guard let members = document.members else {
             return reject(.notObject, "payload is \(document.kindName), not an object")
         }
+        if let key = Self.repeatedKey(in: members) {
+            return reject(.duplicateKey, "key \(Self.quoted(key)) appears twice")
+        }
         if Self.containsNonFinite(document), let path = Self.nonFinitePath(in: document) {
             return reject(.nonFiniteNumber, "number out of range at \(path)")
         }
@@ -104,11 +113,31 @@ public struct ReportParser: Sendable {
             guard let paramMembers = params?.members else {
                 return reject(.noParams, "a report needs a params object")
             }
+            if let key = Self.repeatedKey(in: paramMembers) {
+                return reject(.duplicateKey, "params key \(Self.quoted(key)) appears twice")
+            }
+            guard paramMembers.count <= limits.propertiesPerReport else {
+                return reject(.tooManyProperties,
+                              "\(paramMembers.count) params exceed the limit of \(limits.propertiesPerReport)")
+            }
             collectReadings(paramMembers, product: topic.product, into: &parsed)
         case "event_post"?:
-            parsed.events = [makeEvent(document, receivedAt: message.receivedAt)]
+            guard let event = makeEvent(document, receivedAt: message.receivedAt) else {
+                return reject(.badEvent, "eventId and type must follow the \(names.rawValue) property-id rule")
+            }
+            parsed.events = [event]
         case "events_post"?:
-            parsed.events = (document["events"]?.elements ?? []).map { makeEvent($0, receivedAt: message.receivedAt) }
+            let elements = document["events"]?.elements ?? []
+            guard elements.count <= limits.propertiesPerReport else {
+                return reject(.tooManyProperties,
+                              "\(elements.count) events exceed the limit of \(limits.propertiesPerReport)")
+            }
+            for element in elements {
+                guard let event = makeEvent(element, receivedAt: message.receivedAt) else {
+                    return reject(.badEvent, "eventId and type must follow the \(names.rawValue) property-id rule")
+                }
+                parsed.events.append(event)
+            }
         default:
             break
         }
@@ -116,22 +145,30 @@ public struct ReportParser: Sendable {
     }
 
     private func applyTimestamp(_ value: JSONValue, receivedAt: Int64, to parsed: inout ParsedMessage) {
-        guard let milliseconds = Self.milliseconds(from: value) else { return }
-        if Self.isPlausible(milliseconds, receivedAt: receivedAt) {
+        if let milliseconds = Self.milliseconds(from: value), Self.isPlausible(milliseconds, receivedAt: receivedAt) {
             parsed.deviceTimestamp = milliseconds
         } else {
             parsed.isClockSkewed = true
         }
     }
 
-    /// A device timestamp in ms: values below 1e11 are seconds (protocol.md §2).
+    /// A device timestamp in ms (protocol.md §2: values below 1e11 are seconds), or nil when the value is not one:
+    /// not a number, not finite, fractional beyond the millisecond, or outside Int64. Range-checked in Double first,
+    /// so no value can overflow.
     static func milliseconds(from value: JSONValue) -> Int64? {
-        guard let number = value.doubleValue, number.isFinite, abs(number) < 1e16 else { return nil }
-        return number < 1e11 ? Int64((number * 1000).rounded(.down)) : Int64(number.rounded(.down))
+        guard let number = value.doubleValue, number.isFinite else { return nil }
+        let milliseconds = number < 1e11 ? number * 1000 : number
+        let whole = milliseconds.rounded()
+        // Seconds with a millisecond fraction are not exact in binary: allow for the representation error only.
+        guard abs(milliseconds - whole) <= 0.01, abs(whole) < 9.2e18 else { return nil }
+        return Int64(exactly: whole)
     }
 
+    /// Whether a device time lies in [received_at − 366 d, received_at + 10 min] (SPEC §5), without overflow.
     static func isPlausible(_ milliseconds: Int64, receivedAt: Int64) -> Bool {
-        milliseconds >= receivedAt - skewPast && milliseconds <= receivedAt + skewFuture
+        let (earliest, pastOverflow) = receivedAt.subtractingReportingOverflow(skewPast)
+        let (latest, futureOverflow) = receivedAt.addingReportingOverflow(skewFuture)
+        return (pastOverflow || milliseconds >= earliest) && (futureOverflow || milliseconds <= latest)
     }
 
     private func collectReadings(_ params: [JSONMember], product: String, into parsed: inout ParsedMessage) {
@@ -143,7 +180,7 @@ public struct ReportParser: Sendable {
             case .bool(let flag): value = flag ? 1 : 0
             default: continue
             }
-            guard Self.isValidPropertyID(member.key) else {
+            guard names.isValidPropertyID(member.key) else {
                 parsed.invalidPropertyIDCount += 1
                 continue
             }
@@ -158,22 +195,40 @@ public struct ReportParser: Sendable {
         }
     }
 
-    static func isValidPropertyID(_ id: String) -> Bool {
-        let bytes = id.utf8
-        return !bytes.isEmpty && bytes.count <= maximumPropertyIDBytes && !bytes.contains { $0 < 0x20 || $0 == 0x7F }
-    }
-
-    private func makeEvent(_ value: JSONValue, receivedAt: Int64) -> ParsedEvent {
+    /// An event, or nil when its `eventId` or `type` breaks the property-id rule (`bad_event`).
+    private func makeEvent(_ value: JSONValue, receivedAt: Int64) -> ParsedEvent? {
+        guard let id = value["eventId"]?.stringValue, names.isValidPropertyID(id) else { return nil }
+        var type: String?
+        if let typeValue = value["type"], typeValue != .null {
+            guard let text = typeValue.stringValue, names.isValidPropertyID(text) else { return nil }
+            type = text
+        }
         var timestamp: Int64?
         if let stamp = value["timestamp"].flatMap(Self.milliseconds(from:)),
            Self.isPlausible(stamp, receivedAt: receivedAt) {
             timestamp = stamp
         }
-        let id = value["eventId"]?.stringValue ?? ""
-        return ParsedEvent(eventID: String(id.utf8.prefix(Self.maximumPropertyIDBytes)) ?? "",
-                           type: value["type"]?.stringValue.map { String($0.prefix(32)) },
-                           timestamp: timestamp,
+        return ParsedEvent(eventID: id, type: type, timestamp: timestamp,
                            params: value["params"].map(JSONWriter.serialize) ?? "{}")
+    }
+
+    /// The first key that appears twice among `members`, compared as bytes (`café` and `cafe\u{301}` differ).
+    static func repeatedKey(in members: [JSONMember]) -> String? {
+        if members.count <= 16 {
+            for index in members.indices.dropFirst() {
+                let key = members[index].key.utf8
+                if members[..<index].contains(where: { $0.key.utf8.elementsEqual(key) }) { return members[index].key }
+            }
+            return nil
+        }
+        var seen = Set<ExactName>()
+        for member in members where !seen.insert(ExactName(member.key)).inserted { return member.key }
+        return nil
+    }
+
+    /// A device-sent name for a reject's detail: quoted, bounded, control characters escaped.
+    static func quoted(_ text: String) -> String {
+        JSONWriter.serialize(.string(String(decoding: text.utf8.prefix(64), as: UTF8.self)))
     }
 
     /// Whether any number in the document is not finite; cheap, so the path is only built for rejects.

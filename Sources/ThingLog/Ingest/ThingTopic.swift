@@ -9,9 +9,6 @@ public struct ThingTopic: Equatable, Hashable, Sendable {
     public var product: String
     public var device: String
 
-    /// Longest product id or device name accepted, in bytes (Tencent allows 48 characters for a device name).
-    public static let maximumLevelBytes = 64
-
     public init(direction: Direction, kind: Kind, product: String, device: String) {
         self.direction = direction
         self.kind = kind
@@ -19,23 +16,17 @@ public struct ThingTopic: Equatable, Hashable, Sendable {
         self.device = device
     }
 
-    /// Parses a topic; nil when it is not a data-template topic or a level is empty, too long or holds
-    /// wildcards or control characters.
-    public init?(_ topic: String) {
+    /// Parses a topic; nil when it is not a data-template topic or its ProductID or DeviceName breaks `names`.
+    public init?(_ topic: String, names: NameRules = .platform) {
         let levels = topic.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         guard levels.count == 5, levels[0].elementsEqual("$thing".utf8),
               let direction = Direction(rawValue: String(decoding: levels[1], as: UTF8.self)),
               let kind = Kind(rawValue: String(decoding: levels[2], as: UTF8.self)),
-              Self.isValidLevel(levels[3]), Self.isValidLevel(levels[4]) else { return nil }
+              names.isValidProduct(levels[3]), names.isValidDevice(levels[4]) else { return nil }
         self.direction = direction
         self.kind = kind
         self.product = String(decoding: levels[3], as: UTF8.self)
         self.device = String(decoding: levels[4], as: UTF8.self)
-    }
-
-    static func isValidLevel(_ level: some Collection<UInt8>) -> Bool {
-        guard !level.isEmpty, level.count <= maximumLevelBytes else { return false }
-        return !level.contains { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") }
     }
 
     public var description: String { "$thing/\(direction.rawValue)/\(kind.rawValue)/\(product)/\(device)" }

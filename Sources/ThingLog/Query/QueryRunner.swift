@@ -23,6 +23,9 @@ public struct QueryRunner {
     /// Prepares `sql` (exactly one statement), binds `parameters`, and returns every row.
     public func run(_ sql: String, parameters: [String: String]) throws -> Result {
         let statement = try database.prepare(sql)
+        guard !statement.hasFurtherStatements else {
+            throw UsageError("query: more than one SQL statement (\(statement.tail.prefix(60))…); give one SELECT")
+        }
         guard statement.isReadOnly else {
             throw UsageError("query: only statements that read run here; this one would change the store")
         }
@@ -87,31 +90,62 @@ public enum ResultFormat: String, CaseIterable, Sendable {
             return "{\"columns\":[" + result.columns.map(JSONWriter.quoted).joined(separator: ",") + "],\"rows\":["
                 + rows.joined(separator: ",") + "]}\n"
         case .table:
-            let cells = result.rows.map { $0.map { Self.text($0) ?? "" } }
-            let widths = result.columns.indices.map { column in
-                ([result.columns[column]] + cells.map { $0[column] }).map(\.count).max() ?? 0
-            }
-            func line(_ fields: [String], numeric: [Bool]) -> String {
-                zip(zip(fields, widths), numeric).map { pair, isNumber in
-                    let padding = String(repeating: " ", count: max(0, pair.1 - pair.0.count))
-                    return isNumber ? padding + pair.0 : pair.0 + padding
-                }.joined(separator: "  ")
-                    .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
-            }
-            let numeric = result.columns.indices.map { column in
-                result.rows.allSatisfy { row in
-                    switch row[column] { case .integer, .real, .null: true; default: false }
-                }
-            }
-            var output = line(result.columns, numeric: numeric)
-            output += line(widths.map { String(repeating: "-", count: $0) }, numeric: numeric.map { _ in false })
-            for row in cells { output += line(row, numeric: numeric) }
-            output += "(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))\n"
-            return output
+            return table(result)
         }
     }
 
-    /// A value as text; nil for null. Device strings are printed as they are: the terminal is not HTML.
+    /// An aligned table for a terminal: control characters escaped (`\x1b`), widths in characters, trailing blanks
+    /// trimmed; linear in the size of the result.
+    func table(_ result: QueryRunner.Result) -> String {
+        let header = result.columns.map(Self.escaped)
+        let cells = result.rows.map { $0.map { Self.escaped(Self.text($0) ?? "") } }
+        let widths = header.indices.map { column in
+            ([header[column]] + cells.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        let numeric = header.indices.map { column in
+            result.rows.allSatisfy { row in
+                switch row[column] { case .integer, .real, .null: true; default: false }
+            }
+        }
+        func line(_ fields: [String], numeric: [Bool]) -> String {
+            var text = ""
+            for (index, field) in fields.enumerated() {
+                let padding = String(repeating: " ", count: max(0, widths[index] - field.count))
+                if index > 0 { text += "  " }
+                text += numeric[index] ? padding + field : field + padding
+            }
+            while text.last == " " { text.removeLast() }
+            return text + "\n"
+        }
+        var output = line(header, numeric: numeric)
+        output += line(widths.map { String(repeating: "-", count: $0) }, numeric: numeric.map { _ in false })
+        for row in cells { output += line(row, numeric: numeric) }
+        output += "(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))\n"
+        return output
+    }
+
+    /// Control characters (C0, DEL, C1) as `\xNN` and backslashes doubled, so no value can drive the terminal.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) || text.contains("\\") else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            } else if scalar == "\\" {
+                out += "\\\\"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
+    /// A value as text; nil for null (the table escapes control characters; CSV and JSON carry them as data).
     static func text(_ value: SQLiteValue) -> String? {
         switch value {
         case .null: nil

@@ -113,7 +113,8 @@ struct Chart {
 
 /// An SVG coordinate with one decimal, without Foundation's formatter (charts write hundreds of thousands).
 func coordinate(_ value: Double) -> String {
-    let tenths = Int64((value * 10).rounded())
+    // Positions are clamped to the plot, so this only guards against a value that is not a number.
+    let tenths = value.isFinite ? Int64((min(max(value, -1e9), 1e9) * 10).rounded()) : 0
     let whole = tenths / 10, fraction = abs(tenths % 10)
     return (tenths < 0 && whole == 0 ? "-" : "") + "\(whole).\(fraction)"
 }

@@ -1,6 +1,6 @@
 /// What the report shows about one device for the day: its charts, summary rows, alarms and data coverage.
 struct DeviceReport {
-    var name: String
+    var device: StoredDevice
     var charts: [Chart] = []
     var summary: [[ExportValue]] = []
     var alarms: [[ExportValue]] = []
@@ -9,6 +9,12 @@ struct DeviceReport {
     var expectedReports: Int?
     var firstReport: Int64?
     var lastReport: Int64?
+
+    var identity: String { device.identity }
+    var label: String { Self.label(product: device.product, name: device.name) }
+
+    /// How a device is named for people: `NAME (PRODUCT)`.
+    static func label(product: String, name: String) -> String { "\(name) (\(product))" }
 
     var coverage: Double? { expectedReports.map { $0 > 0 ? min(1, Double(reports) / Double($0)) : 0 } }
 }

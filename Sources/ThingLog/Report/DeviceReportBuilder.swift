@@ -22,9 +22,9 @@ struct DeviceReportBuilder {
         }
     }
 
-    func build(device: String) throws -> DeviceReport {
-        var report = DeviceReport(name: device)
-        let filter = ExportFilter(from: day.start, to: day.end, devices: [device])
+    func build(device: StoredDevice) throws -> DeviceReport {
+        var report = DeviceReport(device: device)
+        let filter = ExportFilter(from: day.start, to: day.end, devices: [device.id])
         try exporter.forEachRow(.summary, filter: filter) { report.summary.append($0) }
         try exporter.forEachRow(.alarms, filter: filter) { report.alarms.append($0) }
         let series = try exporter.series(filter, raw: true, ppm: true)
@@ -33,11 +33,13 @@ struct DeviceReportBuilder {
         let alarmSpans = report.alarms.map { row -> (metric: String?, span: Chart.Span) in
             func text(_ index: Int) -> String? { if case .text(let value) = row[index] { value } else { nil } }
             func time(_ index: Int) -> Int64? { if case .timestamp(let value) = row[index] { value } else { nil } }
-            let severity = text(3) ?? "info", rule = text(2) ?? ""
-            let metric = text(4)
+            let columns = ExportKind.alarms
+            let severity = text(columns.index(of: "severity")) ?? "info", rule = text(columns.index(of: "rule")) ?? ""
+            let metric = text(columns.index(of: "metric"))
+            let startedAt = time(columns.index(of: "started_at")), endedAt = time(columns.index(of: "ended_at"))
             let color = metric == nil ? "#7f7f7f" : Self.severityColor(severity)
-            let start = time(5) ?? day.start, end = time(7) ?? day.end
-            let label = "\(rule) (\(severity)) \(day.clock(start))–\(time(7).map(day.clock) ?? "open")"
+            let start = startedAt ?? day.start, end = endedAt ?? day.end
+            let label = "\(rule) (\(severity)) \(day.clock(start))–\(endedAt.map(day.clock) ?? "open")"
             let base = metric.map { String($0.split(separator: "@", maxSplits: 1)[0]) }
             return (base, Chart.Span(start: start, end: end, color: color, label: label))
         }

@@ -52,7 +52,7 @@ struct ReportPage {
     private func alarmCounts(_ device: DeviceReport) -> (critical: Int, warning: Int, info: Int) {
         var counts = (critical: 0, warning: 0, info: 0)
         for row in device.alarms {
-            switch row[3] {
+            switch row[Alarm.severity] {
             case .text("critical"): counts.critical += 1
             case .text("warning"): counts.warning += 1
             default: counts.info += 1
@@ -72,7 +72,7 @@ struct ReportPage {
             func cell(_ count: Int, _ kind: String) -> String {
                 "<td class=\"n\(count > 0 ? " " + kind : "")\">\(count)</td>"
             }
-            out += "<tr><td><a href=\"#\(anchor(device.name))\">\(htmlEscaped(device.name))</a></td>"
+            out += "<tr><td><a href=\"#\(anchor(device.identity))\">\(htmlEscaped(device.label))</a></td>"
                 + "<td class=\"n\">\(device.reports)</td><td class=\"n\">\(percent(device.coverage))</td>"
                 + "<td>\(device.firstReport.map(day.clock) ?? "–")</td>"
                 + "<td>\(device.lastReport.map(day.clock) ?? "–")</td>"
@@ -91,39 +91,44 @@ struct ReportPage {
 
     private func alarmTable() -> String {
         let rows = devices.flatMap { device in device.alarms }
-            .sorted { time($0[5]) ?? 0 < time($1[5]) ?? 0 }
+            .sorted { time($0[Alarm.startedAt]) ?? 0 < time($1[Alarm.startedAt]) ?? 0 }
         var out = "<h2>Alarms</h2>"
         guard !rows.isEmpty else { return out + "<p>No alarms this day.</p>\n" }
         // One line per device and rule first (noisy sensors raise many short alarms near a threshold) ...
+        // Names are grouped and ordered as bytes: `café` and `cafe\u{301}` are two devices (SPEC §5).
         var groups: [(device: String, rule: String, rows: [[ExportValue]])] = []
-        func key(_ row: [ExportValue]) -> (String, String) { (text(row[1]) ?? "", text(row[2]) ?? "") }
-        let byDeviceAndRule = rows.sorted { key($0) < key($1) }
-        for row in byDeviceAndRule {
-            if let last = groups.last, last.device == text(row[1]), last.rule == text(row[2]) {
+        func key(_ row: [ExportValue]) -> [UInt8] {
+            Array(deviceLabel(row).utf8) + [0] + Array((text(row[Alarm.rule]) ?? "").utf8)
+        }
+        let byDeviceAndRule = rows.map { (key($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }
+        var lastKey: [UInt8]?
+        for (rowKey, row) in byDeviceAndRule {
+            if rowKey == lastKey {
                 groups[groups.count - 1].rows.append(row)
             } else {
-                groups.append((text(row[1]) ?? "", text(row[2]) ?? "", [row]))
+                groups.append((deviceLabel(row), text(row[Alarm.rule]) ?? "", [row]))
+                lastKey = rowKey
             }
         }
         out += "<table><tr><th>device</th><th>rule</th><th>severity</th><th>series</th><th>alarms</th><th>first</th>"
             + "<th>last ended</th><th>total time</th><th>peak</th><th>threshold</th></tr>\n"
         for group in groups {
-            let first = group.rows[0], severity = text(first[3]) ?? ""
+            let first = group.rows[0], severity = text(first[Alarm.severity]) ?? ""
             let total = group.rows.reduce(0.0) { sum, row in
-                if case .number(let seconds) = row[8] { sum + seconds } else { sum }
+                if case .number(let seconds) = row[Alarm.duration] { sum + seconds } else { sum }
             }
             let peaks = group.rows.compactMap { row -> Double? in
-                if case .number(let peak) = row[9] { peak } else { nil }
+                if case .number(let peak) = row[Alarm.peak] { peak } else { nil }
             }
-            let open = group.rows.contains { time($0[7]) == nil }
-            let lastEnd = group.rows.compactMap { time($0[7]) }.max()
+            let open = group.rows.contains { time($0[Alarm.endedAt]) == nil }
+            let lastEnd = group.rows.compactMap { time($0[Alarm.endedAt]) }.max()
             out += "<tr><td>\(htmlEscaped(group.device))</td><td>\(htmlEscaped(group.rule))</td>"
                 + "<td class=\"\(htmlEscaped(severity))\">\(htmlEscaped(severity))</td>"
-                + "<td>\(htmlEscaped(text(first[4]) ?? "–"))</td><td class=\"n\">\(group.rows.count)</td>"
-                + "<td>\(clock(first[5]))</td><td>\(open ? "still active" : lastEnd.map(day.clock) ?? "–")</td>"
+                + "<td>\(htmlEscaped(text(first[Alarm.metric]) ?? "–"))</td><td class=\"n\">\(group.rows.count)</td>"
+                + "<td>\(clock(first[Alarm.startedAt]))</td><td>\(open ? "still active" : lastEnd.map(day.clock) ?? "–")</td>"
                 + "<td class=\"n\">\(duration(.number(total)))</td>"
                 + "<td class=\"n\">\(peaks.max().map { number(.number($0)) } ?? "–")</td>"
-                + "<td class=\"n\">\(number(first[11]))</td></tr>\n"
+                + "<td class=\"n\">\(number(first[Alarm.threshold]))</td></tr>\n"
         }
         out += "</table>\n"
         // ... then every alarm, folded (a <details> element: no script needed).
@@ -131,20 +136,21 @@ struct ReportPage {
             + "<table><tr><th>started</th><th>device</th><th>rule</th><th>severity</th><th>series</th>"
             + "<th>fired</th><th>ended</th><th>duration</th><th>peak</th><th>threshold</th></tr>\n"
         for row in rows {
-            let severity = text(row[3]) ?? ""
-            out += "<tr><td>\(clock(row[5]))</td><td>\(htmlEscaped(text(row[1]) ?? ""))</td>"
-                + "<td>\(htmlEscaped(text(row[2]) ?? ""))</td>"
+            let severity = text(row[Alarm.severity]) ?? ""
+            out += "<tr><td>\(clock(row[Alarm.startedAt]))</td><td>\(htmlEscaped(deviceLabel(row)))</td>"
+                + "<td>\(htmlEscaped(text(row[Alarm.rule]) ?? ""))</td>"
                 + "<td class=\"\(htmlEscaped(severity))\">\(htmlEscaped(severity))</td>"
-                + "<td>\(htmlEscaped(text(row[4]) ?? "–"))</td><td>\(clock(row[6]))</td>"
-                + "<td>\(time(row[7]) == nil ? "still active" : clock(row[7]))</td>"
-                + "<td class=\"n\">\(duration(row[8]))</td><td class=\"n\">\(number(row[9]))</td>"
-                + "<td class=\"n\">\(number(row[11]))</td></tr>\n"
+                + "<td>\(htmlEscaped(text(row[Alarm.metric]) ?? "–"))</td><td>\(clock(row[Alarm.firedAt]))</td>"
+                + "<td>\(time(row[Alarm.endedAt]) == nil ? "still active" : clock(row[Alarm.endedAt]))</td>"
+                + "<td class=\"n\">\(duration(row[Alarm.duration]))</td>"
+                + "<td class=\"n\">\(number(row[Alarm.peak]))</td>"
+                + "<td class=\"n\">\(number(row[Alarm.threshold]))</td></tr>\n"
         }
         return out + "</table></details>\n"
     }
 
     private func section(_ device: DeviceReport) -> String {
-        var out = "<section class=\"device\"><h2 id=\"\(anchor(device.name))\">\(htmlEscaped(device.name))</h2>"
+        var out = "<section class=\"device\"><h2 id=\"\(anchor(device.identity))\">\(htmlEscaped(device.label))</h2>"
         out += "<p class=\"meta\">\(device.reports) reports"
         if let coverage = device.coverage { out += ", coverage \(percent(coverage))" }
         if let first = device.firstReport, let last = device.lastReport {
@@ -168,18 +174,42 @@ struct ReportPage {
         if !device.summary.isEmpty {
             out += "<table><tr><th>series</th><th>count</th><th>min</th><th>max</th><th>mean</th><th>stddev</th></tr>\n"
             for row in device.summary {
-                out += "<tr><td>\(htmlEscaped(text(row[1]) ?? ""))</td><td class=\"n\">\(number(row[2]))</td>"
-                    + "<td class=\"n\">\(number(row[3]))</td><td class=\"n\">\(number(row[4]))</td>"
-                    + "<td class=\"n\">\(number(row[5]))</td><td class=\"n\">\(number(row[6]))</td></tr>\n"
+                out += "<tr><td>\(htmlEscaped(text(row[Summary.metric]) ?? ""))</td>"
+                    + "<td class=\"n\">\(number(row[Summary.count]))</td>"
+                    + "<td class=\"n\">\(number(row[Summary.min]))</td><td class=\"n\">\(number(row[Summary.max]))</td>"
+                    + "<td class=\"n\">\(number(row[Summary.mean]))</td>"
+                    + "<td class=\"n\">\(number(row[Summary.stddev]))</td></tr>\n"
             }
             out += "</table>"
         }
         return out + "</section>\n"
     }
 
-    /// A fragment id made only of safe characters, unique per device name.
-    private func anchor(_ name: String) -> String {
-        "d-" + hexString(Array(SHA256.hash(Array(name.utf8)).prefix(6)))
+    /// How a device is named on the page: `NAME (PRODUCT)`.
+    private func deviceLabel(_ row: [ExportValue]) -> String {
+        DeviceReport.label(product: text(row[Alarm.product]) ?? "", name: text(row[Alarm.device]) ?? "")
+    }
+
+    /// A fragment id made only of safe characters, unique per device (`PRODUCT/NAME`, as bytes).
+    private func anchor(_ identity: String) -> String {
+        "d-" + hexString(Array(SHA256.hash(Array(identity.utf8)).prefix(6)))
+    }
+
+    /// Positions of the `alarms` and `summary` export columns the page reads (SPEC §4 `export`).
+    private enum Alarm {
+        static let product = ExportKind.alarms.index(of: "product"), device = ExportKind.alarms.index(of: "device")
+        static let rule = ExportKind.alarms.index(of: "rule"), severity = ExportKind.alarms.index(of: "severity")
+        static let metric = ExportKind.alarms.index(of: "metric")
+        static let startedAt = ExportKind.alarms.index(of: "started_at")
+        static let firedAt = ExportKind.alarms.index(of: "fired_at"), endedAt = ExportKind.alarms.index(of: "ended_at")
+        static let duration = ExportKind.alarms.index(of: "duration_s"), peak = ExportKind.alarms.index(of: "peak")
+        static let threshold = ExportKind.alarms.index(of: "threshold")
+    }
+
+    private enum Summary {
+        static let metric = ExportKind.summary.index(of: "metric"), count = ExportKind.summary.index(of: "count")
+        static let min = ExportKind.summary.index(of: "min"), max = ExportKind.summary.index(of: "max")
+        static let mean = ExportKind.summary.index(of: "mean"), stddev = ExportKind.summary.index(of: "stddev")
     }
 
     private func text(_ value: ExportValue) -> String? { if case .text(let text) = value { text } else { nil } }

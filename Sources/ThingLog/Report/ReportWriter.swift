@@ -48,13 +48,17 @@ public struct ReportWriter {
             }
         }
         // Every device that existed by the end of the day, so a silent one shows up too.
-        let names = try database.rows("""
-            SELECT d.name FROM devices d WHERE EXISTS (
+        let stored = try database.rows("""
+            SELECT d.id, d.product, d.name FROM devices d WHERE EXISTS (
                 SELECT 1 FROM series s JOIN readings r ON r.series_id = s.id WHERE s.device_id = d.id AND r.ts < ?)
-            ORDER BY d.name
-            """, [.integer(day.end)]).compactMap { $0[0].stringValue }
+            ORDER BY d.product, d.name
+            """, [.integer(day.end)]).compactMap { row -> StoredDevice? in
+                guard let id = row[0].int64Value, let product = row[1].stringValue, let name = row[2].stringValue
+                else { return nil }
+                return StoredDevice(id: id, product: product, name: name)
+            }
         let builder = DeviceReportBuilder(exporter: exporter, configuration: configuration, day: day)
-        let devices = try names.map { try builder.build(device: $0) }
+        let devices = try stored.map { try builder.build(device: $0) }
         let rejects = try database.rows("""
             SELECT reason, COUNT(*) FROM rejects WHERE received_at >= ? AND received_at < ?
             GROUP BY reason ORDER BY reason
@@ -71,36 +75,45 @@ public struct ReportWriter {
                             analysis: analysis)
     }
 
-    /// Writes the files into a fresh hidden folder beside the target, then renames it into place (moving a previous
-    /// report aside first and removing it after). On any failure the hidden folder is removed and the previous
-    /// report, if any, stays.
+    /// Writes the files into a fresh hidden folder beside the target (each synced to the disk), then swaps it into
+    /// place in one step (`renameat2` exchange), so the day's folder is never missing, and removes the previous one.
+    /// Where the exchange is not available the previous folder is moved aside first. On any failure the hidden folder
+    /// is removed and the previous report, if any, stays.
     private func writeFolder(_ files: [(name: String, bytes: [UInt8])]) throws -> String {
         let manager = FileManager.default
         let final = (outputDirectory as NSString).appendingPathComponent(day.name)
-        let staging = (outputDirectory as NSString).appendingPathComponent(".\(day.name).tmp-\(getpid())")
-        let previous = (outputDirectory as NSString).appendingPathComponent(".\(day.name).old-\(getpid())")
+        let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = (outputDirectory as NSString).appendingPathComponent(".\(day.name).tmp-\(suffix)")
         do {
             try manager.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-            try? manager.removeItem(atPath: staging)
-            try manager.createDirectory(atPath: staging, withIntermediateDirectories: false)
+            guard mkdir(staging, 0o755) == 0 else {
+                throw RuntimeError("cannot create \(staging): \(String(cString: strerror(errno)))")
+            }
             for (index, file) in files.enumerated() {
                 if let failAfterFiles, index >= failAfterFiles {
                     throw RuntimeError("simulated failure writing \(file.name)")
                 }
-                let path = (staging as NSString).appendingPathComponent(file.name)
-                guard manager.createFile(atPath: path, contents: Data(file.bytes)) else {
-                    throw RuntimeError("cannot write \(path)")
+                try DurableFile.create((staging as NSString).appendingPathComponent(file.name), bytes: file.bytes)
+            }
+            DurableFile.syncDirectory(containing: staging + "/x")
+            var isDirectory: ObjCBool = false
+            if manager.fileExists(atPath: final, isDirectory: &isDirectory), isDirectory.boolValue,
+               DurableFile.exchange(staging, final) {
+                // `staging` now names the previous report.
+                try? manager.removeItem(atPath: staging)
+            } else {
+                let previous = (outputDirectory as NSString).appendingPathComponent(".\(day.name).old-\(suffix)")
+                let hadPrevious = manager.fileExists(atPath: final)
+                if hadPrevious { try manager.moveItem(atPath: final, toPath: previous) }
+                do {
+                    try manager.moveItem(atPath: staging, toPath: final)
+                } catch {
+                    if hadPrevious { try? manager.moveItem(atPath: previous, toPath: final) }
+                    throw error
                 }
+                if hadPrevious { try? manager.removeItem(atPath: previous) }
             }
-            let hadPrevious = manager.fileExists(atPath: final)
-            if hadPrevious { try manager.moveItem(atPath: final, toPath: previous) }
-            do {
-                try manager.moveItem(atPath: staging, toPath: final)
-            } catch {
-                if hadPrevious { try? manager.moveItem(atPath: previous, toPath: final) }
-                throw error
-            }
-            if hadPrevious { try? manager.removeItem(atPath: previous) }
+            DurableFile.syncDirectory(containing: final)
             return final
         } catch {
             try? manager.removeItem(atPath: staging)

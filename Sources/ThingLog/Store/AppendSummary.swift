@@ -9,6 +9,8 @@ public struct AppendSummary: Sendable, Equatable {
     public var rejects: [RejectReason: Int] = [:]
     public var outOfRangeReadings = 0
     public var unknownPropertyReadings = 0
+    /// Readings of accepted reports left out, by reason (SPEC §5).
+    public var dropped: [DropReason: Int] = [:]
 
     public init() {}
 
@@ -25,5 +27,6 @@ public struct AppendSummary: Sendable, Equatable {
         outOfRangeReadings += other.outOfRangeReadings
         unknownPropertyReadings += other.unknownPropertyReadings
         rejects.merge(other.rejects, uniquingKeysWith: +)
+        dropped.merge(other.dropped, uniquingKeysWith: +)
     }
 }

@@ -5,11 +5,91 @@
 /// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
-    static let migrations: [String] = [version1, version2, version3, version4]
+    static let migrations: [String] = [version1, version2, version3, version4, version5]
 
     static var currentVersion: Int { migrations.count }
 
     static let appendOnlyTables = ["reports", "readings", "events", "rejects"]
+
+    /// A device is (product, name) compared as bytes (SPEC §5): `devices` is rebuilt with that key (same ids, so no
+    /// raw row is touched), calibrations and alarms name their device by id, and every view puts `product` before
+    /// `device`. Calibrations get their device id from the name (unique until this version); the derived tables are
+    /// emptied so that the next `analyze` recomputes them with the new identity.
+    static let version5 = """
+    DROP VIEW readings_v;
+    DROP VIEW reports_v;
+    DROP VIEW events_v;
+    DROP VIEW ppm_v;
+    DROP VIEW alarms_v;
+    CREATE TABLE devices_v5(
+        id INTEGER PRIMARY KEY,
+        product TEXT NOT NULL,
+        name TEXT NOT NULL,
+        last_receive_ts INTEGER,       -- ts of the device's latest report timed by receive time (SPEC §5)
+        UNIQUE(product, name)
+    );
+    INSERT INTO devices_v5(id, product, name, last_receive_ts) SELECT id, product, name, last_receive_ts FROM devices;
+    DROP TABLE devices;
+    ALTER TABLE devices_v5 RENAME TO devices;
+
+    ALTER TABLE calibrations ADD COLUMN device_id INTEGER REFERENCES devices(id);
+    DROP TRIGGER calibrations_no_update;
+    UPDATE calibrations SET device_id = (SELECT id FROM devices WHERE devices.name = calibrations.device);
+    CREATE TRIGGER calibrations_no_update BEFORE UPDATE ON calibrations
+        BEGIN SELECT RAISE(ABORT, 'calibrations is append-only'); END;
+    DROP INDEX calibrations_by_sensor;
+    CREATE INDEX calibrations_by_sensor ON calibrations(device_id, sensor, effective_from);
+
+    DROP TABLE alarms;
+    CREATE TABLE alarms(
+        id TEXT PRIMARY KEY,
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        metric TEXT,
+        started_at INTEGER NOT NULL,
+        fired_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        last_sample_at INTEGER NOT NULL,
+        peak REAL,
+        peak_at INTEGER,
+        threshold REAL
+    );
+    CREATE INDEX alarms_by_device ON alarms(device_id, ended_at);
+    DELETE FROM ppm;
+    DELETE FROM ppm_series;
+    DELETE FROM analysis_devices;
+    DELETE FROM analysis_state;
+
+    CREATE VIEW readings_v AS
+        SELECT d.product AS product, d.name AS device, s.metric AS metric, r.ts AS ts, r.value AS value
+        FROM readings r JOIN series s ON s.id = r.series_id JOIN devices d ON d.id = s.device_id;
+    CREATE VIEW reports_v AS
+        SELECT r.id AS id, d.product AS product, d.name AS device, t.topic AS topic,
+               COALESCE(m.name, json_extract(r.payload, '$.method')) AS method,
+               r.received_at AS received_at, r.received_at + r.ts_offset AS ts, r.packet_id AS packet_id,
+               (r.flags & 1) != 0 AS clock_skew, (r.flags & 2) != 0 AS out_of_range,
+               (r.flags & 4) != 0 AS unknown_property, (r.flags & 8) != 0 AS redelivered,
+               (r.flags & 16) != 0 AS receive_time, r.payload AS payload
+        FROM reports r JOIN devices d ON d.id = r.device_id JOIN topics t ON t.id = r.topic_id
+        LEFT JOIN methods m ON m.id = r.method_id;
+    CREATE VIEW events_v AS
+        SELECT d.product AS product, d.name AS device, e.ts AS ts, e.event_id AS event_id, e.type AS type,
+               e.params AS params, e.report_id AS report_id
+        FROM events e JOIN devices d ON d.id = e.device_id;
+    CREATE VIEW ppm_v AS
+        SELECT d.product AS product, d.name AS device, s.sensor AS sensor, s.gas AS gas, p.ts AS ts, p.ppm AS ppm,
+               p.rs_r0 AS rs_r0,
+               CASE p.quality WHEN 0 THEN 'ok' WHEN 1 THEN 'out_of_range' WHEN 2 THEN 'saturated'
+                              WHEN 3 THEN 'uncalibrated' ELSE 'warmup' END AS quality
+        FROM ppm p JOIN ppm_series s ON s.id = p.series_id JOIN devices d ON d.id = s.device_id;
+    CREATE VIEW alarms_v AS
+        SELECT a.id AS id, d.product AS product, d.name AS device, a.rule AS rule, a.severity AS severity,
+               a.metric AS metric, a.started_at AS started_at, a.fired_at AS fired_at, a.ended_at AS ended_at,
+               (COALESCE(a.ended_at, a.last_sample_at) - a.started_at) / 1000.0 AS duration_s, a.peak AS peak,
+               a.peak_at AS peak_at, a.threshold AS threshold
+        FROM alarms a JOIN devices d ON d.id = a.device_id;
+    """
 
     /// What incremental `analyze` carries from one run to the next, per device: where it stopped (the last sample
     /// time and the newest report id it had seen), which calibrations it had applied, and the window and alarm

@@ -7,16 +7,46 @@ public final class Statement {
     let handle: OpaquePointer
     unowned let database: Database
     public let sql: String
+    /// The text after the first statement of `sql` (SQLite prepares one statement and ignores the rest).
+    public let tail: String
 
     init(database: Database, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
-        let code = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        var tailOffset = 0
+        let code = sql.withCString { base in
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v3(database.handle, base, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement,
+                                          &tail)
+            if let tail { tailOffset = tail - base }
+            return code
+        }
         guard code == SQLITE_OK, let statement else {
-            throw database.error(code: code, sql: sql)
+            throw code == SQLITE_OK ? SQLiteError(code: SQLITE_MISUSE, message: "no SQL statement", sql: sql)
+                                    : database.error(code: code, sql: sql)
         }
         self.handle = statement
         self.database = database
         self.sql = sql
+        self.tail = String(decoding: sql.utf8.dropFirst(tailOffset), as: UTF8.self)
+    }
+
+    /// Whether `tail` holds another statement (anything but blanks, `;` and comments).
+    public var hasFurtherStatements: Bool {
+        var bytes = Substring(tail).utf8[...]
+        while let byte = bytes.first {
+            if byte == UInt8(ascii: ";") || byte == 0x20 || (0x09...0x0D).contains(byte) {
+                bytes = bytes.dropFirst()
+            } else if bytes.starts(with: "--".utf8) {
+                bytes = bytes.drop { $0 != 0x0A }
+            } else if bytes.starts(with: "/*".utf8) {
+                let rest = bytes.dropFirst(2)
+                guard let end = rest.indices.first(where: { rest[$0...].starts(with: "*/".utf8) }) else { return false }
+                bytes = rest[end...].dropFirst(2)
+            } else {
+                return true
+            }
+        }
+        return false
     }
 
     deinit { sqlite3_finalize(handle) }

@@ -32,21 +32,24 @@ public enum StoreConnection {
         return database
     }
 
-    /// Opens the store for reading. A store that does not exist yet is created and migrated first, so that every
-    /// command sees the same schema (SPEC §3: created on first use).
+    /// Opens an existing store for reading. Never creates or migrates one (SPEC §5): a mistyped path is an error,
+    /// and so is a store at another schema version, with the command that migrates it.
     public static func openForReading(path: String, cacheMebibytes: Int = 16) throws(SQLiteError) -> Database {
-        do {
-            let database = try Database(path: path, mode: .readOnly)
-            let version = try database.scalar("PRAGMA user_version")?.int64Value ?? 0
-            if version == Int64(Schema.currentVersion) {
-                try database.execute("PRAGMA cache_size=-\(cacheMebibytes * 1024)")
-                return database
-            }
-        } catch let error where error.code == 14 /* SQLITE_CANTOPEN */ {
-            // Not created yet: fall through and create it.
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SQLiteError(code: 14, message: "no store at \(path) (check --db or THINGLOG_DB; ingest, subscribe or "
+                              + "demo create one)")
         }
-        _ = try openForWriting(path: path)
         let database = try Database(path: path, mode: .readOnly)
+        let version = try database.scalar("PRAGMA user_version")?.int64Value ?? 0
+        guard version == Int64(Schema.currentVersion) else {
+            if version == 0 {
+                throw SQLiteError(code: 26, message: "\(path) is not a thinglog store (schema version 0)")
+            }
+            throw SQLiteError(code: 26, message: version < Int64(Schema.currentVersion)
+                ? "store \(path) has schema version \(version), this thinglog reads \(Schema.currentVersion): run "
+                  + "`thinglog analyze` (or ingest or subscribe) once to migrate it"
+                : "store schema version \(version) is newer than this thinglog (\(Schema.currentVersion)); upgrade thinglog")
+        }
         try database.execute("PRAGMA cache_size=-\(cacheMebibytes * 1024)")
         return database
     }

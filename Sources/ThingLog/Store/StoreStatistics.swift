@@ -14,6 +14,8 @@ public struct StoreStatistics: Sendable, Equatable {
     public var databaseBytes: Int64
     public var outOfRangeReadings: Int
     public var unknownPropertyReadings: Int
+    /// Readings left out, by reason (SPEC §5: `bad_property`, `series_limit`, `device_limit`).
+    public var dropped: [String: Int]
 
     public var bytesPerReading: Double? { readings > 0 ? Double(databaseBytes) / Double(readings) : nil }
 
@@ -28,6 +30,14 @@ public struct StoreStatistics: Sendable, Equatable {
         var rejects: [String: Int] = [:]
         for row in try database.rows("SELECT reason, COUNT(*) FROM rejects GROUP BY reason") {
             if let reason = row[0].stringValue { rejects[reason] = Int(row[1].int64Value ?? 0) }
+        }
+        func dropped() throws(SQLiteError) -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for reason in DropReason.allCases {
+                let count = try counter(StoreCounter.dropped(reason))
+                if count > 0 { counts[reason.rawValue] = count }
+            }
+            return counts
         }
         // Per-series minimum and maximum through the (series_id, ts) key: no full scan.
         let range = try database.rows("""
@@ -47,7 +57,8 @@ public struct StoreStatistics: Sendable, Equatable {
             lastTS: range?[1].int64Value,
             databaseBytes: fileSize(database.path) + fileSize(database.path + "-wal"),
             outOfRangeReadings: try counter(StoreCounter.outOfRangeReadings),
-            unknownPropertyReadings: try counter(StoreCounter.unknownPropertyReadings))
+            unknownPropertyReadings: try counter(StoreCounter.unknownPropertyReadings),
+            dropped: try dropped())
     }
 
     static func fileSize(_ path: String) -> Int64 {
@@ -57,11 +68,13 @@ public struct StoreStatistics: Sendable, Equatable {
 
     /// The SPEC's JSON object, keys in the SPEC's order.
     public var json: String {
-        let rejectMembers = rejects.keys.sorted().map { "\(JSONWriter.quoted($0)):\(rejects[$0] ?? 0)" }
+        func object(_ counts: [String: Int]) -> String {
+            "{" + counts.keys.sorted().map { "\(JSONWriter.quoted($0)):\(counts[$0] ?? 0)" }.joined(separator: ",") + "}"
+        }
         let fields: [(String, String)] = [
             ("devices", String(devices)), ("metrics", String(metrics)), ("reports", String(reports)),
             ("readings", String(readings)), ("duplicates", String(duplicates)),
-            ("rejects", "{" + rejectMembers.joined(separator: ",") + "}"),
+            ("rejects", object(rejects)), ("dropped", object(dropped)),
             ("first_ts", firstTS.map { JSONWriter.quoted(Timestamp.iso8601($0)) } ?? "null"),
             ("last_ts", lastTS.map { JSONWriter.quoted(Timestamp.iso8601($0)) } ?? "null"),
             ("db_bytes", String(databaseBytes)),

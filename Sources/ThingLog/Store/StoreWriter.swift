@@ -11,9 +11,12 @@ public enum StoreEntry: Sendable {
 /// without holding it in memory.
 public final class StoreWriter {
     public let database: Database
-    private var devices: [String: DeviceState] = [:]
+    public let limits: IngestLimits
+    private var devices: [DeviceKey: DeviceState] = [:]
     private var series: [SeriesKey: Int64] = [:]
-    private var topics: [String: Int64] = [:]
+    private var topics: [ExactName: Int64] = [:]
+    /// Devices that have series (SPEC §5 `limits.devices`), read from the store when nil.
+    private var devicesWithSeries: Int?
     private var methods: [String: Int64] = [:]
     private var transactionSummary = AppendSummary()
     private var cachedSeriesCount = 0
@@ -24,25 +27,37 @@ public final class StoreWriter {
     static let readingsPerStatement = 8
     private let findRecorded: Statement
     private let findRedelivered: Statement
+    private let findReceiveTimed: Statement
+    private let findDevice: Statement
 
     /// A redelivery is recognised among reports received this long before it (SPEC §5).
     static let redeliveryWindow: Int64 = 10 * 60_000
     /// Longest topic text kept with a reject.
     static let maximumRejectTopicBytes = 1024
 
+    /// A receive-timed report takes the next free millisecond up to this much after its receive time (SPEC §5).
+    static let receiveTimeSlots: Int64 = 1000
+
+    private struct DeviceKey: Hashable {
+        var product: ExactName
+        var name: ExactName
+    }
+
     private struct DeviceState {
         var id: Int64
+        /// The latest ts given to one of its receive-timed reports: a later receive time is always free.
         var lastReceiveTS: Int64?
         var isDirty = false
-        /// The metric names of the device's previous report and their series ids: devices repeat one layout, so
-        /// this spares a dictionary lookup per reading.
+        var seriesCount: Int
+        /// The metric names of the device's previous report and their series ids (nil: readings left out): devices
+        /// repeat one layout, so this spares a dictionary lookup per reading.
         var lastMetrics: [String] = []
-        var lastSeriesIDs: [Int64] = []
+        var lastSeriesIDs: [Int64?] = []
     }
 
     private struct SeriesKey: Hashable {
         var deviceID: Int64
-        var metric: String
+        var metric: ExactName
     }
 
     /// Bits of `reports.flags`.
@@ -60,8 +75,10 @@ public final class StoreWriter {
     /// The page cache never shrinks below this (it grows with the number of series).
     public let minimumCacheBytes: Int64
 
-    public init(database: Database, minimumCacheMebibytes: Int = 16) throws(SQLiteError) {
+    public init(database: Database, limits: IngestLimits = .default,
+                minimumCacheMebibytes: Int = 16) throws(SQLiteError) {
         self.database = database
+        self.limits = limits
         minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
         insertReport = try database.prepare("""
             INSERT INTO reports(device_id, topic_id, method_id, received_at, ts_offset, packet_id, flags, payload)
@@ -79,6 +96,14 @@ public final class StoreWriter {
             SELECT 1 FROM reports WHERE device_id = ? AND received_at >= ? AND (flags & 48) != 0
             AND packet_id = ? AND payload = ? LIMIT 1
             """)
+        findReceiveTimed = try database.prepare("""
+            SELECT received_at + ts_offset FROM reports WHERE device_id = ? AND received_at BETWEEN ? AND ?
+            AND (flags & 48) != 0 AND (flags & 16) != 0 AND method_id = ?
+            """)
+        findDevice = try database.prepare("""
+            SELECT id, last_receive_ts, (SELECT COUNT(*) FROM series WHERE device_id = devices.id) FROM devices
+            WHERE product = ? AND name = ?
+            """)
         for row in try database.rows("SELECT name, id FROM methods") {
             if let name = row[0].stringValue, let id = row[1].int64Value { methods[name] = id }
         }
@@ -89,7 +114,7 @@ public final class StoreWriter {
     public func append(_ entries: [StoreEntry]) throws -> AppendSummary {
         try begin()
         do {
-            for entry in entries { try write(entry) }
+            try write(entries)
         } catch {
             rollback()
             throw error
@@ -109,6 +134,57 @@ public final class StoreWriter {
         case .accepted(let message, let parsed): try store(message, parsed)
         case .rejected(let rejection): try quarantine(rejection)
         }
+    }
+
+    /// Writes entries inside the open transaction as one unit. When the store refuses one of them for a reason of that
+    /// entry's own (a constraint, a value too big; not I/O, not a busy store), the unit is undone and written again
+    /// entry by entry, and each refused entry is quarantined as `unstorable`: no message can stop a writer, and a
+    /// subscriber can still acknowledge it (SPEC §5). Errors of the store itself are thrown.
+    public func write(_ entries: [StoreEntry]) throws {
+        let summaryBefore = transactionSummary
+        try database.execute("SAVEPOINT entries")
+        do {
+            for entry in entries { try write(entry) }
+            try database.execute("RELEASE entries")
+        } catch let error as SQLiteError where Self.isCausedByEntry(error) {
+            try undoSavepoint()
+            transactionSummary = summaryBefore
+            for entry in entries { try writeIsolated(entry) }
+        }
+    }
+
+    /// Writes one entry in a savepoint of its own, quarantining it when the store refuses it.
+    private func writeIsolated(_ entry: StoreEntry) throws {
+        guard case .accepted(let message, _) = entry else { return try write(entry) }
+        let summaryBefore = transactionSummary
+        try database.execute("SAVEPOINT entries")
+        do {
+            try write(entry)
+            try database.execute("RELEASE entries")
+        } catch let error as SQLiteError where Self.isCausedByEntry(error) {
+            try undoSavepoint()
+            transactionSummary = summaryBefore
+            try quarantine(Rejection(reason: .unstorable, detail: "the store refused it: \(error.message)",
+                                     topic: message.topic, receivedAt: message.receivedAt, bytes: message.payload))
+        }
+    }
+
+    /// Rolls back to the savepoint `entries`. Cached ids may name rows it removed, so the caches are dropped; the
+    /// device clocks are written first (a clock that is ahead only makes later lookups slower, never wrong).
+    private func undoSavepoint() throws {
+        try database.execute("ROLLBACK TO entries")
+        try database.execute("RELEASE entries")
+        try persistDeviceClocks()
+        devices.removeAll()
+        series.removeAll()
+        topics.removeAll()
+        devicesWithSeries = nil
+    }
+
+    /// Whether an error is about the entry being written rather than the store (SQLITE_TOOBIG, SQLITE_CONSTRAINT,
+    /// SQLITE_MISMATCH, SQLITE_RANGE).
+    static func isCausedByEntry(_ error: SQLiteError) -> Bool {
+        [18, 19, 20, 25].contains(error.code)
     }
 
     /// Commits the open transaction and returns what it stored. On failure the transaction is rolled back.
@@ -131,11 +207,12 @@ public final class StoreWriter {
         devices.removeAll()
         series.removeAll()
         topics.removeAll()
+        devicesWithSeries = nil
     }
 
     private func store(_ message: IncomingMessage, _ parsed: ParsedMessage) throws {
-        let deviceName = parsed.topic.device
-        var device = try deviceState(named: deviceName, product: parsed.topic.product)
+        let key = DeviceKey(product: ExactName(parsed.topic.product), name: ExactName(parsed.topic.device))
+        var device = try deviceState(key)
         var flags: Int64 = 0
         if parsed.isClockSkewed { flags |= Flag.clockSkew }
         if parsed.outOfRangeCount > 0 { flags |= Flag.outOfRange }
@@ -154,25 +231,36 @@ public final class StoreWriter {
         if let deviceTimestamp = parsed.deviceTimestamp {
             ts = deviceTimestamp
         } else if parsed.method == "report" {
-            // SPEC §5: receive time, made strictly increasing per device.
-            ts = max(message.receivedAt, (device.lastReceiveTS ?? Int64.min) &+ 1)
-            device.lastReceiveTS = ts
+            // SPEC §5: receive time, or the next free millisecond of the device's receive-timed reports.
+            guard let free = try freeMillisecond(from: message.receivedAt, device: device) else {
+                try quarantine(Rejection(reason: .tooFast, detail: "no free millisecond within 1 s of the receive time "
+                                         + "(too many reports without a timestamp)", topic: message.topic,
+                                         receivedAt: message.receivedAt, bytes: message.payload))
+                return
+            }
+            ts = free
+            device.lastReceiveTS = max(device.lastReceiveTS ?? free, free)
             device.isDirty = true
-            devices[deviceName] = device
+            devices[key] = device
         } else {
             ts = message.receivedAt
         }
 
-        let seriesIDs = try seriesIDs(for: parsed.readings, device: &device, name: deviceName)
+        let seriesIDs = try seriesIDs(for: parsed.readings, device: &device, key: key)
+        if parsed.invalidPropertyIDCount > 0 {
+            transactionSummary.dropped[.badProperty, default: 0] += parsed.invalidPropertyIDCount
+        }
+        let kept = seriesIDs.indices.filter { seriesIDs[$0] != nil }
         var added = 0
         var offset = 0
-        while offset < parsed.readings.count {
-            let count = min(Self.readingsPerStatement, parsed.readings.count - offset)
+        while offset < kept.count {
+            let count = min(Self.readingsPerStatement, kept.count - offset)
             let statement = insertReadings[count - 1]
             statement.rewind()
             for index in 0..<count {
-                let value = parsed.readings[offset + index].value
-                statement.bind(seriesIDs[offset + index], at: 3 * index + 1)
+                let reading = kept[offset + index]
+                let value = parsed.readings[reading].value
+                statement.bind(seriesIDs[reading] ?? 0, at: 3 * index + 1)
                 statement.bind(ts, at: 3 * index + 2)
                 // Integral values bind as integers: the REAL column reads them back as reals but stores them in one
                 // or two bytes instead of eight.
@@ -187,10 +275,10 @@ public final class StoreWriter {
             offset += count
         }
         transactionSummary.readings += added
-        transactionSummary.duplicateReadings += parsed.readings.count - added
+        transactionSummary.duplicateReadings += kept.count - added
         // A device-timed report all of whose readings are stored already is the same report again: a redelivery,
         // or a recording ingested twice. A live report without the DUP flag is kept: a device may repeat itself.
-        if added == 0, flags & Flag.indexed == 0, message.origin == .recorded || message.isRedelivery {
+        if added == 0, !kept.isEmpty, flags & Flag.indexed == 0, message.origin == .recorded || message.isRedelivery {
             transactionSummary.duplicateReports += 1
             return
         }
@@ -266,51 +354,100 @@ public final class StoreWriter {
         transactionSummary.rejects[rejection.reason, default: 0] += 1
     }
 
-    private func deviceState(named name: String, product: String) throws -> DeviceState {
-        if let state = devices[name] { return state }
+    private func deviceState(_ key: DeviceKey) throws -> DeviceState {
+        if let state = devices[key] { return state }
+        findDevice.rewind()
+        try findDevice.bind(.text(key.product.text), at: 1)
+        try findDevice.bind(.text(key.name.text), at: 2)
         let state: DeviceState
-        if let row = try database.rows("SELECT id, last_receive_ts FROM devices WHERE name = ?", [.text(name)]).first,
-           let id = row[0].int64Value {
-            state = DeviceState(id: id, lastReceiveTS: row[1].int64Value)
+        if try findDevice.step() {
+            state = DeviceState(id: findDevice.int64(0), lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
+                                seriesCount: Int(findDevice.int64(2)))
+            findDevice.rewind()
         } else {
-            try database.execute("INSERT INTO devices(name, product) VALUES (?, ?)", [.text(name), .text(product)])
-            state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil)
+            findDevice.rewind()
+            try database.execute("INSERT INTO devices(product, name) VALUES (?, ?)",
+                                 [.text(key.product.text), .text(key.name.text)])
+            state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, seriesCount: 0)
         }
-        devices[name] = state
+        devices[key] = state
         return state
     }
 
-    /// Series ids for a report's readings, reusing the device's previous layout when the metrics repeat.
+    /// The ts for a receive-timed report received at `receivedAt`: that millisecond, or the next one that no other
+    /// receive-timed report of the device holds, at most `receiveTimeSlots` − 1 later; nil when all are taken.
+    private func freeMillisecond(from receivedAt: Int64, device: DeviceState) throws -> Int64? {
+        guard let last = device.lastReceiveTS, receivedAt <= last, let reportMethod = methods["report"] else {
+            return receivedAt
+        }
+        findReceiveTimed.rewind()
+        findReceiveTimed.bind(device.id, at: 1)
+        findReceiveTimed.bind(receivedAt &- Self.receiveTimeSlots, at: 2)
+        findReceiveTimed.bind(receivedAt &+ Self.receiveTimeSlots, at: 3)
+        findReceiveTimed.bind(reportMethod, at: 4)
+        defer { findReceiveTimed.rewind() }
+        var taken = Set<Int64>()
+        while try findReceiveTimed.step() { taken.insert(findReceiveTimed.int64(0)) }
+        return (0..<Self.receiveTimeSlots).lazy.map { receivedAt &+ $0 }.first { !taken.contains($0) }
+    }
+
+    /// Series ids for a report's readings (nil: left out by a limit, counted), reusing the device's previous layout
+    /// when the metrics repeat.
     private func seriesIDs(for readings: [(metric: String, value: Double)], device: inout DeviceState,
-                           name: String) throws -> [Int64] {
+                           key: DeviceKey) throws -> [Int64?] {
         if readings.count == device.lastMetrics.count,
-           zip(readings, device.lastMetrics).allSatisfy({ $0.metric == $1 }) {
+           zip(readings, device.lastMetrics).allSatisfy({ $0.metric.utf8.elementsEqual($1.utf8) }) {
+            for id in device.lastSeriesIDs where id == nil { transactionSummary.dropped[.seriesLimit, default: 0] += 1 }
             return device.lastSeriesIDs
         }
-        var ids: [Int64] = []
+        var ids: [Int64?] = []
         ids.reserveCapacity(readings.count)
-        for reading in readings { ids.append(try seriesID(deviceID: device.id, metric: reading.metric)) }
+        for reading in readings {
+            let id = try seriesID(metric: reading.metric, device: &device)
+            ids.append(id)
+        }
         device.lastMetrics = readings.map(\.metric)
         device.lastSeriesIDs = ids
-        devices[name] = device
+        devices[key] = device
         return ids
     }
 
-    private func seriesID(deviceID: Int64, metric: String) throws -> Int64 {
-        let key = SeriesKey(deviceID: deviceID, metric: metric)
+    /// The series of `metric` for the device, created when new and the limits allow (SPEC §5); nil when left out.
+    private func seriesID(metric: String, device: inout DeviceState) throws -> Int64? {
+        let key = SeriesKey(deviceID: device.id, metric: ExactName(metric))
         if let id = series[key] { return id }
-        let id = try internedID(select: "SELECT id FROM series WHERE device_id = ? AND metric = ?",
-                                insert: "INSERT INTO series(device_id, metric) VALUES (?, ?)",
-                                [.integer(deviceID), .text(metric)])
+        if let existing = try database.scalar("SELECT id FROM series WHERE device_id = ? AND metric = ?",
+                                              [.integer(device.id), .text(metric)])?.int64Value {
+            series[key] = existing
+            return existing
+        }
+        if device.seriesCount == 0 {
+            let withSeries = try devicesWithSeries
+                ?? Int(database.scalar("SELECT COUNT(DISTINCT device_id) FROM series")?.int64Value ?? 0)
+            guard withSeries < limits.devices else {
+                devicesWithSeries = withSeries
+                transactionSummary.dropped[.deviceLimit, default: 0] += 1
+                return nil
+            }
+            devicesWithSeries = withSeries + 1
+        } else if device.seriesCount >= limits.seriesPerDevice {
+            transactionSummary.dropped[.seriesLimit, default: 0] += 1
+            return nil
+        }
+        try database.execute("INSERT INTO series(device_id, metric) VALUES (?, ?)",
+                             [.integer(device.id), .text(metric)])
+        let id = database.lastInsertRowID
+        device.seriesCount += 1
         series[key] = id
         return id
     }
 
     private func topicID(_ topic: String) throws -> Int64 {
-        if let id = topics[topic] { return id }
+        let key = ExactName(topic)
+        if let id = topics[key] { return id }
         let id = try internedID(select: "SELECT id FROM topics WHERE topic = ?",
                                 insert: "INSERT INTO topics(topic) VALUES (?)", [.text(topic)])
-        topics[topic] = id
+        topics[key] = id
         return id
     }
 
@@ -336,10 +473,10 @@ public final class StoreWriter {
     }
 
     private func persistDeviceClocks() throws {
-        for (name, state) in devices where state.isDirty {
+        for (key, state) in devices where state.isDirty {
             try database.execute("UPDATE devices SET last_receive_ts = ? WHERE id = ?",
                                  [state.lastReceiveTS.map(SQLiteValue.integer) ?? .null, .integer(state.id)])
-            devices[name]?.isDirty = false
+            devices[key]?.isDirty = false
         }
     }
 
@@ -349,7 +486,7 @@ public final class StoreWriter {
             (StoreCounter.duplicateReports, summary.duplicateReports),
             (StoreCounter.outOfRangeReadings, summary.outOfRangeReadings),
             (StoreCounter.unknownPropertyReadings, summary.unknownPropertyReadings),
-        ]
+        ] + summary.dropped.map { (StoreCounter.dropped($0.key), $0.value) }
         for (name, increment) in increments where increment > 0 {
             try database.execute("""
                 INSERT INTO counters(name, value) VALUES (?, ?)
@@ -365,4 +502,6 @@ public enum StoreCounter {
     public static let duplicateReports = "duplicate_reports"
     public static let outOfRangeReadings = "out_of_range_readings"
     public static let unknownPropertyReadings = "unknown_property_readings"
+    /// Readings left out for `reason` (SPEC §5).
+    public static func dropped(_ reason: DropReason) -> String { "dropped_\(reason.rawValue)" }
 }

@@ -77,7 +77,7 @@ final class BatchCommitter: @unchecked Sendable {
         while true {
             do {
                 try writer.begin()
-                for entry in batch.entries { try writer.write(entry) }
+                try writer.write(batch.entries)
                 return try writer.commit()
             } catch let error as SQLiteError where error.code == 5 || error.code == 6 {  // SQLITE_BUSY, SQLITE_LOCKED
                 writer.rollback()

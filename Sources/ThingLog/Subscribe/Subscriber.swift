@@ -111,6 +111,9 @@ public final class Subscriber {
                         log("subscribe: connected to \(endpoint) as \(client.session.options.clientID)"
                             + (sessionPresent ? " (session resumed)" : ""))
                     }
+                case .downgraded(let filter, let granted):
+                    log("subscribe: warning: the broker granted \(filter) only QoS \(granted.rawValue): its messages "
+                        + "are not redelivered after a crash")
                 case .published:
                     break
                 case .disconnected(let reason):

@@ -130,9 +130,14 @@ public enum Timestamp {
         return guess
     }
 
-    /// A SPEC §3 time argument: ISO 8601 with a zone, `YYYY-MM-DD` (midnight in `timeZone`), or epoch milliseconds.
+    /// The range of time arguments: years 0001 to 9999, so that arithmetic on a bound (a lookback, a bucket)
+    /// never overflows.
+    public static let argumentRange: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// A SPEC §3 time argument: ISO 8601 with a zone, `YYYY-MM-DD` (midnight in `timeZone`), or epoch milliseconds;
+    /// nil when it is none of these or lies outside `argumentRange`.
     public static func parseArgument(_ text: String, timeZone: TimeZone) -> Int64? {
-        if let millis = Int64(text) { return millis }
+        if let millis = Int64(text) { return argumentRange.contains(millis) ? millis : nil }
         if let date = parseCalendarDate(text) {
             return startOfDay(year: date.year, month: date.month, day: date.day, in: timeZone)
         }

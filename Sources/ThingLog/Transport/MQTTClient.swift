@@ -9,6 +9,8 @@ public final class MQTTClient {
         case delivered(PublishPacket)
         case deliveredOversized(OversizedPublish)
         case ready(sessionPresent: Bool)
+        /// The broker granted a filter a lower QoS than asked.
+        case downgraded(filter: String, granted: QoS)
         case published(packetID: UInt16)
         /// The connection is gone (closed here or by the broker); reconnect later.
         case disconnected(reason: String)
@@ -124,6 +126,7 @@ public final class MQTTClient {
         case .deliver(let publish): events.append(.delivered(publish))
         case .deliverOversized(let publish): events.append(.deliveredOversized(publish))
         case .ready(let sessionPresent): events.append(.ready(sessionPresent: sessionPresent))
+        case .downgraded(let filter, let granted): events.append(.downgraded(filter: filter, granted: granted))
         case .published(let packetID): events.append(.published(packetID: packetID))
         case .close(let reason): events += disconnect(reason: reason)
         case .fail(let failure):

@@ -31,7 +31,8 @@ import Testing
                              "--to", "2026-11-27", "--json", "--db", db], in: directory.path)
         #expect(result.status == 0)
         let json = try JSONParser.parse(Array(result.standardOutput.utf8))
-        #expect(json.members?.map(\.key) == ["device", "sensor", "r0_ohms", "samples", "rs_stddev_ohms"])
+        #expect(json.members?.map(\.key) == ["product", "device", "sensor", "r0_ohms", "samples", "rs_stddev_ohms"])
+        #expect(json["product"] == .string("P") && json["device"] == .string("d1"))
         let values = [100.0, 110, 90, 105, 95].map(rs)
         let mean = values.reduce(0, +) / 5
         let deviation = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4).squareRoot()
@@ -77,7 +78,10 @@ import Testing
         #expect(saturated.standardError.contains("2026-11-26T00:01:00.000Z: reading 0 is saturated"))
         let empty = runCLI(["calibrate", "--device", "d2", "--sensor", "MQ7", "--from", "2026-11-26", "--to",
                             "2026-11-27", "--db", db], in: directory.path)
-        #expect(empty.status == 1 && empty.standardError.contains("no MQ7 readings of d2"))
+        #expect(empty.status == 1 && empty.standardError.contains("no device \"d2\" in the store"))
+        let window = runCLI(["calibrate", "--device", "P/d1", "--sensor", "MQ7", "--from", "2026-11-28", "--to",
+                             "2026-11-29", "--db", db], in: directory.path)
+        #expect(window.status == 1 && window.standardError.contains("no MQ7 readings of P/d1"))
         let unknown = runCLI(["calibrate", "--device", "d1", "--sensor", "MQ9", "--from", "2026-11-26", "--to",
                               "2026-11-27", "--db", db], in: directory.path)
         #expect(unknown.status == 2 && unknown.standardError.contains("--sensor MQ9: not a configured sensor"))
@@ -87,5 +91,20 @@ import Testing
         let reversed = runCLI(["calibrate", "--device", "d1", "--sensor", "MQ7", "--from", "2026-11-27", "--to",
                                "2026-11-26", "--db", db], in: directory.path)
         #expect(reversed.status == 2)
+    }
+
+    @Test func aNameInTwoProductsMustBeQualified() throws {
+        let db = store([100, 110, 90])
+        let other = "{\"topic\":\"$thing/up/property/Q/d1\",\"received_at\":1795651200050,"
+            + "\"payload\":{\"method\":\"report\",\"timestamp\":1795651200000,\"params\":{\"MQ7\":300}}}"
+        #expect(runCLI(["ingest", directory.write("q.jsonl", other), "--db", db], in: directory.path).status == 0)
+        let ambiguous = runCLI(["calibrate", "--device", "d1", "--sensor", "MQ7", "--from", "2026-11-26", "--to",
+                                "2026-11-27", "--db", db], in: directory.path)
+        #expect(ambiguous.status == 2 && ambiguous.standardError.contains("several products (P, Q)"))
+        let qualified = runCLI(["calibrate", "--device", "Q/d1", "--sensor", "MQ7", "--from", "2026-11-26", "--to",
+                                "2026-11-27", "--json", "--db", db], in: directory.path)
+        #expect(qualified.status == 0)
+        let json = try JSONParser.parse(Array(qualified.standardOutput.utf8))
+        #expect(json["samples"] == .number(1) && json["product"] == .string("Q"))
     }
 }

@@ -35,12 +35,20 @@ func parseCSV(_ text: String) -> [[String]] {
     return records
 }
 
+/// CSV rows without their `product` column (at `index`), after checking the header names it there.
+func withoutProduct(_ rows: [[String]], at index: Int = 0) -> [[String]] {
+    #expect(rows.first.map { $0.count > index && $0[index] == "product" } ?? true, "product column at \(index)")
+    return rows.map { row in row.count > index ? Array(row[..<index] + row[(index + 1)...]) : row }
+}
+
 @Suite struct ExportCommandTests {
     let directory = TemporaryDirectory()
     let fixture = ReportFixture(devices: 2, reportsPerDevice: 30)
 
     func seeded() -> String {
         let db = directory.file("e.db")
+        // The fixture's hostile device name needs the `any` name rules.
+        directory.write("thinglog.json", #"{"names": "any"}"#)
         let lines = fixture.jsonlLines().map { $0.replacingOccurrences(of: "/dev2", with: "/kitchen, \\\"north\\\"") }
         #expect(runCLI(["ingest", directory.write("in.jsonl", lines.joined(separator: "\n")), "--db", db],
                        in: directory.path).status == 0)
@@ -55,8 +63,8 @@ func parseCSV(_ text: String) -> [[String]] {
         let db = seeded()
         let result = export(["readings"], db: db)
         #expect(result.status == 0)
-        #expect(result.standardOutput.hasPrefix("device,metric,ts,value\r\n"))
-        let records = parseCSV(result.standardOutput)
+        #expect(result.standardOutput.hasPrefix("product,device,metric,ts,value\r\n"))
+        let records = withoutProduct(parseCSV(result.standardOutput))
         #expect(records[0] == ["device", "metric", "ts", "value"])
         var expected: [[String]] = []
         for report in fixture.reports {
@@ -88,7 +96,7 @@ func parseCSV(_ text: String) -> [[String]] {
 
     @Test func summaryStatisticsMatchATwoPassComputation() throws {
         let db = seeded()
-        let rows = parseCSV(export(["summary", "--device", "dev1"], db: db).standardOutput)
+        let rows = withoutProduct(parseCSV(export(["summary", "--device", "dev1"], db: db).standardOutput))
         #expect(rows[0] == ["device", "metric", "count", "min", "max", "mean", "stddev", "first_ts", "last_ts"])
         let row = try #require(rows.first { $0.count > 1 && $0[1] == "MQ2" })
         let values = fixture.reports.filter { $0.device == "dev1" }.map { Double($0.values[0].1) }
@@ -96,8 +104,8 @@ func parseCSV(_ text: String) -> [[String]] {
         let stddev = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
         #expect(row[2] == String(values.count))
         #expect(abs(Double(row[5])! - mean) < 1e-9 && abs(Double(row[6])! - stddev) < 1e-9)
-        let single = parseCSV(export(["summary", "--device", "dev1", "--metric", "MQ2", "--to", "2025-11-26T00:00:10Z"],
-                                     db: db).standardOutput)
+        let single = withoutProduct(parseCSV(export(["summary", "--device", "dev1", "--metric", "MQ2", "--to",
+                                                     "2025-11-26T00:00:10Z"], db: db).standardOutput))
         #expect(single.count == 2 && single[1][2] == "1" && single[1][6] == "", "stddev is empty when count < 2")
     }
 
@@ -112,8 +120,8 @@ func parseCSV(_ text: String) -> [[String]] {
         let db = directory.file("tz.db")
         #expect(runCLI(["ingest", directory.write("tz.jsonl", lines.joined(separator: "\n")), "--db", db],
                        in: directory.path).status == 0)
-        let rows = parseCSV(export(["readings", "--from", "2026-03-08", "--to", "2026-03-09",
-                                    "--tz", "America/New_York"], db: db).standardOutput).dropFirst()
+        let rows = withoutProduct(parseCSV(export(["readings", "--from", "2026-03-08", "--to", "2026-03-09",
+                                                   "--tz", "America/New_York"], db: db).standardOutput)).dropFirst()
         // The local day of 2026-03-08 lasts 23 hours: 05:00Z to 04:00Z the next day.
         #expect(rows.count == 23)
         #expect(rows.first?[2] == "2026-03-08T05:00:00.000Z" && rows.last?[2] == "2026-03-09T03:00:00.000Z")
@@ -145,13 +153,15 @@ func parseCSV(_ text: String) -> [[String]] {
         func rules(from: Int64, to: Int64) -> [String] {
             let text = runCLI(["export", "alarms", "--from", minute(from), "--to", minute(to), "--db", db],
                               in: analysis.directory.path).standardOutput
-            return parseCSV(text).dropFirst().filter { $0[2] != "co-5m" }.map { "\($0[2])@\($0[5])" }
+            return withoutProduct(parseCSV(text), at: 1).dropFirst().filter { $0[2] != "co-5m" }
+                .map { "\($0[2])@\($0[5])" }
         }
         let at = { (value: Int64) in Timestamp.iso8601(analysis.start + value * 60_000) }
         #expect(rules(from: 9, to: 42) == ["co@\(at(41))", "offline@\(at(20))"], "ended exactly at from: out")
         #expect(rules(from: 8, to: 41) == ["co@\(at(5))", "offline@\(at(20))"], "started exactly at to: out")
         #expect(rules(from: 100, to: 200) == ["co@\(at(41))"], "an open alarm reaches every later range")
-        let open = parseCSV(runCLI(["export", "alarms", "--db", db], in: analysis.directory.path).standardOutput)
+        let open = withoutProduct(parseCSV(runCLI(["export", "alarms", "--db", db],
+                                                  in: analysis.directory.path).standardOutput), at: 1)
             .first { $0.count > 7 && $0[2] == "co" && $0[7].isEmpty }
         #expect(open?[8] == "120", "duration_s of an open alarm runs to the last sample")
     }
@@ -178,7 +188,7 @@ func parseCSV(_ text: String) -> [[String]] {
         let db = seeded()
         let result = export(["rolling", "--device", "dev1", "--metric", "MQ2", "--metric", "MQ7"], db: db)
         #expect(result.status == 0)
-        let rows = parseCSV(result.standardOutput)
+        let rows = withoutProduct(parseCSV(result.standardOutput))
         #expect(rows[0] == ["device", "metric", "window", "ts", "mean", "min", "max", "count"])
         var expected: [[String]] = []
         let reports = fixture.reports.filter { $0.device == "dev1" }
@@ -203,8 +213,8 @@ func parseCSV(_ text: String) -> [[String]] {
         }
         // A range gives exactly the rows of the whole export inside it: windows reach back before --from.
         let from = "2025-11-26T00:03:00Z", to = "2025-11-26T00:04:00Z"
-        let ranged = parseCSV(export(["rolling", "--device", "dev1", "--metric", "MQ2", "--window", "5m",
-                                      "--from", from, "--to", to], db: db).standardOutput)
+        let ranged = withoutProduct(parseCSV(export(["rolling", "--device", "dev1", "--metric", "MQ2", "--window", "5m",
+                                                     "--from", from, "--to", to], db: db).standardOutput))
         let whole = rows.dropFirst().filter { $0[1] == "MQ2" && $0[2] == "5m" && $0[3] >= "2025-11-26T00:03:00.000Z"
             && $0[3] < "2025-11-26T00:04:00.000Z" }
         #expect(ranged.count == 7 && Array(ranged.dropFirst()) == whole)
@@ -217,7 +227,7 @@ func parseCSV(_ text: String) -> [[String]] {
         let result = runCLI(["export", "rolling", "--metric", "MQ7.CO", "--window", "5m", "--window", "stel15m",
                              "--config", "thinglog.json", "--db", db], in: analysis.directory.path)
         #expect(result.status == 0, "\(result.standardError)")
-        let rows = parseCSV(result.standardOutput).dropFirst()
+        let rows = withoutProduct(parseCSV(result.standardOutput)).dropFirst()
         // Usable estimates only: the warm-up minutes 0 and 40 are left out.
         let usable = analysis.minutes.filter { $0.0 != 0 && $0.0 != 40 }
             .map { (analysis.start + $0.0 * 60_000, analysis.ppm($0.1)) }

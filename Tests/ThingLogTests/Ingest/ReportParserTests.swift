@@ -84,9 +84,19 @@ import Testing
     }
 
     @Test(arguments: ["$thing/up/property/P/dev1", "$thing/down/property/P/dev1", "$thing/up/event/P/d",
-                      "$thing/up/action/P/<img src=x onerror=alert(1)>"])
+                      "$thing/up/property/CS0SLTKSYA/a_b.c:d@e-f", "$thing/up/property/p_-9/" + String(repeating: "d", count: 64),
+                      "$thing/up/property/" + String(repeating: "P", count: 32) + "/d"])
     func acceptsDataTemplateTopics(_ topic: String) {
         #expect(ThingTopic(topic) != nil)
+        #expect(ThingTopic(topic, names: .any) != nil)
+    }
+
+    @Test(arguments: ["$thing/up/action/P/<img src=x onerror=alert(1)>", "$thing/up/property/P/=SUM(A1:A9)",
+                      "$thing/up/property/P/caf\u{E9}", "$thing/up/property/P/a b", "$thing/up/property/P.Q/d",
+                      "$thing/up/property/" + String(repeating: "P", count: 33) + "/d"])
+    func platformNamesRejectWhatAnyAccepts(_ topic: String) {
+        #expect(ThingTopic(topic) == nil)
+        #expect(ThingTopic(topic, names: .any) != nil)
     }
 
     @Test(arguments: ["$thing/up/property/P", "$thing/up/property/P/dev1/x", "$thing/sideways/property/P/d",
@@ -95,6 +105,85 @@ import Testing
                       "$thing/up/property/P/" + String(repeating: "d", count: 65)])
     func rejectsOtherTopics(_ topic: String) {
         #expect(ThingTopic(topic) == nil)
+        #expect(ThingTopic(topic, names: .any) == nil)
+    }
+
+    @Test func anyNamesStillRefuseC1ControlsAndDerivedSeriesNames() {
+        #expect(ThingTopic("$thing/up/property/P/a\u{85}b", names: .any) == nil)
+        #expect(ThingTopic("$thing/up/property/P/a\u{7F}", names: .any) == nil)
+        for id in ["MQ7.CO", "MQ7@5m", "a\u{9B}", ""] { #expect(!NameRules.any.isValidPropertyID(id), "\(id)") }
+        for id in ["MQ7.CO", "MQ7@5m", "9a", "=SUM", "a-b", "caf\u{E9}"] {
+            #expect(!NameRules.platform.isValidPropertyID(id), "\(id)")
+        }
+        for id in ["MQ7", "_x", "DHT11_T", String(repeating: "a", count: 64)] {
+            #expect(NameRules.platform.isValidPropertyID(id), "\(id)")
+        }
+    }
+
+    /// SPEC §5: a timestamp that is not a finite number of ms within [received_at − 366 d, received_at + 10 min] marks
+    /// the report clock_skew and times it by receive time: never an error, never a trap.
+    @Test(arguments: ["-9500000000000000", "-9.3e15", "9.3e15", "-1e16", "1e17", "1.7e308", "-1.7e308", "-1",
+                      "0", "\"1764115213\"", "null", "true", "{}", "[1]", "1764115213.0005", "1764115213000.5",
+                      "1e-300", "9223372036854775807", "-9223372036854775808", "18446744073709551616"])
+    func nonConformingTimestampsAreClockSkew(_ stamp: String) throws {
+        let parsed = try accepted(parse(#"{"method":"report","timestamp":\#(stamp),"params":{"MQ7":1}}"#))
+        #expect(parsed.isClockSkewed && parsed.deviceTimestamp == nil)
+        #expect(parsed.readings.map(\.metric) == ["MQ7"])
+        let event = try accepted(parse(#"{"method":"event_post","eventId":"e","timestamp":\#(stamp),"params":{}}"#,
+                                       topic: "$thing/up/event/P/d"))
+        #expect(event.events.first?.timestamp == nil)
+    }
+
+    @Test func conformingTimestampsInSecondsAndMilliseconds() throws {
+        for (stamp, expected) in [("1764115213", 1_764_115_213_000), ("1764115213.125", 1_764_115_213_125),
+                                  ("1764115213625", 1_764_115_213_625), ("1764115213625.0", 1_764_115_213_625),
+                                  ("1733000000000", 1_733_000_000_000)] as [(String, Int64)] {
+            let parsed = try accepted(parse(#"{"method":"report","timestamp":\#(stamp),"params":{"a":1}}"#))
+            #expect(parsed.deviceTimestamp == expected && !parsed.isClockSkewed, "\(stamp)")
+        }
+        // Extreme receive times (a fuzzer's, or a broken recording's) cannot overflow the window either.
+        for receivedAt in [Int64.max, Int64.min, 0] {
+            let message = IncomingMessage(topic: topic, payload: Array(#"{"method":"report","timestamp":1,"params":{}}"#.utf8),
+                                          receivedAt: receivedAt, origin: .recorded)
+            _ = ReportParser().parse(message)
+        }
+    }
+
+    @Test func repeatedKeysAreRejectedComparedAsBytes() throws {
+        #expect(reason(parse(#"{"method":"report","method":"x","params":{"a":1}}"#)) == .duplicateKey)
+        #expect(reason(parse(#"{"method":"report","params":{"a":1,"b":2,"a":3}}"#)) == .duplicateKey)
+        let many = (0..<40).map { "\"k\($0)\":1" }.joined(separator: ",")
+        #expect(reason(parse(#"{"method":"report","params":{"# + many + #","k7":2}}"#)) == .duplicateKey)
+        // Canonically equivalent but different bytes: two keys (the second breaks the platform id rule).
+        let parsed = try accepted(parse("{\"method\":\"report\",\"params\":{\"caf\u{E9}\":1,\"cafe\u{301}\":2}}",
+                                        parser: ReportParser(names: .any)))
+        #expect(parsed.readings.count == 2)
+    }
+
+    @Test func tooManyPropertiesAreRejected() throws {
+        let params = (0..<257).map { "\"p\($0)\":\($0)" }.joined(separator: ",")
+        #expect(reason(parse(#"{"method":"report","params":{"# + params + "}}")) == .tooManyProperties)
+        let fewer = (0..<256).map { "\"p\($0)\":\($0)" }.joined(separator: ",")
+        #expect(try accepted(parse(#"{"method":"report","params":{"# + fewer + "}}")).readings.count == 256)
+        let limited = ReportParser(limits: IngestLimits(propertiesPerReport: 2, seriesPerDevice: 9, devices: 9))
+        #expect(reason(parse(#"{"method":"report","params":{"a":1,"b":2,"c":3}}"#, parser: limited))
+                == .tooManyProperties)
+    }
+
+    @Test func derivedAndFormulaNamesAreNotSeries() throws {
+        let parsed = try accepted(parse(#"{"method":"report","params":{"MQ7.CO":400,"MQ7@5m":1,"=SUM(A1)":1,"MQ7":9}}"#))
+        #expect(parsed.readings.map(\.metric) == ["MQ7"])
+        #expect(parsed.invalidPropertyIDCount == 3)
+    }
+
+    @Test func eventsWithBadIdsAreRejected() {
+        let topic = "$thing/up/event/P/d"
+        for payload in [#"{"method":"event_post","eventId":"a.b","params":{}}"#,
+                        #"{"method":"event_post","params":{}}"#,
+                        #"{"method":"event_post","eventId":"ok","type":"\u001b[31m","params":{}}"#,
+                        #"{"method":"events_post","events":[{"eventId":"ok"},{"eventId":"=cmd"}]}"#] {
+            #expect(reason(parse(payload, topic: topic)) == .badEvent, "\(payload)")
+        }
     }
 
     @Test func longOrControlPropertyIDsStayInTheRawReport() throws {

@@ -12,6 +12,7 @@ import Testing
     /// A store with the fixture (2 hours of 3 devices from 2025-11-26T00:00Z) and a device silent since 00:30.
     func seeded() -> String {
         let db = directory.file("q.db")
+        directory.write("thinglog.json", #"{"names": "any"}"#)
         var lines = fixture.jsonlLines()
         let quiet = ReportFixture(devices: 1, reportsPerDevice: 180, product: "QUIET")
         // The name is JSON-escaped inside the record: the device is called `quiet, "one"`.
@@ -32,14 +33,14 @@ import Testing
     }
 
     static let shipped: [(String, [String], [String])] = [
-        ("latest", [], ["device", "metric", "ts", "value"]),
+        ("latest", [], ["product", "device", "metric", "ts", "value"]),
         ("hourly-means", ["device=dev1", "metric=MQ2", "from=2025-11-26", "to=2025-11-27"],
          ["hour", "mean", "min", "max", "count"]),
         ("daily-stats", ["from=2025-11-26", "to=2025-11-27"],
-         ["day", "device", "metric", "count", "min", "max", "mean"]),
+         ["day", "product", "device", "metric", "count", "min", "max", "mean"]),
         ("alarms-per-day", ["from=2025-11-26", "to=2025-11-27"], ["day", "rule", "severity", "count"]),
-        ("silent-devices", ["since=2025-11-26T01:00:00Z"], ["device", "last_ts"]),
-        ("coverage", ["from=2025-11-26", "to=2025-11-27"], ["device", "reports", "expected", "coverage"]),
+        ("silent-devices", ["since=2025-11-26T01:00:00Z"], ["product", "device", "last_ts"]),
+        ("coverage", ["from=2025-11-26", "to=2025-11-27"], ["product", "device", "reports", "expected", "coverage"]),
     ]
 
     @Test(arguments: shipped)
@@ -76,6 +77,7 @@ import Testing
         let silent = try json(query(["silent-devices", "--format", "json", "--param", "since=2025-11-26T01:00:00Z"],
                                     db: db)).rows
         #expect(silent.map { $0["device"] } == [.string("quiet, \"one\"")])
+        #expect(silent.map { $0["product"] } == [.string("QUIET")])
     }
 
     @Test func nothingCanChangeTheStore() throws {
@@ -110,8 +112,54 @@ import Testing
     @Test func csvQuotesDeviceNamesAndTablesAlign() throws {
         let db = seeded()
         let csv = query(["silent-devices", "--format", "csv", "--param", "since=2025-11-26T01:00:00Z"], db: db)
-        #expect(csv.standardOutput.hasPrefix("device,last_ts\r\n\"quiet, \"\"one\"\"\","))
+        #expect(csv.standardOutput.hasPrefix("product,device,last_ts\r\nQUIET,\"quiet, \"\"one\"\"\","))
         let table = query(["--sql", "SELECT 'a' AS name, 12.5 AS value UNION ALL SELECT 'longer', 3"], db: db)
         #expect(table.standardOutput == "name    value\n------  -----\na        12.5\nlonger      3\n(2 rows)\n")
+    }
+
+    @Test func moreThanOneStatementIsAUsageError() throws {
+        let db = seeded()
+        let before = try Database(path: db).integer("SELECT COUNT(*) FROM readings")
+        for sql in ["SELECT 1; DELETE FROM readings", "SELECT 1;SELECT 2", "SELECT 1; /* c */ SELECT 2"] {
+            let result = query(["--sql", sql], db: db)
+            #expect(result.status == 2 && result.standardError.contains("more than one SQL statement"), "\(sql)")
+        }
+        for sql in ["SELECT 1;", "SELECT 1; -- done", "SELECT 1 /* c */ ;\n  ", "SELECT ';' AS x; /* end */"] {
+            #expect(query(["--sql", sql], db: db).status == 0, "\(sql)")
+        }
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == before)
+    }
+
+    @Test func tablesEscapeControlCharactersAndStayLinear() throws {
+        let db = seeded()
+        let table = query(["--sql", "SELECT char(27) || ']0;pwned' || char(7) AS id, char(155) || 'x' AS c1"], db: db)
+        #expect(table.status == 0)
+        #expect(!table.standardOutput.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+        #expect(table.standardOutput.contains("\\x1b]0;pwned\\x07") && table.standardOutput.contains("\\x9bx"))
+        // A 2 MB value: a formatter quadratic in value length would take minutes here.
+        let started = Date()
+        let wide = query(["--sql", "SELECT hex(zeroblob(1000000)) || '  ' AS v"], db: db)
+        #expect(wide.status == 0 && wide.standardOutput.count > 2_000_000)
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
+
+    @Test func readOnlyCommandsNeverCreateOrMigrateAStore() throws {
+        let missing = directory.file("typo.db")
+        let commands = [["query", "latest", "--queries-dir", Self.queriesDirectory], ["export", "readings"], ["stats"]]
+        for arguments in commands {
+            let result = runCLI(arguments + ["--db", missing], in: directory.path)
+            #expect(result.status == 1 && result.standardError.contains("no store at"), "\(arguments)")
+            #expect(!FileManager.default.fileExists(atPath: missing))
+        }
+        // A store at an older schema version is an error naming the command that migrates it, and stays as it was.
+        let old = directory.file("old.db")
+        let database = try Database(path: old)
+        try database.execute(Schema.migrations[0])
+        try database.execute("PRAGMA user_version=1")
+        for arguments in commands {
+            let result = runCLI(arguments + ["--db", old], in: directory.path)
+            #expect(result.status == 1 && result.standardError.contains("thinglog analyze"), "\(arguments)")
+        }
+        #expect(try Database(path: old).integer("PRAGMA user_version") == 1)
     }
 }

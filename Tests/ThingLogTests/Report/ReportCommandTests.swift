@@ -23,11 +23,13 @@ import Testing
         let db = directory.file("r.db")
         let malformed = "{\"topic\":\"$thing/up/property/P/dev1\",\"received_at\":1764118800000,\"payload\":\"{oops\"}"
         let input = directory.write("in.jsonl", (lines + [malformed]).joined(separator: "\n"))
-        #expect(runCLI(["ingest", input, "--db", db], in: directory.path).status == 0)
+        // Hostile names need the `any` name rules (the platform rules reject them at the door).
         directory.write("thinglog.json", """
-            {"sensors": {"MQ2": {"r0_ohms": 9000}, "MQ135": {"r0_ohms": 20000}, "MQ4": {"r0_ohms": 15000},
+            {"names": "any",
+             "sensors": {"MQ2": {"r0_ohms": 9000}, "MQ135": {"r0_ohms": 20000}, "MQ4": {"r0_ohms": 15000},
                          "MQ7": {"r0_ohms": 3000}}}
             """)
+        #expect(runCLI(["ingest", input, "--db", db], in: directory.path).status == 0)
         return db
     }
 
@@ -61,7 +63,7 @@ import Testing
                               in: directory.path)
         #expect(summary == exported.standardOutput)
         let alarms = try String(contentsOfFile: folder() + "/alarms.csv", encoding: .utf8)
-        #expect(parseCSV(alarms).dropFirst().contains { $0[2] == "co-300" })
+        #expect(parseCSV(alarms).dropFirst().contains { $0[3] == "co-300" })
         let alarmsJSON = try Data(contentsOf: URL(fileURLWithPath: folder() + "/alarms.json"))
         let json = try JSONSerialization.jsonObject(with: alarmsJSON)
         #expect((json as? [String: Any])?["kind"] as? String == "alarms")

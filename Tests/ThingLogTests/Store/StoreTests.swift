@@ -6,12 +6,13 @@ import Testing
     let directory = TemporaryDirectory()
     var path: String { directory.file("store.db") }
 
-    func entry(_ payload: String, device: String = "dev1", receivedAt: Int64, origin: IncomingMessage.Origin = .live,
-               packetID: UInt16? = nil, isRedelivery: Bool = false) -> StoreEntry {
-        let message = IncomingMessage(topic: "$thing/up/property/P1/\(device)", payload: Array(payload.utf8),
+    func entry(_ payload: String, device: String = "dev1", product: String = "P1", receivedAt: Int64,
+               origin: IncomingMessage.Origin = .live, packetID: UInt16? = nil, isRedelivery: Bool = false,
+               parser: ReportParser = ReportParser()) -> StoreEntry {
+        let message = IncomingMessage(topic: "$thing/up/property/\(product)/\(device)", payload: Array(payload.utf8),
                                       receivedAt: receivedAt, packetID: packetID, isRedelivery: isRedelivery,
                                       origin: origin)
-        switch ReportParser().parse(message) {
+        switch parser.parse(message) {
         case .accepted(let parsed): return .accepted(message, parsed)
         case .rejected(let rejection): return .rejected(rejection)
         }
@@ -80,22 +81,107 @@ import Testing
         #expect(try StoreStatistics.read(from: writer.database).duplicates == 1)
     }
 
-    @Test func receiveTimesAreMadeStrictlyIncreasingPerDevice() throws {
+    @Test func receiveTimedReportsTakeTheNextFreeMillisecond() throws {
         let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
         let seed = #"{"method":"report","clientToken":"123","params":{"MQ2":100}}"#
         let summary = try writer.append([
             entry(seed, receivedAt: 5_000), entry(seed, receivedAt: 5_000), entry(seed, receivedAt: 4_999),
             entry(seed, device: "dev2", receivedAt: 5_000), entry(seed, receivedAt: 9_000),
+            entry(seed, receivedAt: 5_000),
         ])
-        #expect(summary.reports == 5 && summary.readings == 5 && summary.duplicateReadings == 0)
+        #expect(summary.reports == 6 && summary.readings == 6 && summary.duplicateReadings == 0)
         let times = try writer.database.rows("SELECT device, ts FROM readings_v ORDER BY device, ts")
-        #expect(times == [[.text("dev1"), .integer(5_000)], [.text("dev1"), .integer(5_001)],
-                          [.text("dev1"), .integer(5_002)], [.text("dev1"), .integer(9_000)],
-                          [.text("dev2"), .integer(5_000)]])
-        // The clock survives a restart of the writer.
+        // SPEC §5: the receive time, else the next free millisecond; an earlier receive time is not dragged forward.
+        #expect(times == [[.text("dev1"), .integer(4_999)], [.text("dev1"), .integer(5_000)],
+                          [.text("dev1"), .integer(5_001)], [.text("dev1"), .integer(5_002)],
+                          [.text("dev1"), .integer(9_000)], [.text("dev2"), .integer(5_000)]])
+        // Taken milliseconds are known after a restart of the writer.
         let reopened = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
-        try reopened.append([entry(seed, receivedAt: 8_000)])
-        #expect(try reopened.database.integer("SELECT MAX(ts) FROM readings_v WHERE device = 'dev1'") == 9_001)
+        try reopened.append([entry(seed, receivedAt: 8_000), entry(seed, receivedAt: 9_000)])
+        #expect(try reopened.database.rows("SELECT ts FROM readings_v WHERE device = 'dev1' AND ts >= 8000")
+                == [[.integer(8_000)], [.integer(9_000)], [.integer(9_001)]])
+    }
+
+    @Test func aThousandReportsInOneMillisecondFillTheSecondThenAreTooFast() throws {
+        let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
+        let seed = #"{"method":"report","params":{"MQ2":1}}"#
+        let summary = try writer.append((0..<1_001).map { _ in entry(seed, receivedAt: 50_000) })
+        #expect(summary.reports == 1_000 && summary.rejects == [.tooFast: 1])
+        #expect(try writer.database.integer("SELECT MAX(ts) - MIN(ts) FROM readings") == 999)
+    }
+
+    @Test func aDeviceIsItsProductAndNameComparedAsBytes() throws {
+        let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
+        let report = #"{"method":"report","timestamp":1764115213000,"params":{"a":1}}"#
+        let any = ReportParser(names: .any)
+        try writer.append([
+            entry(report, device: "dev1", product: "P1", receivedAt: 1_764_115_213_050),
+            entry(report, device: "dev1", product: "P2", receivedAt: 1_764_115_213_050),
+            entry(report, device: "caf\u{E9}", product: "P1", receivedAt: 1_764_115_213_050, parser: any),
+            entry(report, device: "cafe\u{301}", product: "P1", receivedAt: 1_764_115_213_050, parser: any),
+        ])
+        let rows = try writer.database.rows("SELECT product, hex(device), value FROM readings_v ORDER BY 1, 2")
+        #expect(rows.count == 4, "four devices, four readings: none merged, none a duplicate")
+        #expect(try writer.database.integer("SELECT COUNT(*) FROM devices") == 4)
+        // Each topic is stored as it came.
+        let topics = try writer.database.rows("SELECT hex(topic) FROM reports_v WHERE device LIKE 'caf%' ORDER BY id")
+        #expect(topics == [[.text(hex("$thing/up/property/P1/caf\u{E9}"))],
+                           [.text(hex("$thing/up/property/P1/cafe\u{301}"))]])
+    }
+
+    private func hex(_ text: String) -> String { text.utf8.map { String(format: "%02X", $0) }.joined() }
+
+    @Test func limitsLeaveReadingsOutButKeepTheReport() throws {
+        let limits = IngestLimits(propertiesPerReport: 8, seriesPerDevice: 3, devices: 2)
+        let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path), limits: limits)
+        let parser = ReportParser(limits: limits)
+        func report(_ keys: [String], _ ts: Int64) -> String {
+            #"{"method":"report","timestamp":\#(ts),"params":{"# + keys.map { "\"\($0)\":1" }.joined(separator: ",")
+                + "}}"
+        }
+        let summary = try writer.append([
+            entry(report(["a", "b"], 1_764_115_213_000), receivedAt: 1_764_115_213_050, parser: parser),
+            entry(report(["c", "d", "e"], 1_764_115_214_000), receivedAt: 1_764_115_214_050, parser: parser),
+            entry(report(["a"], 1_764_115_213_000), device: "dev2", receivedAt: 1_764_115_213_050, parser: parser),
+            entry(report(["a"], 1_764_115_213_000), device: "dev3", receivedAt: 1_764_115_213_050, parser: parser),
+            entry(report(["k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9"], 1_764_115_215_000),
+                  receivedAt: 1_764_115_215_050, parser: parser),
+            entry(report(["a", "9bad"], 1_764_115_216_000), receivedAt: 1_764_115_216_050, parser: parser),
+        ])
+        #expect(summary.dropped == [.seriesLimit: 2, .deviceLimit: 1, .badProperty: 1])
+        #expect(summary.rejects == [.tooManyProperties: 1])
+        #expect(summary.reports == 5, "reports whose readings were left out stay in the raw archive")
+        #expect(try writer.database.integer("SELECT COUNT(*) FROM series") == 4)
+        let stats = try StoreStatistics.read(from: writer.database)
+        #expect(stats.dropped == ["series_limit": 2, "device_limit": 1, "bad_property": 1])
+        // A raised limit and a re-ingest of the same records recover what was left out.
+        let raised = try StoreWriter(database: writer.database, limits: .default)
+        let again = try raised.append([
+            entry(report(["c", "d", "e"], 1_764_115_214_000), receivedAt: 1_764_115_214_050, origin: .recorded),
+        ])
+        #expect(again.readings == 2)
+    }
+
+    @Test func aMessageTheStoreRefusesIsQuarantinedAndTheBatchGoesOn() throws {
+        let database = try StoreConnection.openForWriting(path: path)
+        // A constraint of the store's own that one message breaks (as a corrupt or hostile message might).
+        try database.execute("""
+            CREATE TRIGGER poison BEFORE INSERT ON reports WHEN NEW.payload LIKE '%poison%'
+            BEGIN SELECT RAISE(ABORT, 'refused'); END
+            """)
+        let writer = try StoreWriter(database: database)
+        let summary = try writer.append([
+            entry(#"{"method":"report","params":{"a":1}}"#, receivedAt: 1_000),
+            entry(#"{"method":"report","params":{"a":2,"poison":1}}"#, device: "dev2", receivedAt: 2_000),
+            entry(#"{"method":"report","params":{"a":3}}"#, receivedAt: 3_000),
+        ])
+        #expect(summary.reports == 2 && summary.readings == 2 && summary.rejects == [.unstorable: 1])
+        #expect(try database.integer("SELECT COUNT(*) FROM readings") == 2, "nothing of the refused one is left")
+        #expect(try database.rows("SELECT reason, topic FROM rejects")
+                == [[.text("unstorable"), .text("$thing/up/property/P1/dev2")]])
+        let next = try writer.append([entry(#"{"method":"report","params":{"a":4,"b":5}}"#, device: "dev2",
+                                            receivedAt: 4_000)])
+        #expect(next.readings == 2, "the writer's caches recovered")
     }
 
     @Test func redeliveryIsRecognisedByPacketIDDeviceAndPayload() throws {
@@ -174,7 +260,7 @@ import Testing
         let names = ["x'); DROP TABLE readings; --", "<img src=x onerror=alert(1)>", "dev\"1,2\n"]
         for (index, name) in names.enumerated() {
             try writer.append([entry(#"{"method":"report","params":{"a":1}}"#, device: name,
-                                     receivedAt: Int64(index) * 1000)])
+                                     receivedAt: Int64(index) * 1000, parser: ReportParser(names: .any))])
         }
         let stored = try writer.database.rows("SELECT device FROM readings_v ORDER BY ts")
             .compactMap { $0[0].stringValue }
@@ -198,7 +284,7 @@ import Testing
         #expect(stats.firstTS == 1_764_115_213_000 && stats.lastTS == 1_764_115_214_000)
         let json = try JSONParser.parse(Array(stats.json.utf8))
         #expect(json.members?.map(\.key) == ["devices", "metrics", "reports", "readings", "duplicates", "rejects",
-                                            "first_ts", "last_ts", "db_bytes", "bytes_per_reading"])
+                                            "dropped", "first_ts", "last_ts", "db_bytes", "bytes_per_reading"])
         #expect(json["first_ts"] == .string("2025-11-26T00:00:13.000Z"))
     }
 }
