@@ -236,7 +236,8 @@ public struct ClientSession: Sendable {
             + "asked for QoS 0 or 1; closing without acknowledging it"
     }
 
-    /// The next free packet identifier. At most 65535 are ever in use (`publish` refuses more), so the search ends.
+    /// The next free packet identifier. Callers of `publish` check `canPublishAtLeastOnce`, so one is always free
+    /// and the search ends within one round.
     private mutating func allocatePacketID() -> UInt16 {
         for _ in 0..<Int(UInt16.max) {
             nextPacketID = nextPacketID == UInt16.max ? 1 : nextPacketID + 1
@@ -245,6 +246,6 @@ public struct ClientSession: Sendable {
         preconditionFailure("all 65535 packet identifiers are in use")
     }
 
-    /// Whether another QoS 1 publish can be tracked (a packet identifier is free).
+    /// Whether another QoS 1 publish can be tracked: one identifier always stays free for a SUBSCRIBE.
     public var canPublishAtLeastOnce: Bool { unacknowledged.count < Int(UInt16.max) - 1 }
 }

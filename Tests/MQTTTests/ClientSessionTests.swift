@@ -39,6 +39,63 @@ import Testing
                 == [.fail(.subscriptionRefused(filter: "$thing/up/event/+/+"))])
     }
 
+    @Test func subAckIsCheckedFilterByFilter() {
+        func subscribed(_ codes: [UInt8]) -> [ClientSession.Action] {
+            var session = makeSession()
+            _ = session.connectionOpened(now: 0)
+            _ = session.received(.connAck(ConnAckPacket(sessionPresent: false, returnCode: .accepted)), now: 10)
+            return session.received(.subAck(SubAckPacket(packetID: 2, returnCodes: codes)), now: 20)
+        }
+        #expect(subscribed([0, 1]) == [.downgraded(filter: "$thing/up/property/+/+", granted: .atMostOnce),
+                                        .ready(sessionPresent: false)])
+        #expect(subscribed([0x80, 1]) == [.fail(.subscriptionRefused(filter: "$thing/up/property/+/+"))])
+        for codes: [UInt8] in [[1], [1, 1, 1], [1, 2], [1, 3], [7, 1]] {
+            guard case .close? = subscribed(codes).first else {
+                Issue.record("SUBACK \(codes) must close the connection")
+                continue
+            }
+        }
+    }
+
+    @Test func aQoS2PublishIsRefusedNeverAcknowledged() {
+        var session = readySession()
+        let publish = PublishPacket(topic: "$thing/up/property/P/d", payload: [1], qos: .exactlyOnce, packetID: 9)
+        let actions = session.received(.publish(publish), now: 30)
+        #expect(actions.count == 1)
+        guard case .close(let reason)? = actions.first else {
+            Issue.record("expected a close, got \(actions)")
+            return
+        }
+        #expect(reason.contains("QoS 2") && reason.contains("$thing/up/property/P/d"))
+        let oversized = OversizedPublish(topic: "t", qos: .exactlyOnce, dup: false, packetID: 3, payloadPrefix: [],
+                                         payloadSize: 1 << 20)
+        guard case .close? = session.received(.oversizedPublish(oversized), now: 31).first else {
+            Issue.record("an oversized QoS 2 publish must close too")
+            return
+        }
+    }
+
+    @Test func packetIdentifiersSkipThoseInUseAndTheSearchEnds() {
+        var session = readySession()
+        var ids = Set<UInt16>()
+        for index in 0..<70_000 where session.canPublishAtLeastOnce {
+            if case .send(.publish(let publish)) = session.publish(topic: "t", payload: [], qos: .atLeastOnce,
+                                                                   now: Int64(index)),
+               let id = publish.packetID {
+                #expect(id != 0 && ids.insert(id).inserted)
+            }
+        }
+        #expect(ids.count == 65_534 && !session.canPublishAtLeastOnce)
+        // One identifier stays free for a SUBSCRIBE after a reconnect; once one is acknowledged, publishing goes on
+        // with an identifier not in use.
+        let freed = ids.first ?? 1
+        _ = session.received(.pubAck(packetID: freed), now: 80_000)
+        #expect(session.canPublishAtLeastOnce)
+        guard case .send(.publish(let next)) = session.publish(topic: "t", payload: [], qos: .atLeastOnce, now: 80_001)
+        else { Issue.record("expected a publish"); return }
+        #expect(next.packetID.map { $0 == freed || !ids.contains($0) } == true)
+    }
+
     @Test func refusedConnectionFailsOrRetries() {
         for code in [ConnAckPacket.ReturnCode.badUsernameOrPassword, .notAuthorized, .identifierRejected,
                      .unacceptableProtocolVersion] {

@@ -150,25 +150,22 @@ public struct Exporter {
     }
 
     /// Per device and series (raw metrics and usable ppm estimates of series like `MQ7.CO`): count, min, max, mean,
-    /// sample standard deviation (Welford, so long series stay exact), first and last time.
+    /// sample standard deviation (Welford, so long series stay exact, and scaled, so extreme values do not
+    /// overflow), first and last time.
     private func summary(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
         for series in try series(filter, raw: true, ppm: true) {
-            var count = 0, mean = 0.0, squares = 0.0, minimum = Double.infinity, maximum = -Double.infinity
+            var moments = RunningMoments()
             var first: Int64 = 0, last: Int64 = 0
             try samples(of: series, from: filter.from ?? .min, to: filter.to ?? .max) { time, value in
-                if count == 0 { first = time }
-                count += 1
-                let delta = value - mean
-                mean += delta / Double(count)
-                squares += delta * (value - mean)
-                minimum = min(minimum, value)
-                maximum = max(maximum, value)
+                if moments.count == 0 { first = time }
+                moments.add(value)
                 last = time
             }
-            guard count > 0 else { continue }
-            let stddev: ExportValue = count > 1 ? .number((squares / Double(count - 1)).squareRoot()) : .empty
-            try body([.text(series.product), .text(series.device), .text(series.name), .number(Double(count)), .number(minimum),
-                      .number(maximum), .number(mean), stddev,
+            guard moments.count > 0 else { continue }
+            let stddev: ExportValue = moments.sampleStandardDeviation.map(ExportValue.number) ?? .empty
+            try body([.text(series.product), .text(series.device), .text(series.name),
+                      .number(Double(moments.count)), .number(moments.minimum), .number(moments.maximum),
+                      .number(moments.mean), stddev,
                       .timestamp(first), .timestamp(last)])
         }
     }

@@ -220,8 +220,9 @@ struct ReportPage {
     }
 
     private func number(_ value: ExportValue) -> String {
-        guard case .number(let number) = value else { return "–" }
-        if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+        guard case .number(let number) = value, number.isFinite else { return "–" }
+        if abs(number) >= 1e9 { return String(format: "%.3g", number) }
+        if number == number.rounded() { return String(Int64(number)) }
         let digits = abs(number) >= 100 ? 1 : abs(number) >= 1 ? 2 : 4
         return Formatting.fixed(number, digits: digits)
     }

@@ -139,4 +139,48 @@ import Testing
         #expect(after["readings"] == before["readings"])
         #expect(after["duplicates"] == .number(2160))
     }
+
+    /// The hostile inputs of issue 9, one line each, in every line format that can carry them: the ingest finishes,
+    /// every line is accounted for, and one wrong clock does not drag a device's later reports with it.
+    @Test func hostileLinesAreQuarantinedOrClockSkewedNeverFatal() throws {
+        func line(_ payload: String, device: String = "d", receivedAt: String = "1764115213000") -> String {
+            "{\"topic\":\"$thing/up/property/P/\(device)\",\"received_at\":\(receivedAt),\"payload\":\(payload)}"
+        }
+        let lines = [
+            line(#"{"method":"report","timestamp":-9500000000000000,"params":{"MQ7":1}}"#),
+            line(#"{"method":"report","timestamp":1.7e308,"params":{"MQ7":2}}"#, receivedAt: "1764115214000"),
+            line(#"{"method":"report","timestamp":"soon","params":{"MQ7":3}}"#, receivedAt: "1764115215000"),
+            line(#"{"method":"report","params":{"MQ7":4}}"#, receivedAt: "7890000000000"),   // the year 2220
+            line(#"{"method":"report","params":{"MQ7":5}}"#, receivedAt: "-9.5e18"),
+            line(#"{"method":"report","params":{"MQ7":6}}"#, receivedAt: "1e300"),
+            line(#"{"method":"report","params":{"MQ7":7}}"#, receivedAt: "\"1999-12-31T23:59:59Z\""),
+            line(#"{"method":"report","params":{"MQ7":8}}"#, receivedAt: "1764115216000"),
+            line(#"{"method":"report","params":{"MQ7":9,"MQ7":10}}"#, receivedAt: "1764115217000"),
+            line(#"{"method":"report","params":{"MQ7.CO":400,"MQ7":11}}"#, receivedAt: "1764115218000"),
+            line(#"{"method":"report","params":{"MQ7":12}}"#, device: "=SUM(A1:A9)"),
+        ]
+        let input = directory.write("hostile.jsonl", lines.joined(separator: "\n"))
+        let db = directory.file("h.db")
+        let result = runCLI(["ingest", input, "--db", db], in: directory.path)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("5 reports, 5 readings, 0 duplicates, 6 rejected "
+            + "(bad_received_at 4, bad_topic 1, duplicate_key 1); readings left out: bad_property 1"))
+        let database = try Database(path: db)
+        #expect(try database.rows("SELECT value, ts FROM readings_v ORDER BY ts") == [
+            [.real(1), .integer(1_764_115_213_000)], [.real(2), .integer(1_764_115_214_000)],
+            [.real(3), .integer(1_764_115_215_000)], [.real(8), .integer(1_764_115_216_000)],
+            [.real(11), .integer(1_764_115_218_000)],
+        ])
+        #expect(try database.integer("SELECT COUNT(*) FROM reports_v WHERE clock_skew") == 3)
+        #expect(try stats(db)["dropped"] == .object([JSONMember(key: "bad_property", value: .number(1))]))
+        // Forward envelopes check their timestamp the same way.
+        let envelopes = [
+            #"{"seq":1,"timestamp":-9.3e15,"topic":"$thing/up/property/P/d","payload":{"method":"report","params":{"a":1}}}"#,
+            #"{"seq":2,"timestamp":1764115219,"topic":"$thing/up/property/P/d","payload":{"method":"report","params":{"a":2}}}"#,
+        ]
+        let forward = runCLI(["ingest", "--format", "forward", directory.write("f.jsonl", envelopes.joined(separator: "\n")),
+                              "--db", db], in: directory.path)
+        #expect(forward.status == 0 && forward.standardError.contains("1 reports, 1 readings, 0 duplicates, 1 rejected "
+                                                                        + "(bad_received_at 1)"))
+    }
 }

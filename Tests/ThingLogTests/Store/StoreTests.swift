@@ -35,6 +35,44 @@ import Testing
         #expect(try again.integer("PRAGMA user_version") == Int64(Schema.currentVersion))
     }
 
+    /// Version 5 rebuilds `devices` with the (product, name) key: no raw row is lost or rewritten, calibrations find
+    /// their device, and the views carry `product`.
+    @Test func aVersion4StoreMigratesWithoutTouchingRawRows() throws {
+        let old = try Database(path: path)
+        for version in 0..<4 { try old.execute(Schema.migrations[version]) }
+        try old.execute("PRAGMA user_version=4")
+        try old.execute("""
+            INSERT INTO devices(id, name, product, last_receive_ts) VALUES (1, 'dev1', 'P1', 5000), (2, 'dev2', 'P2', NULL);
+            INSERT INTO series(id, device_id, metric) VALUES (1, 1, 'MQ7'), (2, 2, 'MQ7');
+            INSERT INTO topics(id, topic) VALUES (1, '$thing/up/property/P1/dev1'), (2, '$thing/up/property/P2/dev2');
+            INSERT INTO reports(device_id, topic_id, method_id, received_at, ts_offset, packet_id, flags, payload)
+                VALUES (1, 1, 1, 5000, 0, NULL, 16, '{"method":"report","params":{"MQ7":1}}'),
+                       (2, 2, 1, 6000, -10, 7, 0, '{"method":"report","timestamp":5990,"params":{"MQ7":2}}');
+            INSERT INTO readings(series_id, ts, value) VALUES (1, 5000, 1), (2, 5990, 2);
+            INSERT INTO calibrations(device, sensor, r0_ohms, effective_from, window_from, samples, rs_stddev_ohms,
+                                     compensated, created_at) VALUES ('dev2', 'MQ7', 3000, 6000, 0, 5, 1.5, 0, 1);
+            """)
+        func raw(_ database: Database) throws -> [[SQLiteValue]] {
+            try database.rows("SELECT * FROM reports ORDER BY id") + database.rows("SELECT * FROM readings ORDER BY 1, 2")
+        }
+        let before = try raw(old)
+        let database = try StoreConnection.openForWriting(path: path)
+        #expect(try database.integer("PRAGMA user_version") == 5)
+        #expect(try raw(database) == before)
+        #expect(try database.rows("SELECT product, device, metric, ts, value FROM readings_v ORDER BY ts")
+                == [[.text("P1"), .text("dev1"), .text("MQ7"), .integer(5000), .real(1)],
+                    [.text("P2"), .text("dev2"), .text("MQ7"), .integer(5990), .real(2)]])
+        #expect(try database.rows("SELECT device_id, device FROM calibrations") == [[.integer(2), .text("dev2")]])
+        // The same name in another product is now another device, and append-only still holds.
+        let writer = try StoreWriter(database: database)
+        let summary = try writer.append([entry(#"{"method":"report","timestamp":5990,"params":{"MQ7":3}}"#,
+                                               device: "dev2", product: "P1", receivedAt: 6000)])
+        #expect(summary.readings == 1)
+        #expect(try database.integer("SELECT COUNT(*) FROM devices") == 3)
+        #expect(throws: SQLiteError.self) { try database.execute("DELETE FROM readings") }
+        #expect(try database.scalar("PRAGMA integrity_check") == .text("ok"))
+    }
+
     @Test func newerSchemaIsRefused() throws {
         let database = try Database(path: path)
         try database.execute("PRAGMA user_version=99")

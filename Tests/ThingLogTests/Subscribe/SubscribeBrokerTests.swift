@@ -137,6 +137,50 @@ import Testing
         #expect(try Database(path: db).integer("SELECT size FROM rejects WHERE reason = 'too_large'") > 300 * 1024)
     }
 
+    /// Issue 9: messages that used to crash the subscriber, and one the store refuses, are quarantined and
+    /// acknowledged: the subscriber stays up, later reports are stored, and a restart finds nothing redelivered.
+    @Test func poisonMessagesAreQuarantinedAndAcknowledgedNeverRedelivered() throws {
+        let broker = try MosquittoBroker()
+        let db = directory.file("poison.db")
+        let arguments = ["--broker", broker.address, "--db", db, "--client-id", "poison"]
+        var subscriber = try SubscriberProcess(arguments: arguments, directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        // A constraint of the store's own that one message breaks: "cannot store" stands for any such refusal.
+        try Database(path: db).execute("""
+            CREATE TRIGGER refuse BEFORE INSERT ON reports WHEN NEW.payload LIKE '%refuse-me%'
+            BEGIN SELECT RAISE(ABORT, 'refused'); END
+            """)
+        let topic = "$thing/up/property/CS0SLTKSYA/dev1"
+        let properties = (0..<300).map { "\"p\($0)\":1" }.joined(separator: ",")
+        try broker.publish(lines: [
+            #"{"method":"report","timestamp":-9500000000000000,"params":{"MQ7":1}}"#,
+            #"{"method":"report","timestamp":1.7e308,"params":{"MQ7":1e17}}"#,
+            #"{"method":"report","params":{"MQ7":1,"MQ7":2}}"#,
+            #"{"method":"report","params":{"# + properties + "}}",
+            #"{"method":"report","params":{"MQ7.CO":400}}"#,
+            #"{"method":"report","params":{"MQ7":3,"note":"refuse-me"}}"#,
+            #"{"method":"event_post","eventId":"\u001b]0;x\u0007","params":{}}"#,
+        ], topic: topic)
+        try broker.publish(lines: [#"{"method":"report","params":{"MQ7":4}}"#], topic: "$thing/up/property/P/=cmd")
+        let good = payloads(device: 1, count: 3, timestamped: true)
+        try broker.publish(lines: good, topic: topic)
+        #expect(eventually { count(db, "SELECT COUNT(*) FROM rejects") == 5 && count(db, "SELECT COUNT(*) FROM reports") == 6 })
+        #expect(subscriber.waitFor("connected to") && !subscriber.standardError.contains("error"))
+        #expect(subscriber.terminate() == 0)
+        #expect(subscriber.standardError.contains("subscribe: 11 messages, 6 reports"))
+        let stats = try StoreStatistics.read(from: Database(path: db))
+        #expect(stats.rejects == ["duplicate_key": 1, "too_many_properties": 1, "unstorable": 1, "bad_event": 1,
+                                  "bad_topic": 1])
+        #expect(stats.dropped == ["bad_property": 1])
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM reports_v WHERE clock_skew") == 2)
+        // The persistent session holds nothing unacknowledged: a restart receives no message.
+        subscriber = try SubscriberProcess(arguments: arguments, directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(subscriber.terminate() == 0)
+        #expect(subscriber.standardError.contains("subscribe: 0 messages"), "\(subscriber.standardError)")
+    }
+
     @Test func wrongCredentialsExitOneWithAClearMessage() throws {
         let passwords = directory.file("passwords")
         let tool = Process()
