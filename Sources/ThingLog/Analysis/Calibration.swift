@@ -50,7 +50,8 @@ public struct Calibration: Sendable, Equatable {
             guard let rs = chain.compensatedResistance(raw, temperature: temperature, humidity: humidity,
                                                        compensation: compensation), rs.isFinite, rs > 0 else {
                 let reading = NumberFormatting.shortest(raw) ?? "\(raw)"
-                throw Failure(message: "\(device.identity) \(sensor.key) at \(Timestamp.iso8601(ts)): reading \(reading) is "
+                throw Failure(message: "\(device.identity) \(sensor.key) at \(Timestamp.iso8601(ts)): "
+                              + "reading \(reading) is "
                               + "saturated (Rs is 0 or infinite): not clean air, or a wiring fault")
             }
             if compensation.isEnabled && (temperature == nil || humidity == nil) { allCompensated = false }
@@ -77,8 +78,9 @@ public struct Calibration: Sendable, Equatable {
             INSERT INTO calibrations(device_id, device, sensor, r0_ohms, effective_from, window_from, samples,
                                      rs_stddev_ohms, compensated, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.integer(device.id), .text(device.name), .text(sensor), .real(r0Ohms), .integer(windowTo), .integer(windowFrom),
-                  .integer(Int64(samples)), rsStandardDeviationOhms.map(SQLiteValue.real) ?? .null,
+            """, [.integer(device.id), .text(device.name), .text(sensor), .real(r0Ohms),
+                  .integer(windowTo), .integer(windowFrom), .integer(Int64(samples)),
+                  rsStandardDeviationOhms.map(SQLiteValue.real) ?? .null,
                   .integer(isCompensated ? 1 : 0), .integer(now)])
     }
 }

@@ -110,16 +110,20 @@ final class DeviceAnalysis {
         self.device = device
         self.configuration = configuration
         self.state = state
-        let index = Dictionary(metrics.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        temperatureIndex = index[configuration.compensation.temperatureProperty]
-        humidityIndex = index[configuration.compensation.humidityProperty]
+        // Metric names are compared as bytes (SPEC §5), like every device-sent name.
+        let index = Dictionary(metrics.enumerated().map { (ExactName($1), $0) },
+                               uniquingKeysWith: { first, _ in first })
+        temperatureIndex = index[ExactName(configuration.compensation.temperatureProperty)]
+        humidityIndex = index[ExactName(configuration.compensation.humidityProperty)]
         evaluatorsByMetric = Array(repeating: [], count: metrics.count)
         for (position, evaluator) in state.evaluators.enumerated() {
-            if let metric = index[evaluator.baseSeries] { evaluatorsByMetric[metric].append(position) }
+            if let metric = index[ExactName(evaluator.baseSeries)] { evaluatorsByMetric[metric].append(position) }
         }
         var sensors: [SensorPlan] = []
         for sensor in configuration.sensors {
-            guard let metricIndex = index[sensor.key], let seriesIDs = ppmSeries[sensor.key] else { continue }
+            guard let metricIndex = index[ExactName(sensor.key)], let seriesIDs = ppmSeries[sensor.key] else {
+                continue
+            }
             let byGas = sensor.gases.map { gas in
                 state.evaluators.indices.filter { state.evaluators[$0].baseSeries == "\(sensor.key).\(gas.gas)" }
             }

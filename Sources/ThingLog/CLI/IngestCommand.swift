@@ -56,7 +56,8 @@ struct IngestCommand: Command {
             descriptors.append((file, fd))
         }
         let database = try StoreConnection.openForWriting(path: context.databasePath(arguments))
-        let decoder = LineDecoder(format: format, parser: configuration.reportParser, topic: topic, clock: context.clock)
+        let decoder = LineDecoder(format: format, parser: configuration.reportParser, topic: topic,
+                                  clock: context.clock)
         let ingester = Ingester(writer: try StoreWriter(database: database, limits: configuration.limits),
                                 decoder: decoder)
         let showsProgress = arguments.has("--progress") || context.isErrorTerminal

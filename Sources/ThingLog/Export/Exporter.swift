@@ -84,8 +84,8 @@ public struct Exporter {
                     try samples(of: series, from: start, to: to) { time, value in
                         let result = window.add(time: time, value: value)
                         guard time >= from else { return }
-                        try body([product, device, metric, name, .timestamp(time), .number(result.mean), .number(result.minimum),
-                                  .number(result.maximum), .number(Double(result.count))])
+                        try body([product, device, metric, name, .timestamp(time), .number(result.mean),
+                                  .number(result.minimum), .number(result.maximum), .number(Double(result.count))])
                     }
                 }
             }
@@ -100,7 +100,8 @@ public struct Exporter {
                 try statement.bind([.integer(series.id), .integer(from), .integer(to)])
                 try statement.forEachRow { s in
                     let quality = PPMQuality.allCases.first { $0.code == s.int64(3) } ?? .warmup
-                    try body([product, device, sensor, gas, .timestamp(s.int64(0)), s.isNull(1) ? .empty : .number(s.double(1)),
+                    try body([product, device, sensor, gas, .timestamp(s.int64(0)),
+                              s.isNull(1) ? .empty : .number(s.double(1)),
                               s.isNull(2) ? .empty : .number(s.double(2)), .text(quality.rawValue)])
                 }
             }

@@ -26,7 +26,8 @@ struct RowEncoder {
             if format == .json { buffer.append(contentsOf: keys[index]) }
             switch value {
             case .text(let text):
-                if lastText[index] != text {
+                // Compared as bytes: `café` and `cafe\u{301}` are equal Strings but different devices (SPEC §5).
+                if !(lastText[index].map { $0.utf8.elementsEqual(text.utf8) } ?? false) {
                     lastText[index] = text
                     lastEncoded[index] = Array((format == .csv ? CSVWriter.field(text) : JSONWriter.quoted(text)).utf8)
                 }

@@ -2,6 +2,8 @@
 struct DeviceReport {
     var device: StoredDevice
     var charts: [Chart] = []
+    /// Raw metrics left without a chart (beyond `DeviceReportBuilder.maximumCharts`).
+    var unchartedSeries = 0
     var summary: [[ExportValue]] = []
     var alarms: [[ExportValue]] = []
     /// Distinct report times in the day, and how many its median interval would give over the whole day.

@@ -7,6 +7,8 @@ struct DeviceReportBuilder {
     let day: ReportDay
     /// Ten-minute buckets: 144 points a day, about three pixels each on a chart.
     static let buckets = 144
+    /// Most charts drawn for one device.
+    static let maximumCharts = 48
 
     /// The configured window whose length is nearest 15 minutes: the report's rolling mean.
     var meanWindow: RollingWindow? {
@@ -53,6 +55,12 @@ struct DeviceReportBuilder {
         let ordered = sensorKeys.compactMap { key in raws.first { $0.name == key } }
             + raws.filter { !sensorKeys.contains($0.name) }
         for raw in ordered {
+            // A device can report up to `limits.series_per_device` metrics: chart the first ones (configured sensors
+            // first), so the page stays readable and bounded; every series is still in the summary table.
+            guard report.charts.count < Self.maximumCharts else {
+                report.unchartedSeries += 1
+                continue
+            }
             let label = configuration.template?.labels[raw.name]?.name
             var chart = Chart(title: label.map { $0 == raw.name ? raw.name : "\(raw.name) · \($0)" } ?? raw.name,
                               unit: unit(of: raw.name))

@@ -125,7 +125,8 @@ struct ReportPage {
             out += "<tr><td>\(htmlEscaped(group.device))</td><td>\(htmlEscaped(group.rule))</td>"
                 + "<td class=\"\(htmlEscaped(severity))\">\(htmlEscaped(severity))</td>"
                 + "<td>\(htmlEscaped(text(first[Alarm.metric]) ?? "–"))</td><td class=\"n\">\(group.rows.count)</td>"
-                + "<td>\(clock(first[Alarm.startedAt]))</td><td>\(open ? "still active" : lastEnd.map(day.clock) ?? "–")</td>"
+                + "<td>\(clock(first[Alarm.startedAt]))</td>"
+                + "<td>\(open ? "still active" : lastEnd.map(day.clock) ?? "–")</td>"
                 + "<td class=\"n\">\(duration(.number(total)))</td>"
                 + "<td class=\"n\">\(peaks.max().map { number(.number($0)) } ?? "–")</td>"
                 + "<td class=\"n\">\(number(first[Alarm.threshold]))</td></tr>\n"
@@ -159,7 +160,11 @@ struct ReportPage {
         let counts = alarmCounts(device)
         out += ", alarms: \(counts.critical) critical, \(counts.warning) warning, \(counts.info) info. "
         if let windowName { out += "Lines: \(htmlEscaped(windowName)) rolling mean; bands: min–max per 10 minutes. " }
-        out += "Shaded: alarm periods (grey: device offline).</p>\n<div class=\"charts\">"
+        out += "Shaded: alarm periods (grey: device offline)."
+        if device.unchartedSeries > 0 {
+            out += " \(device.unchartedSeries) more series are not charted; the table below lists them all."
+        }
+        out += "</p>\n<div class=\"charts\">"
         for chart in device.charts {
             out += "<figure><figcaption>\(htmlEscaped(chart.title)) <span class=\"unit\">"
                 + "\(htmlEscaped(chart.unit))\(chart.logarithmic ? ", log scale" : "")</span>"

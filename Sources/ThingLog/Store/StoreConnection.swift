@@ -48,7 +48,8 @@ public enum StoreConnection {
             throw SQLiteError(code: 26, message: version < Int64(Schema.currentVersion)
                 ? "store \(path) has schema version \(version), this thinglog reads \(Schema.currentVersion): run "
                   + "`thinglog analyze` (or ingest or subscribe) once to migrate it"
-                : "store schema version \(version) is newer than this thinglog (\(Schema.currentVersion)); upgrade thinglog")
+                : "store schema version \(version) is newer than this thinglog (\(Schema.currentVersion)); "
+                  + "upgrade thinglog")
         }
         try database.execute("PRAGMA cache_size=-\(cacheMebibytes * 1024)")
         return database

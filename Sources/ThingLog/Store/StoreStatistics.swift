@@ -69,7 +69,8 @@ public struct StoreStatistics: Sendable, Equatable {
     /// The SPEC's JSON object, keys in the SPEC's order.
     public var json: String {
         func object(_ counts: [String: Int]) -> String {
-            "{" + counts.keys.sorted().map { "\(JSONWriter.quoted($0)):\(counts[$0] ?? 0)" }.joined(separator: ",") + "}"
+            "{" + counts.keys.sorted().map { "\(JSONWriter.quoted($0)):\(counts[$0] ?? 0)" }.joined(separator: ",")
+                + "}"
         }
         let fields: [(String, String)] = [
             ("devices", String(devices)), ("metrics", String(metrics)), ("reports", String(reports)),

@@ -361,7 +361,8 @@ public final class StoreWriter {
         try findDevice.bind(.text(key.name.text), at: 2)
         let state: DeviceState
         if try findDevice.step() {
-            state = DeviceState(id: findDevice.int64(0), lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
+            state = DeviceState(id: findDevice.int64(0),
+                                lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
                                 seriesCount: Int(findDevice.int64(2)))
             findDevice.rewind()
         } else {

@@ -13,7 +13,9 @@ enum DurableFile {
             let path = directory + ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
             if descriptor >= 0 { return (path, descriptor) }
-            guard errno == EEXIST else { throw RuntimeError("cannot create \(path): \(String(cString: strerror(errno)))") }
+            guard errno == EEXIST else {
+                throw RuntimeError("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
         }
         throw RuntimeError("cannot create a temporary file beside \(target)")
     }

@@ -24,7 +24,9 @@ final class OutputFile {
         var status = stat()
         if stat(resolved, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
             let descriptor = open(resolved, O_WRONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw RuntimeError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else {
+                throw RuntimeError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
             target = nil
             temporary = nil
             self.descriptor = descriptor

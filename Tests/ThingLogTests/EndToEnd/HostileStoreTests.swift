@@ -55,19 +55,28 @@ import Testing
         _ = run(["analyze"], db: db)
         _ = run(["report", "--date", "2025-11-26", "--out", "out"], db: db)
         let html = try String(contentsOfFile: directory.file("out/2025-11-26/report.html"), encoding: .utf8)
-        for bad in [">nan<", ">-nan<", ">inf<", ">-inf<", "\"nan", "\"-nan", "\"inf", "\"-inf", ",nan", "Lnan", "Mnan"] {
+        for bad in [">nan<", ">-nan<", ">inf<", ">-inf<", "\"nan", "\"-nan", "\"inf", "\"-inf",
+                    ",nan", "Lnan", "Mnan"] {
             let index = html.range(of: bad).map { html.distance(from: html.startIndex, to: $0.lowerBound) }
             #expect(index == nil, "\(bad) at \(index ?? 0): \(html.dropFirst(max(0, (index ?? 0) - 80)).prefix(160))")
         }
         let size = html.utf8.count
-        #expect(size < 4_000_000, "report.html is \(size) bytes")
+        #expect(size < 1_000_000, "report.html is \(size) bytes")
+        #expect(html.contains("976 more series are not charted"))
         // Two products, two Unicode forms: four sections, never merged.
         for label in ["dev1 (P1)", "dev1 (P2)", "caf\u{E9} (P1)", "cafe\u{301} (P1)"] {
             #expect(html.contains(">\(htmlEscaped(label))</h2>"), "\(label)")
         }
         let readings = run(["export", "readings", "--device", "P2/dev1", "--format", "jsonl"], db: db)
         #expect(readings.standardOutput.split(separator: "\n").count == 120)
-        #expect(readings.standardOutput.contains(#""value":900"#) && !readings.standardOutput.contains(#""value":100,"#))
+        #expect(readings.standardOutput.contains(#""value":900"#)
+                && !readings.standardOutput.contains(#""value":100,"#))
+        // Each of the two Unicode forms is written with its own bytes.
+        let cafes = run(["export", "summary", "--metric", "MQ7"], db: db).standardOutput
+        let rows = parseCSV(cafes).filter { $0.count > 1 && $0[1].hasPrefix("caf") }
+        // Byte order: "cafe" + U+0301 sorts before "caf" + U+00E9 (0x65 < 0xC3).
+        #expect(rows.map { Array($0[1].utf8) } == [Array("cafe\u{301}".utf8), Array("caf\u{E9}".utf8)])
+        #expect(rows.map { $0[6] } == ["300", "200"], "each device's own mean")
         let ambiguous = runCLI(["export", "readings", "--device", "dev1", "--db", db], in: directory.path)
         #expect(ambiguous.status == 2 && ambiguous.standardError.contains("P1, P2"))
         _ = run(["export", "rolling", "--device", "edges", "--out", "rolling.csv"], db: db)

@@ -175,10 +175,13 @@ import Testing
         #expect(try stats(db)["dropped"] == .object([JSONMember(key: "bad_property", value: .number(1))]))
         // Forward envelopes check their timestamp the same way.
         let envelopes = [
-            #"{"seq":1,"timestamp":-9.3e15,"topic":"$thing/up/property/P/d","payload":{"method":"report","params":{"a":1}}}"#,
-            #"{"seq":2,"timestamp":1764115219,"topic":"$thing/up/property/P/d","payload":{"method":"report","params":{"a":2}}}"#,
+            #"{"seq":1,"timestamp":-9.3e15,"topic":"$thing/up/property/P/d","payload":"#
+                + #"{"method":"report","params":{"a":1}}}"#,
+            #"{"seq":2,"timestamp":1764115219,"topic":"$thing/up/property/P/d","payload":"#
+                + #"{"method":"report","params":{"a":2}}}"#,
         ]
-        let forward = runCLI(["ingest", "--format", "forward", directory.write("f.jsonl", envelopes.joined(separator: "\n")),
+        let forward = runCLI(["ingest", "--format", "forward",
+                              directory.write("f.jsonl", envelopes.joined(separator: "\n")),
                               "--db", db], in: directory.path)
         #expect(forward.status == 0 && forward.standardError.contains("1 reports, 1 readings, 0 duplicates, 1 rejected "
                                                                         + "(bad_received_at 1)"))

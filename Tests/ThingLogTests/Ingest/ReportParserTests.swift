@@ -84,7 +84,8 @@ import Testing
     }
 
     @Test(arguments: ["$thing/up/property/P/dev1", "$thing/down/property/P/dev1", "$thing/up/event/P/d",
-                      "$thing/up/property/CS0SLTKSYA/a_b.c:d@e-f", "$thing/up/property/p_-9/" + String(repeating: "d", count: 64),
+                      "$thing/up/property/CS0SLTKSYA/a_b.c:d@e-f",
+                      "$thing/up/property/p_-9/" + String(repeating: "d", count: 64),
                       "$thing/up/property/" + String(repeating: "P", count: 32) + "/d"])
     func acceptsDataTemplateTopics(_ topic: String) {
         #expect(ThingTopic(topic) != nil)
@@ -143,7 +144,8 @@ import Testing
         }
         // Extreme receive times (a fuzzer's, or a broken recording's) cannot overflow the window either.
         for receivedAt in [Int64.max, Int64.min, 0] {
-            let message = IncomingMessage(topic: topic, payload: Array(#"{"method":"report","timestamp":1,"params":{}}"#.utf8),
+            let message = IncomingMessage(topic: topic,
+                                          payload: Array(#"{"method":"report","timestamp":1,"params":{}}"#.utf8),
                                           receivedAt: receivedAt, origin: .recorded)
             _ = ReportParser().parse(message)
         }
@@ -171,7 +173,8 @@ import Testing
     }
 
     @Test func derivedAndFormulaNamesAreNotSeries() throws {
-        let parsed = try accepted(parse(#"{"method":"report","params":{"MQ7.CO":400,"MQ7@5m":1,"=SUM(A1)":1,"MQ7":9}}"#))
+        let parsed = try accepted(parse(#"{"method":"report","params":"#
+                                        + #"{"MQ7.CO":400,"MQ7@5m":1,"=SUM(A1)":1,"MQ7":9}}"#))
         #expect(parsed.readings.map(\.metric) == ["MQ7"])
         #expect(parsed.invalidPropertyIDCount == 3)
     }

@@ -42,7 +42,8 @@ import Testing
         for version in 0..<4 { try old.execute(Schema.migrations[version]) }
         try old.execute("PRAGMA user_version=4")
         try old.execute("""
-            INSERT INTO devices(id, name, product, last_receive_ts) VALUES (1, 'dev1', 'P1', 5000), (2, 'dev2', 'P2', NULL);
+            INSERT INTO devices(id, name, product, last_receive_ts) \
+            VALUES (1, 'dev1', 'P1', 5000), (2, 'dev2', 'P2', NULL);
             INSERT INTO series(id, device_id, metric) VALUES (1, 1, 'MQ7'), (2, 2, 'MQ7');
             INSERT INTO topics(id, topic) VALUES (1, '$thing/up/property/P1/dev1'), (2, '$thing/up/property/P2/dev2');
             INSERT INTO reports(device_id, topic_id, method_id, received_at, ts_offset, packet_id, flags, payload)
@@ -53,7 +54,8 @@ import Testing
                                      compensated, created_at) VALUES ('dev2', 'MQ7', 3000, 6000, 0, 5, 1.5, 0, 1);
             """)
         func raw(_ database: Database) throws -> [[SQLiteValue]] {
-            try database.rows("SELECT * FROM reports ORDER BY id") + database.rows("SELECT * FROM readings ORDER BY 1, 2")
+            try database.rows("SELECT * FROM reports ORDER BY id")
+                + database.rows("SELECT * FROM readings ORDER BY 1, 2")
         }
         let before = try raw(old)
         let database = try StoreConnection.openForWriting(path: path)

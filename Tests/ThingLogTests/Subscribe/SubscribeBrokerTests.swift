@@ -164,7 +164,9 @@ import Testing
         try broker.publish(lines: [#"{"method":"report","params":{"MQ7":4}}"#], topic: "$thing/up/property/P/=cmd")
         let good = payloads(device: 1, count: 3, timestamped: true)
         try broker.publish(lines: good, topic: topic)
-        #expect(eventually { count(db, "SELECT COUNT(*) FROM rejects") == 5 && count(db, "SELECT COUNT(*) FROM reports") == 6 })
+        #expect(eventually {
+            count(db, "SELECT COUNT(*) FROM rejects") == 5 && count(db, "SELECT COUNT(*) FROM reports") == 6
+        })
         #expect(subscriber.waitFor("connected to") && !subscriber.standardError.contains("error"))
         #expect(subscriber.terminate() == 0)
         #expect(subscriber.standardError.contains("subscribe: 11 messages, 6 reports"))
