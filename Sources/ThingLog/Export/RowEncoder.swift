@@ -27,7 +27,7 @@ struct RowEncoder {
             switch value {
             case .text(let text):
                 // Compared as bytes: `café` and `cafe\u{301}` are equal Strings but different devices (SPEC §5).
-                if !(lastText[index].map { $0.utf8.elementsEqual(text.utf8) } ?? false) {
+                if !(lastText[index].map { hasSameBytes($0, text) } ?? false) {
                     lastText[index] = text
                     lastEncoded[index] = Array((format == .csv ? CSVWriter.field(text) : JSONWriter.quoted(text)).utf8)
                 }

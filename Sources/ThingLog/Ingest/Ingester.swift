@@ -3,6 +3,10 @@ import Foundation
 /// Streams input lines into the store (SPEC §4 `ingest`): every line becomes a report, a duplicate or a quarantined
 /// reject, and none stops the run.
 ///
+/// The store refusing an entry (a constraint someone added, not anything a line can hold: names, sizes and numbers
+/// are bounded before they reach SQL) stops the run with exit 1 and commits nothing of the open batch; the input can
+/// be ingested again, as ingest is idempotent.
+///
 /// Two threads share the work: one reads and parses lines into chunks of entries, the calling thread writes them
 /// inside a transaction that commits every `batchMessages` entries. The queue between them holds a few chunks, so
 /// memory does not grow with the input.

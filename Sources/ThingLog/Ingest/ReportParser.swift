@@ -216,8 +216,8 @@ public struct ReportParser: Sendable {
     static func repeatedKey(in members: [JSONMember]) -> String? {
         if members.count <= 16 {
             for index in members.indices.dropFirst() {
-                let key = members[index].key.utf8
-                if members[..<index].contains(where: { $0.key.utf8.elementsEqual(key) }) { return members[index].key }
+                let key = members[index].key
+                if members[..<index].contains(where: { hasSameBytes($0.key, key) }) { return key }
             }
             return nil
         }

@@ -109,12 +109,24 @@ public final class StoreWriter {
         }
     }
 
-    /// Appends one batch in one transaction. On failure nothing of the batch is stored.
+    /// Appends one batch in one transaction. When the store refuses an entry for a reason of that entry's own (a
+    /// constraint, a value too big; not I/O, not a busy store), the batch is rolled back and written again entry by
+    /// entry, each refused entry quarantined as `unstorable`: no message can stop a subscriber, and it can still
+    /// acknowledge every message of the batch (SPEC §5). On any other failure nothing of the batch is stored.
     @discardableResult
     public func append(_ entries: [StoreEntry]) throws -> AppendSummary {
         try begin()
         do {
             try write(entries)
+        } catch let error as SQLiteError where Self.isCausedByEntry(error) {
+            rollback()
+            try begin()
+            do {
+                for entry in entries { try writeIsolated(entry) }
+            } catch {
+                rollback()
+                throw error
+            }
         } catch {
             rollback()
             throw error
@@ -136,21 +148,9 @@ public final class StoreWriter {
         }
     }
 
-    /// Writes entries inside the open transaction as one unit. When the store refuses one of them for a reason of that
-    /// entry's own (a constraint, a value too big; not I/O, not a busy store), the unit is undone and written again
-    /// entry by entry, and each refused entry is quarantined as `unstorable`: no message can stop a writer, and a
-    /// subscriber can still acknowledge it (SPEC §5). Errors of the store itself are thrown.
+    /// Writes entries inside the open transaction.
     public func write(_ entries: [StoreEntry]) throws {
-        let summaryBefore = transactionSummary
-        try database.execute("SAVEPOINT entries")
-        do {
-            for entry in entries { try write(entry) }
-            try database.execute("RELEASE entries")
-        } catch let error as SQLiteError where Self.isCausedByEntry(error) {
-            try undoSavepoint()
-            transactionSummary = summaryBefore
-            for entry in entries { try writeIsolated(entry) }
-        }
+        for entry in entries { try write(entry) }
     }
 
     /// Writes one entry in a savepoint of its own, quarantining it when the store refuses it.
@@ -170,7 +170,8 @@ public final class StoreWriter {
     }
 
     /// Rolls back to the savepoint `entries`. Cached ids may name rows it removed, so the caches are dropped; the
-    /// device clocks are written first (a clock that is ahead only makes later lookups slower, never wrong).
+    /// device clocks are written first (a clock that is ahead only makes later lookups slower, never wrong). Only
+    /// the slow path of `append` takes savepoints: on the fast path one would copy every page it changes.
     private func undoSavepoint() throws {
         try database.execute("ROLLBACK TO entries")
         try database.execute("RELEASE entries")
@@ -397,7 +398,7 @@ public final class StoreWriter {
     private func seriesIDs(for readings: [(metric: String, value: Double)], device: inout DeviceState,
                            key: DeviceKey) throws -> [Int64?] {
         if readings.count == device.lastMetrics.count,
-           zip(readings, device.lastMetrics).allSatisfy({ $0.metric.utf8.elementsEqual($1.utf8) }) {
+           zip(readings, device.lastMetrics).allSatisfy({ hasSameBytes($0.metric, $1) }) {
             for id in device.lastSeriesIDs where id == nil { transactionSummary.dropped[.seriesLimit, default: 0] += 1 }
             return device.lastSeriesIDs
         }

@@ -69,16 +69,14 @@ final class BatchCommitter: @unchecked Sendable {
         }
     }
 
-    /// Writes and commits one batch. Another process holding the write lock past the busy timeout (a long manual
-    /// transaction in `sqlite3`) is waited out, not fatal: nothing is acknowledged meanwhile, so the broker holds the
-    /// rest.
+    /// Writes and commits one batch (an entry the store refuses is quarantined, see `StoreWriter.append`). Another
+    /// process holding the write lock past the busy timeout (a long manual transaction in `sqlite3`) is waited out,
+    /// not fatal: nothing is acknowledged meanwhile, so the broker holds the rest.
     private func commitRetryingWhileBusy(_ batch: Batch) throws -> AppendSummary {
         var pause: UInt32 = 50_000
         while true {
             do {
-                try writer.begin()
-                try writer.write(batch.entries)
-                return try writer.commit()
+                return try writer.append(batch.entries)
             } catch let error as SQLiteError where error.code == 5 || error.code == 6 {  // SQLITE_BUSY, SQLITE_LOCKED
                 writer.rollback()
                 usleep(pause)

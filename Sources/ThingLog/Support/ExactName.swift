@@ -1,3 +1,5 @@
+import Glibc
+
 /// A name compared and hashed as its UTF-8 bytes (SPEC §5: names are never Unicode-normalized).
 ///
 /// Swift's `String` equality is canonical equivalence, so `"café" == "cafe\u{301}"`: a dictionary keyed by `String`
@@ -12,7 +14,7 @@ public struct ExactName: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func == (lhs: ExactName, rhs: ExactName) -> Bool {
-        lhs.text.utf8.elementsEqual(rhs.text.utf8)
+        hasSameBytes(lhs.text, rhs.text)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -26,4 +28,16 @@ public struct ExactName: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { text }
+}
+
+/// Whether two strings hold the same UTF-8 bytes (not merely canonically equivalent text, which is what `==` asks).
+func hasSameBytes(_ lhs: String, _ rhs: String) -> Bool {
+    let compared = lhs.utf8.withContiguousStorageIfAvailable { left in
+        rhs.utf8.withContiguousStorageIfAvailable { right in
+            guard left.count == right.count, let leftBytes = left.baseAddress, let rightBytes = right.baseAddress
+            else { return left.count == right.count }
+            return memcmp(leftBytes, rightBytes, left.count) == 0
+        }
+    }
+    return compared.flatMap { $0 } ?? lhs.utf8.elementsEqual(rhs.utf8)
 }

@@ -4,7 +4,7 @@ import Testing
 /// Charts fit any values a device can send without trapping, looping or drawing NaN (SPEC §5).
 @Suite struct AxisScaleTests {
     @Test(arguments: [[], [1e17], [1e17, 1e17], [1.7e308, -1.7e308], [-1.7e308], [.nan], [.infinity, 3],
-                      [5e-324, 0], [0, 0], [-3, 7], [Double.greatestFiniteMagnitude, 1]])
+                      [Double.leastNonzeroMagnitude, 0], [0, 0], [-3, 7], [Double.greatestFiniteMagnitude, 1]])
     func everyValueSetGivesAFiniteScale(_ values: [Double]) {
         for logarithmic in [false, true] {
             let scale = AxisScale(values: logarithmic ? values.filter { $0 > 0 } : values, logarithmic: logarithmic)

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func valuesAtTheEdgeOfDoubleStayFinite() throws {
-        let values = (0..<120).map { $0 % 2 == 0 ? 1.7e308 : -1.7e308 } + [5e-324, 1e17]
+        let values = (0..<120).map { $0 % 2 == 0 ? 1.7e308 : -1.7e308 } + [Double.leastNonzeroMagnitude, 1e17]
         var moments = RunningMoments()
         values.forEach { moments.add($0) }
         let expected = twoPass(values, scale: 0x1p600)
