@@ -22,3 +22,28 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         return text
     }
 }
+
+extension SQLiteError {
+    /// Primary result codes this code base tells apart (sqlite3.h).
+    public enum Code {
+        public static let error: Int32 = 1
+        public static let busy: Int32 = 5
+        public static let locked: Int32 = 6
+        public static let tooBig: Int32 = 18
+        public static let constraint: Int32 = 19
+        public static let mismatch: Int32 = 20
+        public static let misuse: Int32 = 21
+        public static let range: Int32 = 25
+        public static let cantOpen: Int32 = 14
+        public static let notADatabase: Int32 = 26
+    }
+
+    /// Extended result codes.
+    public enum ExtendedCode {
+        /// A trigger's RAISE(ABORT): how the append-only tables refuse UPDATE and DELETE.
+        public static let constraintTrigger: Int32 = 1811
+    }
+
+    /// Another connection holds the lock past the busy timeout: worth waiting for, not fatal.
+    public var isBusy: Bool { code == Code.busy || code == Code.locked }
+}

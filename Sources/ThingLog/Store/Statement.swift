@@ -102,15 +102,9 @@ public final class Statement {
         sqlite3_bind_double(handle, Int32(index), number)
     }
 
-    /// Binds raw bytes as a blob without an intermediate array.
     /// Binds a number, or NULL for nil.
     public func bind(_ number: Double?, at index: Int) {
         if let number { bind(number, at: index) } else { bindNull(at: index) }
-    }
-
-    public func bindBlob(_ bytes: UnsafeRawBufferPointer, at index: Int) {
-        sqlite3_bind_blob64(handle, Int32(index), bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
-                            sqlite3_uint64(bytes.count), thinglog_sqlite_transient())
     }
 
     /// Binds bytes that are known to be UTF-8 as text.

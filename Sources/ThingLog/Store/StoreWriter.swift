@@ -185,7 +185,8 @@ public final class StoreWriter {
     /// Whether an error is about the entry being written rather than the store (SQLITE_TOOBIG, SQLITE_CONSTRAINT,
     /// SQLITE_MISMATCH, SQLITE_RANGE).
     static func isCausedByEntry(_ error: SQLiteError) -> Bool {
-        [18, 19, 20, 25].contains(error.code)
+        typealias Code = SQLiteError.Code
+        return [Code.tooBig, Code.constraint, Code.mismatch, Code.range].contains(error.code)
     }
 
     /// Commits the open transaction and returns what it stored. On failure the transaction is rolled back.

@@ -77,7 +77,7 @@ final class BatchCommitter: @unchecked Sendable {
         while true {
             do {
                 return try writer.append(batch.entries)
-            } catch let error as SQLiteError where error.code == 5 || error.code == 6 {  // SQLITE_BUSY, SQLITE_LOCKED
+            } catch let error as SQLiteError where error.isBusy {
                 writer.rollback()
                 usleep(pause)
                 pause = min(pause * 2, 1_000_000)
