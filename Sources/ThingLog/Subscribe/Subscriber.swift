@@ -43,15 +43,14 @@ public final class Subscriber {
     private let wallClock: () -> Int64
     public private(set) var totals = Totals()
     private let committer: BatchCommitter
-    private var batch = BatchCommitter.Batch()
-    private var batchStartedAt: Int64 = 0
-    /// Counts connections, so that acknowledgements of an earlier connection are never sent on a later one.
-    private var connection = 0
+    private var policy: BatchPolicy
 
     public init(client: MQTTClient, writer: StoreWriter, parser: ReportParser, settings: Settings,
                 wallClock: @escaping () -> Int64 = Timestamp.now, log: @escaping (String) -> Void) throws {
         self.client = client
         committer = try BatchCommitter(writer: writer)
+        policy = BatchPolicy(maximumBatch: settings.maximumBatch,
+                             maximumAgeMilliseconds: settings.maximumBatchAgeMilliseconds)
         self.parser = parser
         self.settings = settings
         self.wallClock = wallClock
@@ -76,7 +75,7 @@ public final class Subscriber {
                 }
                 do {
                     try client.connect()
-                    connection += 1
+                    policy.connected()
                     if hasConnectedBefore { totals.reconnects += 1 }
                     hasConnectedBefore = true
                 } catch {
@@ -88,8 +87,7 @@ public final class Subscriber {
                     continue
                 }
             }
-            let timeout: Int64 = batch.entries.isEmpty
-                ? 1_000 : max(0, batchStartedAt + settings.maximumBatchAgeMilliseconds - MonotonicClock.now())
+            let timeout = policy.pollTimeout(now: MonotonicClock.now())
             let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout),
                                                 wakeDescriptors: [stopDescriptor, committer.wakeDescriptor])
             for event in events {
@@ -128,13 +126,11 @@ public final class Subscriber {
                 }
             }
             let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
-            let isOld = MonotonicClock.now() - batchStartedAt >= settings.maximumBatchAgeMilliseconds
-            let isFull = batch.entries.count >= settings.maximumBatch
-            if !batch.entries.isEmpty && (drained || isAtLimit || isFull || isOld) {
-                try closeBatch()
+            let now = MonotonicClock.now()
+            if let batch = policy.batchToClose(drained: drained, atMessageLimit: isAtLimit, now: now) {
+                try committer.submit(batch)
             }
             try acknowledge(committer.takeFinished())
-            let now = MonotonicClock.now()
             if settings.showsStatus, now - lastStatusAt >= settings.statusIntervalMilliseconds {
                 let rate = Double(totals.messages - messagesAtLastStatus) * 1000 / Double(now - lastStatusAt)
                 log("subscribe: \(Int(rate)) msg/s, \(totals.stored.reports) stored, "
@@ -151,19 +147,15 @@ public final class Subscriber {
 
     /// Adds a message to the open batch.
     private func store(_ entry: StoreEntry, packetID: UInt16?) {
-        if batch.entries.isEmpty { batchStartedAt = MonotonicClock.now() }
-        batch.entries.append(entry)
+        let now = MonotonicClock.now()
+        policy.add(entry, packetID: packetID, now: now)
         totals.messages += 1
-        if totals.firstMessageAt == nil { totals.firstMessageAt = MonotonicClock.now() }
-        if let packetID { batch.packetIDs.append(packetID) }
+        if totals.firstMessageAt == nil { totals.firstMessageAt = now }
     }
 
     /// Hands the open batch to the committer (waiting while it already has one waiting).
     private func closeBatch() throws {
-        guard !batch.entries.isEmpty else { return }
-        batch.connection = connection
-        try committer.submit(batch)
-        batch = BatchCommitter.Batch()
+        if let batch = policy.closeNow() { try committer.submit(batch) }
     }
 
     /// Acknowledges the QoS 1 messages of committed batches that came on the current connection.
@@ -172,9 +164,9 @@ public final class Subscriber {
         for batch in done {
             totals.stored.add(batch.summary)
             totals.lastCommitAt = batch.committedAt
-            guard client.isConnected, batch.connection == connection else { continue }
-            for packetID in batch.packetIDs { client.acknowledge(packetID: packetID) }
         }
-        if client.isConnected { try? client.flush() }
+        let packetIDs = policy.acknowledgements(for: done, isConnected: client.isConnected)
+        for packetID in packetIDs { client.acknowledge(packetID: packetID) }
+        if !packetIDs.isEmpty { try? client.flush() }
     }
 }
