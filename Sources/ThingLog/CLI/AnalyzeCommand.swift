@@ -2,7 +2,6 @@
 struct AnalyzeCommand: Command {
     static let name = "analyze"
     static let abstract = "Compute ppm estimates and alarm events from the stored history (ppm_v, alarms_v)."
-    static let synopsis = "[--from T] [--to T] [--full] [--config F] [--db PATH]"
     static let options = [
         OptionSpec("--from", "T", "recompute results at and after T (ISO 8601, YYYY-MM-DD in --tz, or epoch ms)"),
         OptionSpec("--to", "T", "analyze samples up to and including T only; a later run continues from there"),

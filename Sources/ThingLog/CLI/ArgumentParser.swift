@@ -5,12 +5,16 @@ public struct OptionSpec: Sendable {
     public var valueName: String?
     public var help: String
     public var isRepeatable: Bool
+    /// Shown without brackets in the synopsis; the command checks its presence.
+    public var isRequired: Bool
 
-    public init(_ name: String, _ valueName: String? = nil, _ help: String, repeatable: Bool = false) {
+    public init(_ name: String, _ valueName: String? = nil, _ help: String, repeatable: Bool = false,
+                required: Bool = false) {
         self.name = name
         self.valueName = valueName
         self.help = help
         self.isRepeatable = repeatable
+        self.isRequired = required
     }
 
     public var takesValue: Bool { valueName != nil }

@@ -4,12 +4,13 @@ import Foundation
 struct CalibrateCommand: Command {
     static let name = "calibrate"
     static let abstract = "Estimate a sensor's clean-air resistance R0 from a window of stored readings."
-    static let synopsis = "--device D --sensor S --from T --to T [--save] [--json] [--tz TZ] [--config F] [--db PATH]"
     static let options = [
-        OptionSpec("--device", "D", "device name"),
-        OptionSpec("--sensor", "S", "sensor key from the configuration (MQ2, MQ135, MQ4, MQ7, …)"),
-        OptionSpec("--from", "T", "window start: ISO 8601, YYYY-MM-DD (midnight in --tz) or epoch ms"),
-        OptionSpec("--to", "T", "window end (exclusive)"),
+        OptionSpec("--device", "D", "device: NAME, or PRODUCT/NAME when the name is in several products",
+                   required: true),
+        OptionSpec("--sensor", "S", "sensor key from the configuration (MQ2, MQ135, MQ4, MQ7, …)", required: true),
+        OptionSpec("--from", "T", "window start: ISO 8601, YYYY-MM-DD (midnight in --tz) or epoch ms",
+                   required: true),
+        OptionSpec("--to", "T", "window end (exclusive)", required: true),
         OptionSpec("--save", nil, "append the result to the calibration history, effective from --to"),
         OptionSpec("--json", nil, "print {\"device\", \"sensor\", \"r0_ohms\", \"samples\", \"rs_stddev_ohms\"}"),
         OptionSpec("--tz", "TZ", "IANA time zone for calendar dates (default $TZ, else UTC)"),

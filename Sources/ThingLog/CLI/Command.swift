@@ -2,8 +2,8 @@
 public protocol Command {
     static var name: String { get }
     static var abstract: String { get }
-    /// The synopsis after `thinglog NAME`, e.g. `[FILE...|-] [--format F]`.
-    static var synopsis: String { get }
+    /// What comes before the options in the synopsis (`[FILE...|-]`, `NAME|FILE.sql`); empty when nothing.
+    static var positionalSynopsis: String { get }
     static var options: [OptionSpec] { get }
     static var allowsPositionals: Bool { get }
     /// Extra help text after the options (formats, examples).
@@ -18,6 +18,17 @@ public protocol Command {
 extension Command {
     public static var allowsPositionals: Bool { false }
     public static var discussion: String { "" }
+    public static var positionalSynopsis: String { "" }
+
+    /// The synopsis after `thinglog NAME`, made from the options, so it cannot drift from what is parsed:
+    /// `--device D` when required, `[--from T]` when optional, `[--metric M]...` when repeatable.
+    public static var synopsis: String {
+        let flags = options.map { option in
+            let flag = option.name + (option.valueName.map { " " + $0 } ?? "")
+            return option.isRequired ? flag : "[\(flag)]" + (option.isRepeatable ? "..." : "")
+        }
+        return ([positionalSynopsis].filter { !$0.isEmpty } + flags).joined(separator: " ")
+    }
 
     /// Full help: synopsis, abstract, every flag.
     public static var help: String {

@@ -2,11 +2,9 @@
 struct CredentialsCommand: Command {
     static let name = "credentials"
     static let abstract = "Print the MQTT client id, user name and password of a Tencent IoT Explorer device."
-    static let synopsis = "--product ID --device NAME (--psk-file F | --psk-env VAR | --psk B64) [--connid X] "
-        + "[--expiry UNIX_SECONDS] [--sign hmacsha256|hmacsha1] [--json]"
     static let options = [
-        OptionSpec("--product", "ID", "product id (10 characters, e.g. CS0SLTKSYA)"),
-        OptionSpec("--device", "NAME", "device name"),
+        OptionSpec("--product", "ID", "product id (10 characters, e.g. CS0SLTKSYA)", required: true),
+        OptionSpec("--device", "NAME", "device name", required: true),
         OptionSpec("--psk-file", "F", "file holding the device PSK (base64, as the console shows it)"),
         OptionSpec("--psk-env", "VAR", "environment variable holding the device PSK"),
         OptionSpec("--psk", "B64", "the PSK inline (warns: argv is visible to other users)"),

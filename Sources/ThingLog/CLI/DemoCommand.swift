@@ -5,7 +5,6 @@ import Foundation
 struct DemoCommand: Command {
     static let name = "demo"
     static let abstract = "Simulate a day of five devices, then ingest, calibrate, analyze and report it."
-    static let synopsis = "[--dir DIR] [--tz TZ]"
     static let options = [
         OptionSpec("--dir", "DIR", "where the demo store and report go (default thinglog-demo)"),
         OptionSpec("--tz", "TZ", "time zone of the simulated day and the report (default $TZ, else UTC)"),

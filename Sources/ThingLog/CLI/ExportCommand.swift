@@ -2,8 +2,7 @@
 struct ExportCommand: Command {
     static let name = "export"
     static let abstract = "Write readings, rolling windows, ppm estimates, alarms or summaries as CSV, JSON or JSONL."
-    static let synopsis = "readings|rolling|ppm|alarms|summary [--from T] [--to T] [--device D]... [--metric M]... "
-        + "[--window W]... [--format csv|json|jsonl] [--out FILE|-] [--tz TZ] [--config F] [--db PATH]"
+    static let positionalSynopsis = "readings|rolling|ppm|alarms|summary"
     static let allowsPositionals = true
     static let options = [
         OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open"),

@@ -4,7 +4,7 @@ import Glibc
 struct IngestCommand: Command {
     static let name = "ingest"
     static let abstract = "Append recorded property reports from files or standard input to the store."
-    static let synopsis = "[FILE...|-] [--format jsonl|mosquitto|payload|forward] [--topic T] [--db PATH]"
+    static let positionalSynopsis = "[FILE...|-]"
     static let allowsPositionals = true
     static let options = [
         OptionSpec("--format", "FORMAT", "jsonl (default), mosquitto, payload or forward"),

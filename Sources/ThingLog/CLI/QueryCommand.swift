@@ -4,7 +4,7 @@ import Foundation
 struct QueryCommand: Command {
     static let name = "query"
     static let abstract = "Run a named query (queries/NAME.sql), a .sql file or --sql on a read-only connection."
-    static let synopsis = "NAME|FILE.sql [--param KEY=VALUE]... [--format table|csv|json] | --sql \"SELECT …\" | --list"
+    static let positionalSynopsis = "NAME|FILE.sql"
     static let allowsPositionals = true
     static let options = [
         OptionSpec("--param", "KEY=VALUE", "bind :KEY (from, to, since, until take time arguments)", repeatable: true),

@@ -2,7 +2,6 @@
 struct ReportCommand: Command {
     static let name = "report"
     static let abstract = "Analyze, then write one local day's summary, alarms and self-contained report.html."
-    static let synopsis = "[--date YYYY-MM-DD] [--tz TZ] [--out DIR] [--config F] [--db PATH]"
     static let options = [
         OptionSpec("--date", "YYYY-MM-DD", "the local day to report (default: yesterday in --tz)"),
         OptionSpec("--tz", "TZ", "IANA time zone of the day and of the page's clock times (default $TZ, else UTC)"),

@@ -5,8 +5,6 @@ import MQTT
 struct SimulateCommand: Command {
     static let name = "simulate"
     static let abstract = "Publish realistic, seeded device reports to a broker, or write them as jsonl with --out."
-    static let synopsis = "[--broker HOST[:PORT]] [--product ID] [--devices N] [--rate R/s] "
-        + "[--count N | --duration SECONDS] [--qos 0|1] [--seed S] [--start T] [--out FILE]"
     static let options = [
         OptionSpec("--broker", "HOST[:PORT]", "broker to publish to (default 127.0.0.1:1883)"),
         OptionSpec("--product", "ID", "product id in the topics (default CS0SLTKSYA)"),

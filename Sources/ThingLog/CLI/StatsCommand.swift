@@ -2,7 +2,6 @@
 struct StatsCommand: Command {
     static let name = "stats"
     static let abstract = "Show devices, metrics, reports, readings, duplicates, rejects, time span and size."
-    static let synopsis = "[--json] [--db PATH]"
     static let options = [
         OptionSpec("--json", nil, "print one JSON object (keys: devices, metrics, reports, readings, duplicates, "
                    + "rejects, first_ts, last_ts, db_bytes, bytes_per_reading)"),

@@ -5,9 +5,6 @@ import MQTT
 struct SubscribeCommand: Command {
     static let name = "subscribe"
     static let abstract = "Log property reports from an MQTT broker into the store until SIGINT/SIGTERM."
-    static let synopsis = "[--broker HOST[:PORT]] [--topic FILTER]... [--qos 0|1] [--client-id ID] [--clean-session] "
-        + "[--username U] [--password-file F] [--tencent PRODUCT/DEVICE (--psk-file F|--psk-env VAR)] "
-        + "[--keepalive SECONDS] [--db PATH] [--config F]"
     static let options = [
         OptionSpec("--broker", "HOST[:PORT]",
                    "broker address (default 127.0.0.1:1883; with --tencent, the product's host)"),
@@ -31,8 +28,8 @@ struct SubscribeCommand: Command {
         CommonOptions.progress,
     ]
     static let discussion = """
-    Every message is committed to the store before its PUBACK goes out; batches commit every few thousand messages
-    or 25 ms. Connection losses reconnect with backoff (first retry within 1 s, at most 15 s apart), forever;
+    Every message is committed to the store before its PUBACK goes out; a batch commits after 500 messages, 25 ms,
+    or when the socket has nothing more to read. Connection losses reconnect with backoff (first retry within 1 s, at most 15 s apart), forever;
     refused credentials or filters stop with exit status 1. SIGINT/SIGTERM commit, disconnect and exit 0.
     mosquitto allows 20 unacknowledged QoS 1 messages per client by default: raise max_inflight_messages for
     large fleets.

@@ -11,7 +11,12 @@ import Testing
         for command in CLI.commands {
             let help = runCLI([command.name, "--help"], in: directory.path)
             #expect(help.status == 0)
-            for option in command.options { #expect(help.standardOutput.contains(option.name)) }
+            let usage = help.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
+            for option in command.options {
+                #expect(help.standardOutput.contains(option.name))
+                // The synopsis is made from the parsed options: it names every one of them.
+                #expect(usage.contains(option.name + (option.valueName.map { " " + $0 } ?? "")), "\(command.name)")
+            }
             #expect(runCLI(["help", command.name], in: directory.path).standardOutput == help.standardOutput)
         }
     }
