@@ -21,6 +21,8 @@ public final class MQTTClient {
     public let host: String
     public let port: Int
     public private(set) var session: ClientSession
+    /// Events of actions carried out between polls (`connect`, `publish`, …), for the next `poll`.
+    private var pendingEvents: [Event] = []
     private var socket: TCPSocket?
     private var decoder: PacketDecoder
     private var outbound: [UInt8] = []
@@ -81,8 +83,9 @@ public final class MQTTClient {
     /// reads and decodes everything available, writes what is pending, and returns the events.
     /// `drained` tells whether the socket had no more bytes to read when the call returned.
     public func poll(timeoutMilliseconds: Int32, wakeDescriptors: [Int32] = []) -> (events: [Event], drained: Bool) {
-        guard let socket else { return ([], true) }
-        var events: [Event] = []
+        var events = pendingEvents
+        pendingEvents.removeAll()
+        guard let socket else { return (events, true) }
         var timeout = timeoutMilliseconds
         if let deadline = session.nextDeadline() {
             timeout = Int32(clamping: max(0, min(Int64(timeout), deadline - MonotonicClock.now())))
@@ -135,9 +138,9 @@ public final class MQTTClient {
         }
     }
 
+    /// Carries out actions outside `poll`; their events (if any) are returned by the next `poll`.
     private func apply(_ actions: [ClientSession.Action]) {
-        var events: [Event] = []
-        for action in actions { handle(action, into: &events) }
+        for action in actions { handle(action, into: &pendingEvents) }
     }
 
     private func disconnect(reason: String) -> [Event] {
