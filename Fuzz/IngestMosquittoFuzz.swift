@@ -1,0 +1,7 @@
+// fuzz target `ingest-mosquitto`: a whole `ingest --format mosquitto` file (see Common/IngestFuzzing.swift).
+@testable import ThingLog
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
+    fuzzIngest(.mosquitto, data, size)
+}
