@@ -101,7 +101,7 @@ public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
             case .fail:
                 failed = true
                 return
-            case .ready, .published:
+            case .ready, .published, .downgraded:
                 break
             }
         }
