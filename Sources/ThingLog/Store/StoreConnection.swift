@@ -36,14 +36,16 @@ public enum StoreConnection {
     /// and so is a store at another schema version, with the command that migrates it.
     public static func openForReading(path: String, cacheMebibytes: Int = 16) throws(SQLiteError) -> Database {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw SQLiteError(code: SQLiteError.Code.cantOpen, message: "no store at \(path) (check --db or THINGLOG_DB; ingest, subscribe or "
-                              + "demo create one)")
+            throw SQLiteError(code: SQLiteError.Code.cantOpen,
+                              message: "no store at \(path) (check --db or THINGLOG_DB; ingest, subscribe or demo "
+                                  + "create one)")
         }
         let database = try Database(path: path, mode: .readOnly)
         let version = try database.scalar("PRAGMA user_version")?.int64Value ?? 0
         guard version == Int64(Schema.currentVersion) else {
             if version == 0 {
-                throw SQLiteError(code: SQLiteError.Code.notADatabase, message: "\(path) is not a thinglog store (schema version 0)")
+                throw SQLiteError(code: SQLiteError.Code.notADatabase,
+                                  message: "\(path) is not a thinglog store (schema version 0)")
             }
             throw SQLiteError(code: SQLiteError.Code.notADatabase, message: version < Int64(Schema.currentVersion)
                 ? "store \(path) has schema version \(version), this thinglog reads \(Schema.currentVersion): run "
@@ -61,8 +63,9 @@ public enum StoreConnection {
         let version = try database.scalar("PRAGMA user_version")?.int64Value ?? 0
         guard version < Int64(Schema.currentVersion) else {
             if version > Int64(Schema.currentVersion) {
-                throw SQLiteError(code: SQLiteError.Code.notADatabase, message: "store schema version \(version) is newer than this thinglog "
-                                  + "(\(Schema.currentVersion)); upgrade thinglog")
+                throw SQLiteError(code: SQLiteError.Code.notADatabase,
+                                  message: "store schema version \(version) is newer than this thinglog "
+                                      + "(\(Schema.currentVersion)); upgrade thinglog")
             }
             return
         }

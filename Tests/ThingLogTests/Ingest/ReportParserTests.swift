@@ -254,4 +254,36 @@ import Testing
         let noMethod = try accepted(parse(#"{"params":{"a":1}}"#))
         #expect(noMethod.method == nil && noMethod.readings.isEmpty)
     }
+
+    /// The two crashes `scripts/fuzz` found (report and every ingest target), as they were found: a timestamp in
+    /// −1e16…−9.22e15 (×1000 overflowed Int64) and a receive time at Int64.min (the skew window overflowed).
+    @Test func fuzzerReproducersParse() throws {
+        let payload = #"{"method":"report","timestamp":-9500000000000000,"params":{"MQ7":1}}"#
+        let topic = "$thing/up/property/CS0SLTKSYA/dev1"
+        #expect(try accepted(parse(payload, topic: topic)).isClockSkewed)
+        let example = #"{"method":"report","clientToken":"CS0SLTKSYA-17","timestamp":1700000000123,"params":{"MQ7":1}}"#
+        let extreme = ReportParser().parse(IncomingMessage(topic: topic, payload: Array(example.utf8),
+                                                           receivedAt: .min, origin: .live))
+        guard case .accepted(let parsed) = extreme else {
+            Issue.record("expected the report accepted")
+            return
+        }
+        #expect(parsed.deviceTimestamp == 1_700_000_000_123 || parsed.isClockSkewed)
+        let lines: [(IngestFormat, String)] = [
+            (.payload, payload),
+            (.mosquitto, topic + " " + payload),
+            (.jsonl, #"{"topic":"\#(topic)","received_at":1764000000000,"payload":\#(JSONWriter.quoted(payload))}"#),
+            (.forward, #"{"payload":\#(payload),"seq":10498444,"timestamp":1764000000,"topic":"\#(topic)"}"#),
+        ]
+        for (format, line) in lines {
+            let decoder = LineDecoder(format: format, parser: ReportParser(), topic: topic,
+                                      clock: { 1_764_000_000_000 })
+            let entry = Array(line.utf8).withUnsafeBufferPointer { decoder.decode(.text($0)) }
+            guard case .accepted(_, let parsed)? = entry else {
+                Issue.record("\(format): expected an accepted report")
+                continue
+            }
+            #expect(parsed.isClockSkewed, "\(format)")
+        }
+    }
 }

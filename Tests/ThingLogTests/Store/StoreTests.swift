@@ -98,7 +98,8 @@ import Testing
                 try other.execute(sql)
                 Issue.record("\(sql) succeeded")
             } catch let error as SQLiteError {
-                #expect(error.extendedCode == SQLiteError.ExtendedCode.constraintTrigger, "SQLITE_CONSTRAINT_TRIGGER for \(sql)")
+                #expect(error.extendedCode == SQLiteError.ExtendedCode.constraintTrigger,
+                        "SQLITE_CONSTRAINT_TRIGGER for \(sql)")
             }
         }
         #expect(try other.integer("SELECT COUNT(*) FROM readings") == 1)
