@@ -35,9 +35,6 @@ public final class StoreWriter {
     /// Longest topic text kept with a reject.
     static let maximumRejectTopicBytes = 1024
 
-    /// A receive-timed report takes the next free millisecond up to this much after its receive time (SPEC §5).
-    static let receiveTimeSlots: Int64 = 1000
-
     private struct DeviceKey: Hashable {
         var product: ExactName
         var name: ExactName
@@ -47,6 +44,8 @@ public final class StoreWriter {
         var id: Int64
         /// The latest ts given to one of its receive-timed reports: a later receive time is always free.
         var lastReceiveTS: Int64?
+        /// The receive-timed milliseconds it holds near the newest ones.
+        var slots: ReceiveTimeSlots
         var isDirty = false
         var seriesCount: Int
         /// The metric names of the device's previous report and their series ids (nil: readings left out): devices
@@ -242,6 +241,7 @@ public final class StoreWriter {
             }
             ts = free
             device.lastReceiveTS = max(device.lastReceiveTS ?? free, free)
+            device.slots.take(free)
             device.isDirty = true
             devices[key] = device
         } else {
@@ -365,33 +365,36 @@ public final class StoreWriter {
         if try findDevice.step() {
             state = DeviceState(id: findDevice.int64(0),
                                 lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
+                                slots: ReceiveTimeSlots(last: findDevice.isNull(1) ? nil : findDevice.int64(1)),
                                 seriesCount: Int(findDevice.int64(2)))
             findDevice.rewind()
         } else {
             findDevice.rewind()
             try database.execute("INSERT INTO devices(product, name) VALUES (?, ?)",
                                  [.text(key.product.text), .text(key.name.text)])
-            state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, seriesCount: 0)
+            state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, slots: ReceiveTimeSlots(last: nil),
+                                seriesCount: 0)
         }
         devices[key] = state
         return state
     }
 
     /// The ts for a receive-timed report received at `receivedAt`: that millisecond, or the next one that no other
-    /// receive-timed report of the device holds, at most `receiveTimeSlots` − 1 later; nil when all are taken.
+    /// receive-timed report of the device holds, at most `ReceiveTimeSlots.slots` − 1 later; nil when all are taken.
     private func freeMillisecond(from receivedAt: Int64, device: DeviceState) throws -> Int64? {
         guard let last = device.lastReceiveTS, receivedAt <= last, let reportMethod = methods["report"] else {
             return receivedAt
         }
+        if receivedAt >= device.slots.knownFrom { return device.slots.firstFree(from: receivedAt) }
         findReceiveTimed.rewind()
         findReceiveTimed.bind(device.id, at: 1)
-        findReceiveTimed.bind(receivedAt &- Self.receiveTimeSlots, at: 2)
-        findReceiveTimed.bind(receivedAt &+ Self.receiveTimeSlots, at: 3)
+        findReceiveTimed.bind(receivedAt &- ReceiveTimeSlots.slots, at: 2)
+        findReceiveTimed.bind(receivedAt &+ ReceiveTimeSlots.slots, at: 3)
         findReceiveTimed.bind(reportMethod, at: 4)
         defer { findReceiveTimed.rewind() }
         var taken = Set<Int64>()
         while try findReceiveTimed.step() { taken.insert(findReceiveTimed.int64(0)) }
-        return (0..<Self.receiveTimeSlots).lazy.map { receivedAt &+ $0 }.first { !taken.contains($0) }
+        return (0..<ReceiveTimeSlots.slots).lazy.map { receivedAt &+ $0 }.first { !taken.contains($0) }
     }
 
     /// Series ids for a report's readings (nil: left out by a limit, counted), reusing the device's previous layout
