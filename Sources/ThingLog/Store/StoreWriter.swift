@@ -253,6 +253,14 @@ public final class StoreWriter {
             transactionSummary.dropped[.badProperty, default: 0] += parsed.invalidPropertyIDCount
         }
         let kept = seriesIDs.indices.filter { seriesIDs[$0] != nil }
+        if kept.isEmpty, !parsed.readings.isEmpty {
+            // Every reading was left out by a limit: only the raw archive can tell a second copy of this report.
+            flags |= Flag.noReadings
+            if try isArchived(message, deviceID: device.id) {
+                transactionSummary.duplicateReports += 1
+                return
+            }
+        }
         var added = 0
         var offset = 0
         while offset < kept.count {

@@ -195,6 +195,12 @@ import Testing
         #expect(try writer.database.integer("SELECT COUNT(*) FROM series") == 4)
         let stats = try StoreStatistics.read(from: writer.database)
         #expect(stats.dropped == ["series_limit": 2, "device_limit": 1, "bad_property": 1])
+        // The same record again, its readings still left out: a duplicate, not a second raw report.
+        let left = entry(report(["a"], 1_764_115_213_000), device: "dev3", receivedAt: 1_764_115_213_050,
+                         origin: .recorded, parser: parser)
+        _ = try writer.append([left])
+        let twice = try writer.append([left])
+        #expect(twice.reports == 0 && twice.duplicateReports == 1)
         // A raised limit and a re-ingest of the same records recover what was left out.
         let raised = try StoreWriter(database: writer.database, limits: .default)
         let again = try raised.append([
