@@ -108,13 +108,13 @@ public struct ReportParser: Sendable {
             default: break
             }
         }
+        if let paramMembers = params?.members, let key = Self.repeatedKey(in: paramMembers) {
+            return reject(.duplicateKey, "params key \(Self.quoted(key)) appears twice")
+        }
         switch parsed.method {
         case "report"?:
             guard let paramMembers = params?.members else {
                 return reject(.noParams, "a report needs a params object")
-            }
-            if let key = Self.repeatedKey(in: paramMembers) {
-                return reject(.duplicateKey, "params key \(Self.quoted(key)) appears twice")
             }
             guard paramMembers.count <= limits.propertiesPerReport else {
                 return reject(.tooManyProperties,
@@ -159,8 +159,9 @@ public struct ReportParser: Sendable {
         guard let number = value.doubleValue, number.isFinite else { return nil }
         let milliseconds = number < 1e11 ? number * 1000 : number
         let whole = milliseconds.rounded()
-        // Seconds with a millisecond fraction are not exact in binary: allow for the representation error only.
-        guard abs(milliseconds - whole) <= 0.01, abs(whole) < 9.2e18 else { return nil }
+        // Seconds with a millisecond fraction are not exact in binary: allow for that representation error only.
+        let tolerance = number < 1e11 ? 0.01 : 0
+        guard abs(milliseconds - whole) <= tolerance, abs(whole) < 9.2e18 else { return nil }
         return Int64(exactly: whole)
     }
 

@@ -32,6 +32,8 @@ public final class StoreWriter {
 
     /// A redelivery is recognised among reports received this long before it (SPEC §5).
     static let redeliveryWindow: Int64 = 10 * 60_000
+    /// Most devices or topics the writer keeps in its caches between commits.
+    static let maximumCachedNames = 50_000
     /// Longest topic text kept with a reject.
     static let maximumRejectTopicBytes = 1024
 
@@ -195,6 +197,13 @@ public final class StoreWriter {
             try addCounters(transactionSummary)
             try database.execute("COMMIT")
             try sizeCacheToHotSet()
+            // Names a long-running subscriber sees churn: the caches are rebuilt from the store past a bound, so
+            // memory does not grow with every device name ever seen (SPEC §5).
+            if devices.count > Self.maximumCachedNames || topics.count > Self.maximumCachedNames {
+                devices.removeAll()
+                topics.removeAll()
+                series.removeAll()
+            }
         } catch {
             rollback()
             throw error
@@ -411,7 +420,8 @@ public final class StoreWriter {
                            key: DeviceKey) throws -> [Int64?] {
         if readings.count == device.lastMetrics.count,
            zip(readings, device.lastMetrics).allSatisfy({ hasSameBytes($0.metric, $1) }) {
-            for id in device.lastSeriesIDs where id == nil { transactionSummary.dropped[.seriesLimit, default: 0] += 1 }
+            let reason: DropReason = device.seriesCount == 0 ? .deviceLimit : .seriesLimit
+            for id in device.lastSeriesIDs where id == nil { transactionSummary.dropped[reason, default: 0] += 1 }
             return device.lastSeriesIDs
         }
         var ids: [Int64?] = []

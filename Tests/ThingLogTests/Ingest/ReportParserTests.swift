@@ -125,7 +125,8 @@ import Testing
     /// the report clock_skew and times it by receive time: never an error, never a trap.
     @Test(arguments: ["-9500000000000000", "-9.3e15", "9.3e15", "-1e16", "1e17", "1.7e308", "-1.7e308", "-1",
                       "0", "\"1764115213\"", "null", "true", "{}", "[1]", "1764115213.0005", "1764115213000.5",
-                      "1e-300", "9223372036854775807", "-9223372036854775808", "18446744073709551616"])
+                      "1e-300", "1764115213000.005", "9223372036854775807", "-9223372036854775808",
+                      "18446744073709551616"])
     func nonConformingTimestampsAreClockSkew(_ stamp: String) throws {
         let parsed = try accepted(parse(#"{"method":"report","timestamp":\#(stamp),"params":{"MQ7":1}}"#))
         #expect(parsed.isClockSkewed && parsed.deviceTimestamp == nil)
@@ -154,6 +155,8 @@ import Testing
     @Test func repeatedKeysAreRejectedComparedAsBytes() throws {
         #expect(reason(parse(#"{"method":"report","method":"x","params":{"a":1}}"#)) == .duplicateKey)
         #expect(reason(parse(#"{"method":"report","params":{"a":1,"b":2,"a":3}}"#)) == .duplicateKey)
+        #expect(reason(parse(#"{"method":"event_post","eventId":"a","params":{"x":1,"x":2}}"#)) == .duplicateKey)
+        #expect(reason(parse(#"{"method":"report_info","params":{"fw":"1","fw":"2"}}"#)) == .duplicateKey)
         let many = (0..<40).map { "\"k\($0)\":1" }.joined(separator: ",")
         #expect(reason(parse(#"{"method":"report","params":{"# + many + #","k7":2}}"#)) == .duplicateKey)
         // Canonically equivalent but different bytes: two keys (the second breaks the platform id rule).

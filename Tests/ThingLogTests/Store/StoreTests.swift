@@ -201,6 +201,10 @@ import Testing
         _ = try writer.append([left])
         let twice = try writer.append([left])
         #expect(twice.reports == 0 && twice.duplicateReports == 1)
+        // The same layout again from the device past the device limit: still counted as device_limit.
+        let again3 = try writer.append([entry(report(["a"], 1_764_115_219_000), device: "dev3",
+                                              receivedAt: 1_764_115_219_050, parser: parser)])
+        #expect(again3.dropped == [.deviceLimit: 1])
         // A raised limit and a re-ingest of the same records recover what was left out.
         let raised = try StoreWriter(database: writer.database, limits: .default)
         let again = try raised.append([
