@@ -30,8 +30,8 @@ struct SubscribeCommand: Command {
     static let discussion = """
     Every message is committed to the store before its PUBACK goes out; a batch commits after 500 messages, 25 ms,
     or when the socket has nothing more to read. Connection losses reconnect with backoff (first retry within 1 s,
-    at most 15 s apart), forever; refused credentials or filters stop with exit status 1. SIGINT/SIGTERM commit, disconnect and exit 0.
-    mosquitto allows 20 unacknowledged QoS 1 messages per client by default: raise max_inflight_messages for
+    at most 15 s apart), forever; refused credentials or filters stop with exit status 1. SIGINT/SIGTERM commit,
+    disconnect and exit 0. mosquitto allows 20 unacknowledged QoS 1 messages per client by default: raise max_inflight_messages for
     large fleets.
     """
 
