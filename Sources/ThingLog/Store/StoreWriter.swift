@@ -177,6 +177,11 @@ public final class StoreWriter {
         try database.execute("ROLLBACK TO entries")
         try database.execute("RELEASE entries")
         try persistDeviceClocks()
+        forgetCaches()
+    }
+
+    /// Drops every cached id and clock; the next lookups read the store.
+    private func forgetCaches() {
         devices.removeAll()
         series.removeAll()
         topics.removeAll()
@@ -200,9 +205,7 @@ public final class StoreWriter {
             // Names a long-running subscriber sees churn: the caches are rebuilt from the store past a bound, so
             // memory does not grow with every device name ever seen (SPEC §5).
             if devices.count > Self.maximumCachedNames || topics.count > Self.maximumCachedNames {
-                devices.removeAll()
-                topics.removeAll()
-                series.removeAll()
+                forgetCaches()
             }
         } catch {
             rollback()
@@ -214,10 +217,7 @@ public final class StoreWriter {
     /// Abandons the open transaction; cached ids and clocks are dropped, as they may name rolled-back rows.
     public func rollback() {
         if database.isInTransaction { try? database.execute("ROLLBACK") }
-        devices.removeAll()
-        series.removeAll()
-        topics.removeAll()
-        devicesWithSeries = nil
+        forgetCaches()
     }
 
     private func store(_ message: IncomingMessage, _ parsed: ParsedMessage) throws {
