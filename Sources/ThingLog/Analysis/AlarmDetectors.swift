@@ -1,23 +1,3 @@
-/// One alarm (SPEC §4 `alarms` columns, §6 semantics). `endedAt` is nil while it is still active.
-public struct AlarmEvent: Sendable, Equatable {
-    /// The device as `PRODUCT/NAME` (SPEC §5: a device is its product and name).
-    public var device: String
-    public var rule: String
-    public var severity: AlarmRule.Severity
-    public var series: String?
-    public var startedAt: Int64
-    public var firedAt: Int64
-    public var endedAt: Int64?
-    public var peak: Double?
-    public var peakAt: Int64?
-    public var threshold: Double?
-
-    /// Stable across reruns: derived from device (product and name), rule and start.
-    public var id: String {
-        String(hexString(SHA256.hash(Array("\(device)\u{0}\(rule)\u{0}\(startedAt)".utf8))).prefix(16))
-    }
-}
-
 /// A threshold rule's state machine over one series (SPEC §6): pending at the first breaching sample, cancelled by a
 /// non-breaching one before it fires, fired at the first sample at or after start + `for`, ended at the first sample
 /// at or past `clear`. State carries across calls, so analysis can continue where it stopped.

@@ -18,35 +18,19 @@ public struct Calibration: Sendable, Equatable {
     }
 
     /// Computes R0 from the store for `sensor` of `device` over [from, to).
-    public static func compute(database: Database, configuration: Configuration, device: StoredDevice,
+    public static func compute(store: StoreReader, configuration: Configuration, device: StoredDevice,
                                sensor: SensorConfiguration, from: Int64, to: Int64) throws -> Calibration {
         if case .ratio = sensor.input {
             throw Failure(message: "sensor \(sensor.key) reports Rs/R0 itself (input kind ratio): nothing to calibrate")
         }
         let chain = SensorChain(sensor: sensor)
         let compensation = configuration.compensation
-        // Temperature and humidity of the same report share its ts.
-        // Series ids first, so every lookup below is a primary-key seek.
-        let statement = try database.prepare("""
-            WITH d AS (SELECT :device AS id),
-                 s AS (SELECT (SELECT id FROM series WHERE device_id = d.id AND metric = :sensor) AS value,
-                              (SELECT id FROM series WHERE device_id = d.id AND metric = :temperature) AS temperature,
-                              (SELECT id FROM series WHERE device_id = d.id AND metric = :humidity) AS humidity FROM d)
-            SELECT r.ts, r.value,
-                   (SELECT value FROM readings WHERE series_id = s.temperature AND ts = r.ts),
-                   (SELECT value FROM readings WHERE series_id = s.humidity AND ts = r.ts)
-            FROM s JOIN readings r ON r.series_id = s.value
-            WHERE r.ts >= :from AND r.ts < :to
-            ORDER BY r.ts
-            """)
-        try statement.bind([.integer(device.id), .text(sensor.key), .text(compensation.temperatureProperty),
-                            .text(compensation.humidityProperty), .integer(from), .integer(to)])
         var resistances: [Double] = []
         var allCompensated = true
-        while try statement.step() {
-            let ts = statement.int64(0), raw = statement.double(1)
-            let temperature = statement.isNull(2) ? nil : statement.double(2)
-            let humidity = statement.isNull(3) ? nil : statement.double(3)
+        try store.calibrationSamples(device: device.id, sensor: sensor.key,
+                                     temperature: compensation.temperatureProperty,
+                                     humidity: compensation.humidityProperty, from: from, to: to) {
+            ts, raw, temperature, humidity in
             guard let rs = chain.compensatedResistance(raw, temperature: temperature, humidity: humidity,
                                                        compensation: compensation), rs.isFinite, rs > 0 else {
                 let reading = NumberFormatting.shortest(raw) ?? "\(raw)"
@@ -73,14 +57,10 @@ public struct Calibration: Sendable, Equatable {
     }
 
     /// Appends this calibration to the history, effective from the window's end.
-    public func save(to database: Database, now: Int64) throws {
-        try database.execute("""
-            INSERT INTO calibrations(device_id, device, sensor, r0_ohms, effective_from, window_from, samples,
-                                     rs_stddev_ohms, compensated, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.integer(device.id), .text(device.name), .text(sensor), .real(r0Ohms),
-                  .integer(windowTo), .integer(windowFrom), .integer(Int64(samples)),
-                  rsStandardDeviationOhms.map(SQLiteValue.real) ?? .null,
-                  .integer(isCompensated ? 1 : 0), .integer(now)])
+    public func save(to store: StoreReader, now: Int64) throws {
+        try store.append(CalibrationRecord(device: device, sensor: sensor, r0Ohms: r0Ohms, effectiveFrom: windowTo,
+                                           windowFrom: windowFrom, samples: samples,
+                                           rsStandardDeviationOhms: rsStandardDeviationOhms,
+                                           isCompensated: isCompensated, createdAt: now))
     }
 }

@@ -1,12 +1,3 @@
-/// One ppm estimate ready to store (`ppm` table).
-struct PPMRow {
-    var seriesID: Int64
-    var time: Int64
-    var ppm: Double?
-    var ratio: Double?
-    var quality: PPMQuality
-}
-
 /// The analysis of one device over its frames (SPEC §6): ppm for every configured sensor and gas, warm-up after the
 /// first report and after gaps, the MQ7 heater-cycle read phase, and every alarm rule. Everything it needs to
 /// continue later is in `state`, which `analyze` saves after each run.

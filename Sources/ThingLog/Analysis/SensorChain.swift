@@ -1,33 +1,5 @@
 import Foundation
 
-/// The quality of one ppm estimate (SPEC §6).
-public enum PPMQuality: String, Sendable, CaseIterable {
-    case ok
-    /// The curve value lies outside the datasheet curve's ppm range: an extrapolation.
-    case outOfRange = "out_of_range"
-    /// Vout ≤ 0 or Vout ≥ Vc (or Rs ≤ 0): no ppm.
-    case saturated
-    /// No R0: no ppm.
-    case uncalibrated
-    /// Within the warm-up after a device's first report or a gap (or the MQ7 heater's high phase).
-    case warmup
-
-    /// The code stored in `ppm.quality`; `ppm_v` maps it back to the name.
-    public var code: Int64 {
-        switch self {
-        case .ok: 0
-        case .outOfRange: 1
-        case .saturated: 2
-        case .uncalibrated: 3
-        case .warmup: 4
-        }
-    }
-
-    /// Usable estimates (codes ≤ this) feed alarm rules, rolling windows and summaries: `ok` and `out_of_range`.
-    public static let usableCodeLimit: Int64 = 1
-    public var isUsable: Bool { code <= Self.usableCodeLimit }
-}
-
 /// One ppm estimate for one gas of one sample.
 public struct PPMEstimate: Sendable, Equatable {
     public var gas: String

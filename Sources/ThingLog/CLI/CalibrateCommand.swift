@@ -51,11 +51,11 @@ struct CalibrateCommand: Command {
                              + configuration.sensors.map(\.key).joined(separator: ", ") + ")")
         }
         let path = context.databasePath(arguments)
-        let database = arguments.has("--save") ? try StoreConnection.openForWriting(path: path)
-                                               : try StoreConnection.openForReading(path: path)
+        let store = StoreReader(database: arguments.has("--save") ? try StoreConnection.openForWriting(path: path)
+                                                                  : try StoreConnection.openForReading(path: path))
         let stored: StoredDevice
         do {
-            guard let found = try DeviceDirectory.find(device, in: database).first else {
+            guard let found = try DeviceDirectory.find(device, in: store.database).first else {
                 throw RuntimeError("calibrate: no device \(JSONWriter.quoted(device)) in the store")
             }
             stored = found
@@ -64,12 +64,12 @@ struct CalibrateCommand: Command {
         }
         let calibration: Calibration
         do {
-            calibration = try Calibration.compute(database: database, configuration: configuration, device: stored,
+            calibration = try Calibration.compute(store: store, configuration: configuration, device: stored,
                                                   sensor: sensor, from: from, to: to)
         } catch let failure as Calibration.Failure {
             throw RuntimeError("calibrate: \(failure.message)")
         }
-        if arguments.has("--save") { try calibration.save(to: database, now: context.clock()) }
+        if arguments.has("--save") { try calibration.save(to: store, now: context.clock()) }
         let deviation = calibration.rsStandardDeviationOhms
         if arguments.has("--json") {
             context.standardOutput.write("{\"product\":\(JSONWriter.quoted(stored.product)),"

@@ -55,11 +55,11 @@ struct ExportCommand: Command {
     }
 
     func run(in context: CommandContext) throws -> Int32 {
-        let database = try StoreConnection.openForReading(path: context.databasePath(arguments))
+        let store = try StoreReader.open(path: context.databasePath(arguments))
         var filter = filter
         if !deviceReferences.isEmpty {
             do {
-                filter.devices = try DeviceDirectory.ids(deviceReferences, in: database)
+                filter.devices = try DeviceDirectory.ids(deviceReferences, in: store.database)
             } catch let ambiguous as DeviceDirectory.AmbiguousName {
                 throw UsageError("--device \(ambiguous)")
             }
@@ -75,7 +75,7 @@ struct ExportCommand: Command {
             }
         }
         let document = ExportDocument(kind: kind, format: format, filter: filter, generatedAt: context.clock())
-        let rowCount = try document.write(from: Exporter(database: database, windows: windows)) { bytes in
+        let rowCount = try document.write(from: Exporter(store: store, windows: windows)) { bytes in
             try output.write(bytes: &bytes)
         }
         try output.commit()

@@ -65,8 +65,7 @@ struct QueryCommand: Command {
             }
             sql = text
         }
-        let database = try StoreConnection.openForReading(path: context.databasePath(arguments))
-        try database.execute("PRAGMA query_only=ON")
+        let database = try StoreConnection.openForQueries(path: context.databasePath(arguments))
         let runner = QueryRunner(database: database, timeZone: try context.timeZone(arguments))
         let result: QueryRunner.Result
         do {

@@ -16,8 +16,8 @@ struct StatsCommand: Command {
 
     func run(in context: CommandContext) throws -> Int32 {
         let path = context.databasePath(arguments)
-        let database = try StoreConnection.openForReading(path: path)
-        let stats = try StoreStatistics.read(from: database)
+        let store = try StoreReader.open(path: path)
+        let stats = try StoreStatistics.read(from: store.database)
         if arguments.has("--json") {
             context.standardOutput.write(stats.json + "\n")
             return 0
@@ -41,8 +41,8 @@ struct StatsCommand: Command {
             ("bytes/reading", stats.bytesPerReading.map { Formatting.fixed($0, digits: 1) } ?? "n/a"),
             ("template checks", "\(stats.outOfRangeReadings) out of range, "
                 + "\(stats.unknownPropertyReadings) of unknown properties"),
-            ("analyzed through", try database.scalar("SELECT value FROM analysis_state WHERE key = 'analyzed_through'")?
-                .int64Value.map(Timestamp.iso8601) ?? "not analyzed yet (thinglog analyze)"),
+            ("analyzed through",
+             try store.analyzedThrough().map(Timestamp.iso8601) ?? "not analyzed yet (thinglog analyze)"),
         ]
         for (label, value) in rows {
             context.standardOutput.write(label.padding(toLength: 17, withPad: " ", startingAt: 0) + value + "\n")

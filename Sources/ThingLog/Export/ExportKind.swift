@@ -51,20 +51,7 @@ public struct ExportFilter: Sendable {
         self.windows = windows
     }
 
-    /// SQL conditions on the device and metric lists, and their bound values, for the columns that hold the device
-    /// id and the metric name. (The time range is applied by the series scans themselves.)
-    func conditions(deviceID: String, metric: String) -> (sql: String, values: [SQLiteValue]) {
-        var parts: [String] = []
-        var values: [SQLiteValue] = []
-        if let devices {
-            parts.append("\(deviceID) IN (" + devices.map { _ in "?" }.joined(separator: ", ") + ")")
-            values += devices.map(SQLiteValue.integer)
-        }
-        if !metrics.isEmpty {
-            parts.append("\(metric) IN (" + metrics.map { _ in "?" }.joined(separator: ", ") + ")")
-            values += metrics.map(SQLiteValue.text)
-        }
-        return (parts.isEmpty ? "1" : parts.joined(separator: " AND "), values)
-    }
+    /// The devices and series the filter selects.
+    var selection: StoreReader.Selection { StoreReader.Selection(devices: devices, metrics: metrics) }
 }
 

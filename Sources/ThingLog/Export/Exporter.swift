@@ -5,52 +5,20 @@
 /// here, as the rows stream, with the same code `analyze` uses for rules; feeding starts one lookback before the
 /// range, so a row's value does not depend on the range asked for.
 public struct Exporter {
-    public let database: Database
+    public let store: StoreReader
     /// Rolling windows for the `rolling` kind.
     public let windows: [RollingWindow]
 
-    public init(database: Database, windows: [RollingWindow] = []) {
-        self.database = database
+    public init(store: StoreReader, windows: [RollingWindow] = []) {
+        self.store = store
         self.windows = windows
     }
 
-    /// One series to export: a raw metric, or a ppm series named `SENSOR.GAS`.
-    struct Series {
-        var product: String
-        var device: String
-        var name: String
-        var sensor: String
-        var gas: String
-        var id: Int64
-        var isPPM: Bool
-    }
+    typealias Series = StoreReader.Series
 
     /// The series the filter selects, raw and/or ppm, in export order.
     func series(_ filter: ExportFilter, raw: Bool, ppm: Bool, orderBySensorAndGas: Bool = false) throws -> [Series] {
-        var parts: [String] = []
-        var values: [SQLiteValue] = []
-        if raw {
-            let condition = filter.conditions(deviceID: "d.id", metric: "s.metric")
-            parts.append("""
-                SELECT d.product, d.name, s.metric, '', '', s.id, 0 FROM series s JOIN devices d ON d.id = s.device_id
-                WHERE \(condition.sql)
-                """)
-            values += condition.values
-        }
-        if ppm {
-            let condition = filter.conditions(deviceID: "d.id", metric: "p.sensor || '.' || p.gas")
-            parts.append("""
-                SELECT d.product, d.name, p.sensor || '.' || p.gas, p.sensor, p.gas, p.id, 1 FROM ppm_series p
-                JOIN devices d ON d.id = p.device_id WHERE \(condition.sql)
-                """)
-            values += condition.values
-        }
-        let order = orderBySensorAndGas ? "1, 2, 4, 5" : "1, 2, 3"
-        return try database.rows(parts.joined(separator: " UNION ALL ") + " ORDER BY \(order)", values).map { row in
-            Series(product: row[0].stringValue ?? "", device: row[1].stringValue ?? "", name: row[2].stringValue ?? "",
-                   sensor: row[3].stringValue ?? "", gas: row[4].stringValue ?? "", id: row[5].int64Value ?? 0,
-                   isPPM: row[6] == .integer(1))
-        }
+        try store.series(filter.selection, raw: raw, ppm: ppm, orderBySensorAndGas: orderBySensorAndGas)
     }
 
     /// The windows the `rolling` kind writes for a series: the configured ones, and for ppm series the exposures,
@@ -90,19 +58,14 @@ public struct Exporter {
                 }
             }
         case .ppm:
-            let statement = try database.prepare("""
-                SELECT ts, ppm, rs_r0, quality FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts
-                """)
             for series in try series(filter, raw: false, ppm: true, orderBySensorAndGas: true) {
                 let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
                 let sensor = ExportValue.text(series.sensor)
                 let gas = ExportValue.text(series.gas)
-                try statement.bind([.integer(series.id), .integer(from), .integer(to)])
-                try statement.forEachRow { s in
-                    let quality = PPMQuality.allCases.first { $0.code == s.int64(3) } ?? .warmup
-                    try body([product, device, sensor, gas, .timestamp(s.int64(0)),
-                              s.isNull(1) ? .empty : .number(s.double(1)),
-                              s.isNull(2) ? .empty : .number(s.double(2)), .text(quality.rawValue)])
+                try store.ppmRows(of: series, from: from, to: to) { row in
+                    try body([product, device, sensor, gas, .timestamp(row.time),
+                              row.ppm.map(ExportValue.number) ?? .empty, row.ratio.map(ExportValue.number) ?? .empty,
+                              .text(row.quality.rawValue)])
                 }
             }
         case .alarms:
@@ -114,39 +77,18 @@ public struct Exporter {
 
     /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
     func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
-        let statement = try database.cached(series.isPPM
-            ? "SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? "
-                + "AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
-            : "SELECT ts, value FROM readings WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts")
-        defer { statement.reset() }
-        try statement.bind([.integer(series.id), .integer(from), .integer(to)])
-        while try statement.step() { try body(statement.int64(0), statement.double(1)) }
+        try store.samples(of: series, from: from, to: to, body)
     }
 
     /// Every alarm whose [started_at, ended_at) overlaps the range; an open alarm extends to the end.
     private func alarms(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
-        var range = filter.conditions(deviceID: "a.device_id", metric: "a.metric")
-        if let to = filter.to { range.sql += " AND a.started_at < ?"; range.values.append(.integer(to)) }
-        if let from = filter.from {
-            range.sql += " AND (a.ended_at IS NULL OR a.ended_at > ?)"
-            range.values.append(.integer(from))
-        }
-        let statement = try database.prepare("""
-            SELECT a.id, d.product, d.name, a.rule, a.severity, a.metric, a.started_at, a.fired_at, a.ended_at,
-                   (COALESCE(a.ended_at, a.last_sample_at) - a.started_at) / 1000.0, a.peak, a.peak_at, a.threshold
-            FROM alarms a JOIN devices d ON d.id = a.device_id WHERE \(range.sql)
-            ORDER BY d.product, d.name, a.rule, a.started_at
-            """)
-        try statement.bind(range.values)
-        try statement.forEachRow { s in
-            func optional(_ index: Int, _ make: (Int) -> ExportValue) -> ExportValue {
-                s.isNull(index) ? .empty : make(index)
-            }
-            try body([.text(s.string(0)), .text(s.string(1)), .text(s.string(2)), .text(s.string(3)),
-                      .text(s.string(4)), optional(5) { .text(s.string($0)) }, .timestamp(s.int64(6)),
-                      .timestamp(s.int64(7)), optional(8) { .timestamp(s.int64($0)) }, .number(s.double(9)),
-                      optional(10) { .number(s.double($0)) }, optional(11) { .timestamp(s.int64($0)) },
-                      optional(12) { .number(s.double($0)) }])
+        try store.alarms(filter.selection, from: filter.from, to: filter.to) { alarm in
+            try body([.text(alarm.id), .text(alarm.product), .text(alarm.device), .text(alarm.rule),
+                      .text(alarm.severity), alarm.metric.map(ExportValue.text) ?? .empty,
+                      .timestamp(alarm.startedAt), .timestamp(alarm.firedAt),
+                      alarm.endedAt.map(ExportValue.timestamp) ?? .empty, .number(alarm.durationSeconds),
+                      alarm.peak.map(ExportValue.number) ?? .empty, alarm.peakAt.map(ExportValue.timestamp) ?? .empty,
+                      alarm.threshold.map(ExportValue.number) ?? .empty])
         }
     }
 

@@ -137,11 +137,7 @@ struct DeviceReportBuilder {
 
     /// Report count, first and last report of the day, and the count expected from the median interval.
     private func coverage(of series: [Exporter.Series], into report: inout DeviceReport) throws {
-        guard !series.isEmpty else { return }
-        let ids = series.map { String($0.id) }.joined(separator: ",")
-        let times = try exporter.database.rows("""
-            SELECT DISTINCT ts FROM readings WHERE series_id IN (\(ids)) AND ts >= ? AND ts < ? ORDER BY ts
-            """, [.integer(day.start), .integer(day.end)]).compactMap { $0[0].int64Value }
+        let times = try exporter.store.sampleTimes(of: series, from: day.start, to: day.end)
         report.reports = times.count
         report.firstReport = times.first
         report.lastReport = times.last

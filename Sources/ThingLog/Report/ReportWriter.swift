@@ -32,10 +32,19 @@ public struct ReportWriter {
 
     public func run() throws -> ReportResult {
         let analysis = try Analyzer(path: databasePath, configuration: configuration).run()
-        let database = try StoreConnection.openForReading(path: databasePath)
-        try database.execute("BEGIN")
-        defer { try? database.execute("COMMIT") }
-        let exporter = Exporter(database: database, windows: configuration.windows)
+        let store = try StoreReader.open(path: databasePath)
+        let (devices, rejects, meanWindow, files) = try store.inSnapshot { try read(store) }
+        let page = ReportPage(day: day, devices: devices, generatedAt: generatedAt, windowName: meanWindow?.name,
+                              rejects: rejects)
+        let folder = try writeFolder(files + [("report.html", Array(page.html().utf8))])
+        return ReportResult(folder: folder, devices: devices.count, alarms: devices.reduce(0) { $0 + $1.alarms.count },
+                            analysis: analysis)
+    }
+
+    /// The day's export files and page contents, read in one snapshot.
+    private func read(_ store: StoreReader) throws
+        -> ([DeviceReport], [(reason: String, count: Int)], RollingWindow?, [(name: String, bytes: [UInt8])]) {
+        let exporter = Exporter(store: store, windows: configuration.windows)
         let filter = ExportFilter(from: day.start, to: day.end)
 
         var files: [(name: String, bytes: [UInt8])] = []
@@ -48,31 +57,11 @@ public struct ReportWriter {
             }
         }
         // Every device that existed by the end of the day, so a silent one shows up too.
-        let stored = try database.rows("""
-            SELECT d.id, d.product, d.name FROM devices d WHERE EXISTS (
-                SELECT 1 FROM series s JOIN readings r ON r.series_id = s.id WHERE s.device_id = d.id AND r.ts < ?)
-            ORDER BY d.product, d.name
-            """, [.integer(day.end)]).compactMap { row -> StoredDevice? in
-                guard let id = row[0].int64Value, let product = row[1].stringValue, let name = row[2].stringValue
-                else { return nil }
-                return StoredDevice(id: id, product: product, name: name)
-            }
+        let stored = try store.devices(withReadingsBefore: day.end)
         let builder = DeviceReportBuilder(exporter: exporter, configuration: configuration, day: day)
         let devices = try stored.map { try builder.build(device: $0) }
-        let rejects = try database.rows("""
-            SELECT reason, COUNT(*) FROM rejects WHERE received_at >= ? AND received_at < ?
-            GROUP BY reason ORDER BY reason
-            """, [.integer(day.start), .integer(day.end)]).compactMap { row -> (String, Int)? in
-                guard let reason = row[0].stringValue, let count = row[1].int64Value else { return nil }
-                return (reason, Int(count))
-            }
-        let page = ReportPage(day: day, devices: devices, generatedAt: generatedAt,
-                              windowName: builder.meanWindow?.name, rejects: rejects)
-        files.append(("report.html", Array(page.html().utf8)))
-
-        let folder = try writeFolder(files)
-        return ReportResult(folder: folder, devices: devices.count, alarms: devices.reduce(0) { $0 + $1.alarms.count },
-                            analysis: analysis)
+        let rejects = try store.rejectCounts(from: day.start, to: day.end)
+        return (devices, rejects, builder.meanWindow, files)
     }
 
     /// Writes the files into a fresh hidden folder beside the target (each synced to the disk), then swaps it into

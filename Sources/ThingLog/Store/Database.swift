@@ -41,8 +41,9 @@ public final class Database {
         try Statement(database: self, sql: sql)
     }
 
-    /// A prepared statement kept for the connection's lifetime, for statements run again and again.
-    public func cached(_ sql: String) throws(SQLiteError) -> Statement {
+    /// A prepared statement kept for the connection's lifetime, for statements run again and again on hot paths.
+    /// Only what is asked for is cached: SQL built per call (IN-lists) is prepared, run and finalized.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
         if let statement = cachedStatements[sql] {
             statement.reset()
             return statement
@@ -65,22 +66,20 @@ public final class Database {
 
     /// Runs a statement with parameters, ignoring rows.
     public func execute(_ sql: String, _ values: [SQLiteValue]) throws(SQLiteError) {
-        try cached(sql).execute(values)
+        try prepare(sql).execute(values)
     }
 
     /// The first column of the first row, or nil without rows.
     public func scalar(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
-        let statement = try cached(sql)
+        let statement = try prepare(sql)
         try statement.bind(values)
-        defer { statement.reset() }
         return try statement.step() ? statement.value(0) : nil
     }
 
     /// Every row as an array of values (for small results).
     public func rows(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> [[SQLiteValue]] {
-        let statement = try cached(sql)
+        let statement = try prepare(sql)
         try statement.bind(values)
-        defer { statement.reset() }
         var result: [[SQLiteValue]] = []
         while try statement.step() {
             result.append((0..<statement.columnCount).map { statement.value($0) })
@@ -95,16 +94,85 @@ public final class Database {
 
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
+}
+
+/// What a transaction is for.
+public enum TransactionKind: Sendable {
+    /// Takes the write lock at once (`BEGIN IMMEDIATE`): a writer waits for the lock up front (busy timeout) instead
+    /// of failing half-way through.
+    case write
+    /// One consistent read snapshot (`BEGIN`; the snapshot is taken at the first read).
+    case readSnapshot
+}
+
+/// The one transaction API: every BEGIN, COMMIT, ROLLBACK and SAVEPOINT of thinglog goes through here.
+extension Database {
+    public func begin(_ kind: TransactionKind) throws(SQLiteError) {
+        try cachedStatement(kind == .write ? "BEGIN IMMEDIATE" : "BEGIN").execute()
+    }
+
+    public func commit() throws(SQLiteError) {
+        try cachedStatement("COMMIT").execute()
+    }
+
+    /// Abandons the open transaction, if any.
+    public func rollback() {
+        if isInTransaction { try? execute("ROLLBACK") }
+    }
+
     /// Runs `body` in a transaction: commits when it returns, rolls back and rethrows when it throws.
-    public func inTransaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
-        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+    public func transaction<T>(_ kind: TransactionKind = .write, _ body: () throws -> T) throws -> T {
+        try begin(kind)
         do {
             let result = try body()
-            try execute("COMMIT")
+            try commit()
             return result
         } catch {
-            if isInTransaction { try? execute("ROLLBACK") }
+            rollback()
             throw error
         }
+    }
+
+    /// Opens a savepoint inside the open transaction.
+    public func beginSavepoint() throws(SQLiteError) {
+        try cachedStatement("SAVEPOINT thinglog_entry").execute()
+    }
+
+    /// Keeps what was written since `beginSavepoint()`.
+    public func releaseSavepoint() throws(SQLiteError) {
+        try cachedStatement("RELEASE thinglog_entry").execute()
+    }
+
+    /// Undoes what was written since `beginSavepoint()` and closes the savepoint; the transaction stays open.
+    public func rollbackToSavepoint() throws(SQLiteError) {
+        try cachedStatement("ROLLBACK TO thinglog_entry").execute()
+        try releaseSavepoint()
+    }
+}
+
+/// A write transaction that commits in pieces, so that a long job (analyzing a device's months of history) never
+/// holds the write lock for long: `commitPiece()` commits what was written so far and continues in a new one.
+public final class PiecewiseTransaction {
+    private let database: Database
+
+    /// Begins the first piece.
+    public init(database: Database) throws(SQLiteError) {
+        self.database = database
+        try database.begin(.write)
+    }
+
+    public func commitPiece() throws(SQLiteError) {
+        try database.commit()
+        try database.begin(.write)
+    }
+
+    /// Commits the last piece.
+    public func finish() throws(SQLiteError) {
+        try database.commit()
+    }
+
+    /// Rolls the open piece back (the pieces committed before stay).
+    public func abandon() {
+        database.rollback()
     }
 }

@@ -57,6 +57,13 @@ public enum StoreConnection {
         return database
     }
 
+    /// Opens an existing store for ad-hoc SQL: read-only, and `query_only` on top, so no statement can change it.
+    public static func openForQueries(path: String) throws(SQLiteError) -> Database {
+        let database = try openForReading(path: path)
+        try database.execute("PRAGMA query_only=ON")
+        return database
+    }
+
     /// Runs every migration above the file's `user_version`, each in its own immediate transaction, so that two
     /// processes opening a new store at once migrate it once.
     static func migrate(_ database: Database) throws(SQLiteError) {
@@ -70,7 +77,7 @@ public enum StoreConnection {
             return
         }
         do {
-            try database.inTransaction {
+            try database.transaction {
                 // Re-read inside the write lock: another process may have migrated meanwhile.
                 let locked = Int(try database.scalar("PRAGMA user_version")?.int64Value ?? 0)
                 for next in locked..<Schema.currentVersion {

@@ -137,7 +137,7 @@ public final class StoreWriter {
 
     /// Starts a write transaction.
     public func begin() throws {
-        try database.execute("BEGIN IMMEDIATE")
+        try database.begin(.write)
         transactionSummary = AppendSummary()
     }
 
@@ -158,10 +158,10 @@ public final class StoreWriter {
     private func writeIsolated(_ entry: StoreEntry) throws {
         guard case .accepted(let message, _) = entry else { return try write(entry) }
         let summaryBefore = transactionSummary
-        try database.execute("SAVEPOINT entries")
+        try database.beginSavepoint()
         do {
             try write(entry)
-            try database.execute("RELEASE entries")
+            try database.releaseSavepoint()
         } catch let error as SQLiteError where Self.isCausedByEntry(error) {
             try undoSavepoint()
             transactionSummary = summaryBefore
@@ -170,12 +170,11 @@ public final class StoreWriter {
         }
     }
 
-    /// Rolls back to the savepoint `entries`. Cached ids may name rows it removed, so the caches are dropped; the
+    /// Rolls back to the entry's savepoint. Cached ids may name rows it removed, so the caches are dropped; the
     /// device clocks are written first (a clock that is ahead only makes later lookups slower, never wrong). Only
     /// the slow path of `append` takes savepoints: on the fast path one would copy every page it changes.
     private func undoSavepoint() throws {
-        try database.execute("ROLLBACK TO entries")
-        try database.execute("RELEASE entries")
+        try database.rollbackToSavepoint()
         try persistDeviceClocks()
         forgetCaches()
     }
@@ -200,7 +199,7 @@ public final class StoreWriter {
         do {
             try persistDeviceClocks()
             try addCounters(transactionSummary)
-            try database.execute("COMMIT")
+            try database.commit()
             try sizeCacheToHotSet()
             // Names a long-running subscriber sees churn: the caches are rebuilt from the store past a bound, so
             // memory does not grow with every device name ever seen (SPEC §5).
@@ -216,7 +215,7 @@ public final class StoreWriter {
 
     /// Abandons the open transaction; cached ids and clocks are dropped, as they may name rolled-back rows.
     public func rollback() {
-        if database.isInTransaction { try? database.execute("ROLLBACK") }
+        database.rollback()
         forgetCaches()
     }
 
@@ -326,7 +325,7 @@ public final class StoreWriter {
 
         if !parsed.events.isEmpty {
             let reportID = database.lastInsertRowID
-            let insertEvent = try database.cached(
+            let insertEvent = try database.cachedStatement(
                 "INSERT INTO events(report_id, device_id, ts, event_id, type, params) VALUES (?, ?, ?, ?, ?, ?)")
             for event in parsed.events {
                 try insertEvent.execute([.integer(reportID), .integer(device.id), .integer(event.timestamp ?? ts),
@@ -362,7 +361,7 @@ public final class StoreWriter {
     }
 
     private func quarantine(_ rejection: Rejection) throws {
-        let insert = try database.cached(
+        let insert = try database.cachedStatement(
             "INSERT INTO rejects(received_at, topic, reason, detail, size, bytes) VALUES (?, ?, ?, ?, ?, ?)")
         let topic = rejection.topic.map {
             String(decoding: $0.utf8.prefix(Self.maximumRejectTopicBytes), as: UTF8.self)
@@ -498,8 +497,8 @@ public final class StoreWriter {
 
     private func persistDeviceClocks() throws {
         for (key, state) in devices where state.isDirty {
-            try database.execute("UPDATE devices SET last_receive_ts = ? WHERE id = ?",
-                                 [state.lastReceiveTS.map(SQLiteValue.integer) ?? .null, .integer(state.id)])
+            try database.cachedStatement("UPDATE devices SET last_receive_ts = ? WHERE id = ?")
+                .execute([state.lastReceiveTS.map(SQLiteValue.integer) ?? .null, .integer(state.id)])
             devices[key]?.isDirty = false
         }
     }
@@ -512,10 +511,10 @@ public final class StoreWriter {
             (StoreCounter.unknownPropertyReadings, summary.unknownPropertyReadings),
         ] + summary.dropped.map { (StoreCounter.dropped($0.key), $0.value) }
         for (name, increment) in increments where increment > 0 {
-            try database.execute("""
+            try database.cachedStatement("""
                 INSERT INTO counters(name, value) VALUES (?, ?)
                 ON CONFLICT(name) DO UPDATE SET value = value + excluded.value
-                """, [.text(name), .integer(Int64(increment))])
+                """).execute([.text(name), .integer(Int64(increment))])
         }
     }
 }

@@ -1,5 +1,5 @@
 /// Appends ppm rows to the `ppm` table, many rows per statement (one `sqlite3_step` for 128 rows instead of 128).
-struct PPMWriter {
+public struct PPMWriter {
     static let rowsPerStatement = 128
     private let database: Database
     private let batch: Statement
@@ -8,14 +8,14 @@ struct PPMWriter {
     init(database: Database) throws {
         self.database = database
         let tuple = "(?, ?, ?, ?, ?)"
-        batch = try database.cached("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES "
+        batch = try database.cachedStatement("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES "
             + Array(repeating: tuple, count: Self.rowsPerStatement).joined(separator: ", "))
-        single = try database.cached("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES " + tuple)
+        single = try database.cachedStatement("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES " + tuple)
     }
 
     /// Writes `rows` (of one device, in time order per series), series by series: inserts that follow each other in
     /// the primary key touch the same few pages.
-    func write(_ unsorted: [PPMRow]) throws {
+    public func write(_ unsorted: [PPMRow]) throws {
         let rows = unsorted.sorted { ($0.seriesID, $0.time) < ($1.seriesID, $1.time) }
         var start = 0
         while rows.count - start >= Self.rowsPerStatement {

@@ -3,10 +3,10 @@
 ///
 /// A k-way merge of one cursor per series, each walking the `(series_id, ts)` primary key: streaming, so memory does
 /// not grow with history, and the readings of one report (same ts) arrive together, as compensation needs.
-final class DeviceFrames {
-    let metrics: [String]
-    private(set) var time: Int64 = .min
-    private(set) var values: [Double]
+public final class DeviceFrames {
+    public let metrics: [String]
+    public private(set) var time: Int64 = .min
+    public private(set) var values: [Double]
     private let cursors: [Statement]
     private var heads: [Int64?]
 
@@ -32,7 +32,7 @@ final class DeviceFrames {
     }
 
     /// Moves to the next timestamp; false at the end.
-    func next() throws -> Bool {
+    public func next() throws -> Bool {
         var earliest: Int64?
         for case let head? in heads where earliest.map({ head < $0 }) ?? true { earliest = head }
         guard let earliest else { return false }
