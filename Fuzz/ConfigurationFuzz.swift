@@ -3,7 +3,9 @@
 // the example template at `templates/CS0SLTKSYA.json`, so the default template path resolves. Inputs naming a
 // template by an absolute path or through `..` are skipped: they would read arbitrary files (`/dev/zero`). The
 // document is also read as a data template, and its strings as durations and time arguments.
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
 import Foundation
 
 nonisolated(unsafe) private var scratch: ScratchFile?

@@ -1,7 +1,9 @@
 // fuzz target `json`: JSONParser over arbitrary bytes, after UTF8Validation as every real caller does.
 // Oracles: UTF8Validation agrees with the standard library; parseObjectWithSpans agrees with parse and each span
 // re-parses to its member's value; a parsed document with finite numbers survives JSONWriter.serialize and back.
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {

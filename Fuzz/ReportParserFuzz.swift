@@ -2,7 +2,9 @@
 // Input layout: 8 bytes (little-endian Int64 receive time), then the topic up to the first newline, then the payload.
 // Each message is parsed with the fixed receive time and with the input's (so extreme receive times are exercised),
 // with and without the data template, and once more with the payload pre-parsed as a jsonl record would hand it.
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {

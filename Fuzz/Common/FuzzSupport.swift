@@ -1,5 +1,7 @@
 // Helpers shared by the ThingLog fuzz targets (compiled into each of them, not into thinglog).
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
 import Glibc
 
 /// The receive time the fuzz targets use when the input does not choose one (2025-11-24).

@@ -2,7 +2,9 @@
 // scratch file, with a small line limit and buffer so that growing, compacting and over-long lines are exercised)
 // and every line goes through LineDecoder — IngestFormat.decode, then ReportParser.entry — as Ingester does.
 // Oracle: LineReader yields exactly the newline-separated lines of the input.
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
 
 /// The line limit of the fuzzed reader (the real one allows 16 MiB).
 let fuzzMaximumLineBytes = 8192

@@ -1,5 +1,5 @@
 import Foundation
-import ThingLog
+import ThingLogCLI
 
 signal(SIGPIPE, SIG_IGN)
 let context = CommandContext(

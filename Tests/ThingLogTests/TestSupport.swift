@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogCLI
 
 /// A temporary directory removed when the value is released.
 final class TemporaryDirectory {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogStore
 
 @Suite struct AnalyzeCommandTests {
     let directory = TemporaryDirectory()

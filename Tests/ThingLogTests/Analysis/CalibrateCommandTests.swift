@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
 
 @Suite struct CalibrateCommandTests {
     let directory = TemporaryDirectory()

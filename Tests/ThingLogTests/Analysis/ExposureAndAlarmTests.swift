@@ -1,5 +1,6 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogAnalysis
+@testable import ThingLogCLI
 
 @Suite struct ExposureWindowTests {
     /// The definition, integrated segment by segment for each sample.

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogAnalysis
+@testable import ThingLogCLI
 
 /// `analyze` runs over growing data, late data, new calibrations and changed configuration must give exactly what one
 /// `analyze --full` gives on the final data: compared as exported bytes.

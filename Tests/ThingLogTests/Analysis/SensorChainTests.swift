@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogAnalysis
 
 @Suite struct SensorChainTests {
     func sensor(_ model: SensorModel, input: SensorInput = .adc(bits: 10, vref: 5), gases: [String]? = nil,

@@ -1,5 +1,7 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogAnalysis
+@testable import ThingLogCLI
 
 @Suite struct SlidingWindowTests {
     /// The definition, computed the slow way: samples with t − W < tᵢ ≤ t.

@@ -1,5 +1,5 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogCLI
 
 @Suite struct CLITests {
     let directory = TemporaryDirectory()

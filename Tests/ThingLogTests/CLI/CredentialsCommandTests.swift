@@ -1,5 +1,5 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
 
 @Suite struct CredentialsCommandTests {
     let directory = TemporaryDirectory()

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogAnalysis
+@testable import ThingLogCLI
 
 @Suite struct SimulateCommandTests {
     let directory = TemporaryDirectory()

@@ -1,5 +1,5 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
 
 @Suite struct ConfigurationTests {
     let directory = TemporaryDirectory()

@@ -1,5 +1,5 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
 
 /// Published vectors: FIPS 180-4 examples (via NIST CSRC), RFC 4231 (HMAC-SHA-256), RFC 2202 (HMAC-SHA-1),
 /// RFC 4648 (base64) and the worked login example of protocol.md §4.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
 
 /// Issue 9's hostile store, end to end: values at the edges of Double, thousands of property ids, one device name in
 /// two products and in two Unicode forms. analyze → report → export → query each finish, in bounded time, exit 0.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
 
 /// A small RFC 4180 reader, independent of the writer under test.
 func parseCSV(_ text: String) -> [[String]] {

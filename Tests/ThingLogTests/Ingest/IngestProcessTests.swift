@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
 
 /// Tests that run the built binary as separate processes: crashes and concurrent readers.
 @Suite(.serialized) struct IngestProcessTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogIngest
 
 @Suite struct LineReaderTests {
     func lines(of bytes: [UInt8], maximum: Int = 1 << 20, initialCapacity: Int = 16) throws -> [String] {

@@ -1,5 +1,6 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogIngest
 
 @Suite struct ReportParserTests {
     let topic = "$thing/up/property/CS0SLTKSYA/dev1"

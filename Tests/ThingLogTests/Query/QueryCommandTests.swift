@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
 
 @Suite struct QueryCommandTests {
     static let queriesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

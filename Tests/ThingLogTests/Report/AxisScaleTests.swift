@@ -1,5 +1,5 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogReport
 
 /// Charts fit any values a device can send without trapping, looping or drawing NaN (SPEC §5).
 @Suite struct AxisScaleTests {

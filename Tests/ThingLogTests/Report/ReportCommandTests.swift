@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogReport
 
 @Suite struct ReportCommandTests {
     let directory = TemporaryDirectory()

@@ -1,5 +1,6 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogStore
+@testable import ThingLogCLI
 
 /// The in-memory slots against a brute-force set of taken milliseconds.
 @Suite struct ReceiveTimeSlotsTests {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
 
 @Suite struct StoreTests {
     let directory = TemporaryDirectory()

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
+@testable import ThingLogSubscribe
 
 /// The subscriber's committer thread, without a broker: batches come back committed, in order, with their packet
 /// ids and connection; a failing store stops it with the error instead of acknowledging anything.

@@ -1,5 +1,7 @@
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogSubscribe
 
 /// The subscriber's batch and acknowledgement rules, without a socket or a clock.
 @Suite struct BatchPolicyTests {

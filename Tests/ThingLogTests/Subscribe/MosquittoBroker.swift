@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogSubscribe
 
 /// A real mosquitto broker on a free loopback port, with its own configuration in a temporary directory.
 final class MosquittoBroker: @unchecked Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogStore
 
 /// `subscribe` against a real mosquitto broker (issue #3's required tests).
 @Suite(.serialized) struct SubscribeBrokerTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
+@testable import ThingLogCLI
 
 @Suite struct RunningMomentsTests {
     /// Two-pass mean and sample standard deviation over values divided by `scale` first (a power of two: exact).

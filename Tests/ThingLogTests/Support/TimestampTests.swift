@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ThingLog
+@testable import ThingLogCore
 
 @Suite struct TimestampTests {
     @Test func formatsUTCWithMilliseconds() {

@@ -1,0 +1,46 @@
+/// What one accepted message says, before the store gives its readings a time (SPEC §5, protocol.md §2).
+public struct ParsedMessage: Sendable {
+    public var topic: ThingTopic
+    public var method: String?
+    /// The device's own timestamp in milliseconds, when present and inside the skew window.
+    public var deviceTimestamp: Int64?
+    /// The device sent a timestamp outside [received_at − 366 d, received_at + 10 min].
+    public var isClockSkewed = false
+    /// Numeric params of a `report` (bool as 0/1), in payload order.
+    public var readings: [(metric: String, value: Double)] = []
+    public var events: [ParsedEvent] = []
+    /// Readings outside the template's declared range (stored, flagged).
+    public var outOfRangeCount = 0
+    /// Readings of properties the template does not declare (stored, counted).
+    public var unknownPropertyCount = 0
+    /// Numeric params whose ids break the name rules (`bad_property`): kept in the raw report only.
+    public var invalidPropertyIDCount = 0
+
+    /// A message on `topic` with nothing parsed yet.
+    public init(topic: ThingTopic) {
+        self.topic = topic
+    }
+}
+
+/// One device event from `event_post` or `events_post`.
+public struct ParsedEvent: Sendable, Equatable {
+    public var eventID: String
+    public var type: String?
+    /// The event's own timestamp (ms), when present and conforming; else the report's time is used.
+    public var timestamp: Int64?
+    /// The event's `params` as compact JSON text.
+    public var params: String
+
+    package init(eventID: String, type: String? = nil, timestamp: Int64? = nil, params: String) {
+        self.eventID = eventID
+        self.type = type
+        self.timestamp = timestamp
+        self.params = params
+    }
+}
+
+/// One item handed to the store: a parsed message or a quarantined input.
+public enum StoreEntry: Sendable {
+    case accepted(IncomingMessage, ParsedMessage)
+    case rejected(Rejection)
+}

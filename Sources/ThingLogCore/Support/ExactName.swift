@@ -1,0 +1,43 @@
+import Glibc
+
+/// A name compared and hashed as its UTF-8 bytes (SPEC §5: names are never Unicode-normalized).
+///
+/// Swift's `String` equality is canonical equivalence, so `"café" == "cafe\u{301}"`: a dictionary keyed by `String`
+/// would merge two devices. Every cache keyed by a device-sent name uses this instead.
+public struct ExactName: Hashable, Sendable, CustomStringConvertible {
+    public let text: String
+
+    public init(_ text: String) {
+        var text = text
+        text.makeContiguousUTF8()
+        self.text = text
+    }
+
+    public static func == (lhs: ExactName, rhs: ExactName) -> Bool {
+        hasSameBytes(lhs.text, rhs.text)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        let hashed: Void? = text.utf8.withContiguousStorageIfAvailable {
+            hasher.combine(bytes: UnsafeRawBufferPointer($0))
+        }
+        if hashed == nil {
+            for byte in text.utf8 { hasher.combine(byte) }
+        }
+        hasher.combine(0xFF as UInt8)
+    }
+
+    public var description: String { text }
+}
+
+/// Whether two strings hold the same UTF-8 bytes (not merely canonically equivalent text, which is what `==` asks).
+package func hasSameBytes(_ lhs: String, _ rhs: String) -> Bool {
+    let compared = lhs.utf8.withContiguousStorageIfAvailable { left in
+        rhs.utf8.withContiguousStorageIfAvailable { right in
+            guard left.count == right.count, let leftBytes = left.baseAddress, let rightBytes = right.baseAddress
+            else { return left.count == right.count }
+            return memcmp(leftBytes, rightBytes, left.count) == 0
+        }
+    }
+    return compared.flatMap { $0 } ?? lhs.utf8.elementsEqual(rhs.utf8)
+}

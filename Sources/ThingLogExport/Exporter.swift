@@ -1,0 +1,120 @@
+import ThingLogCore
+import ThingLogStore
+import ThingLogAnalysis
+
+/// Streams the rows of one kind from the store, ordered by device, then metric/sensor/gas (or rule), then time.
+///
+/// Every series-based kind walks its series one by one along the `(series_id, ts)` primary key, so rows come out
+/// in order without a sort and memory does not grow with the row count. Rolling windows and exposures are computed
+/// here, as the rows stream, with the same code `analyze` uses for rules; feeding starts one lookback before the
+/// range, so a row's value does not depend on the range asked for.
+public struct Exporter {
+    public let store: StoreReader
+    /// Rolling windows for the `rolling` kind.
+    public let windows: [RollingWindow]
+
+    public init(store: StoreReader, windows: [RollingWindow] = []) {
+        self.store = store
+        self.windows = windows
+    }
+
+    package typealias Series = StoreReader.Series
+
+    /// The series the filter selects, raw and/or ppm, in export order.
+    package func series(_ filter: ExportFilter, raw: Bool, ppm: Bool,
+                        orderBySensorAndGas: Bool = false) throws -> [Series] {
+        try store.series(filter.selection, raw: raw, ppm: ppm, orderBySensorAndGas: orderBySensorAndGas)
+    }
+
+    /// The windows the `rolling` kind writes for a series: the configured ones, and for ppm series the exposures,
+    /// narrowed to `--window` names.
+    func rollingWindows(for series: Series, filter: ExportFilter) -> [SeriesWindow] {
+        var all = windows.map(SeriesWindow.init(rolling:))
+        if series.isPPM {
+            all += SeriesWindow.exposures.map { SeriesWindow(exposureNamed: $0.name, milliseconds: $0.milliseconds) }
+        }
+        return filter.windows.isEmpty ? all : all.filter { filter.windows.contains($0.name) }
+    }
+
+    public func forEachRow(_ kind: ExportKind, filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
+        let from = filter.from ?? .min, to = filter.to ?? .max
+        switch kind {
+        case .readings:
+            for series in try series(filter, raw: true, ppm: false) {
+                let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
+                let metric = ExportValue.text(series.name)
+                try samples(of: series, from: from, to: to) { time, value in
+                    try body([product, device, metric, .timestamp(time), .number(value)])
+                }
+            }
+        case .rolling:
+            for series in try series(filter, raw: true, ppm: true) {
+                let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
+                let metric = ExportValue.text(series.name)
+                for var window in rollingWindows(for: series, filter: filter) {
+                    let name = ExportValue.text(window.name)
+                    let start = from == .min ? from : from &- window.lookbackMilliseconds
+                    try samples(of: series, from: start, to: to) { time, value in
+                        let result = window.add(time: time, value: value)
+                        guard time >= from else { return }
+                        try body([product, device, metric, name, .timestamp(time), .number(result.mean),
+                                  .number(result.minimum), .number(result.maximum), .number(Double(result.count))])
+                    }
+                }
+            }
+        case .ppm:
+            for series in try series(filter, raw: false, ppm: true, orderBySensorAndGas: true) {
+                let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
+                let sensor = ExportValue.text(series.sensor)
+                let gas = ExportValue.text(series.gas)
+                try store.ppmRows(of: series, from: from, to: to) { row in
+                    try body([product, device, sensor, gas, .timestamp(row.time),
+                              row.ppm.map(ExportValue.number) ?? .empty, row.ratio.map(ExportValue.number) ?? .empty,
+                              .text(row.quality.rawValue)])
+                }
+            }
+        case .alarms:
+            try alarms(filter: filter, body)
+        case .summary:
+            try summary(filter: filter, body)
+        }
+    }
+
+    /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
+    package func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
+        try store.samples(of: series, from: from, to: to, body)
+    }
+
+    /// Every alarm whose [started_at, ended_at) overlaps the range; an open alarm extends to the end.
+    private func alarms(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
+        try store.alarms(filter.selection, from: filter.from, to: filter.to) { alarm in
+            try body([.text(alarm.id), .text(alarm.product), .text(alarm.device), .text(alarm.rule),
+                      .text(alarm.severity), alarm.metric.map(ExportValue.text) ?? .empty,
+                      .timestamp(alarm.startedAt), .timestamp(alarm.firedAt),
+                      alarm.endedAt.map(ExportValue.timestamp) ?? .empty, .number(alarm.durationSeconds),
+                      alarm.peak.map(ExportValue.number) ?? .empty, alarm.peakAt.map(ExportValue.timestamp) ?? .empty,
+                      alarm.threshold.map(ExportValue.number) ?? .empty])
+        }
+    }
+
+    /// Per device and series (raw metrics and usable ppm estimates of series like `MQ7.CO`): count, min, max, mean,
+    /// sample standard deviation (Welford, so long series stay exact, and scaled, so extreme values do not
+    /// overflow), first and last time.
+    private func summary(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
+        for series in try series(filter, raw: true, ppm: true) {
+            var moments = RunningMoments()
+            var first: Int64 = 0, last: Int64 = 0
+            try samples(of: series, from: filter.from ?? .min, to: filter.to ?? .max) { time, value in
+                if moments.count == 0 { first = time }
+                moments.add(value)
+                last = time
+            }
+            guard moments.count > 0 else { continue }
+            let stddev: ExportValue = moments.sampleStandardDeviation.map(ExportValue.number) ?? .empty
+            try body([.text(series.product), .text(series.device), .text(series.name),
+                      .number(Double(moments.count)), .number(moments.minimum), .number(moments.maximum),
+                      .number(moments.mean), stddev,
+                      .timestamp(first), .timestamp(last)])
+        }
+    }
+}

@@ -1,0 +1,243 @@
+import ThingLogCore
+import ThingLogStore
+
+/// Turns raw messages into `ParsedMessage`s or `Rejection`s. Pure: no store, no clock.
+///
+/// Every byte of a message is hostile input (SPEC §5): names follow `names`, counts are bounded by `limits`, and
+/// numbers are converted only after a range check, so no message can trap, and no message grows anything unbounded.
+public struct ReportParser: Sendable {
+    public var template: DataTemplate?
+    public var names: NameRules
+    public var limits: IngestLimits
+
+    /// Largest payload accepted (SPEC §5: 256 KiB).
+    public static let maximumPayloadBytes = 256 * 1024
+    static let skewPast: Int64 = 366 * 86_400_000
+    static let skewFuture: Int64 = 10 * 60_000
+
+    public init(template: DataTemplate? = nil, names: NameRules = .platform, limits: IngestLimits = .default) {
+        self.template = template
+        self.names = names
+        self.limits = limits
+    }
+
+    /// The outcome of parsing one message.
+    public enum Outcome: Sendable {
+        case accepted(ParsedMessage)
+        case rejected(Rejection)
+    }
+
+    /// Parses a message. `parsedPayload` skips the JSON parse when the caller already holds the payload's value
+    /// (a jsonl record with an object payload).
+    /// What to store for a message: the message with its parse, or its rejection.
+    public func entry(for message: IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
+        switch parse(message, parsedPayload: parsedPayload) {
+        case .accepted(let parsed): .accepted(message, parsed)
+        case .rejected(let rejection): .rejected(rejection)
+        }
+    }
+
+    public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil) -> Outcome {
+        func reject(_ reason: RejectReason, _ detail: String) -> Outcome {
+            .rejected(Rejection(reason: reason, detail: detail, topic: message.topic,
+                                receivedAt: message.receivedAt, bytes: message.payload))
+        }
+        guard let topic = ThingTopic(message.topic, names: names) else {
+            return reject(.badTopic, "not a $thing/{up|down}/{property|event|action}/PRODUCT/DEVICE topic "
+                          + "with a ProductID and DeviceName of the \(names.rawValue) name rules")
+        }
+        guard message.payload.count <= Self.maximumPayloadBytes else {
+            return reject(.tooLarge, "payload of \(message.payload.count) bytes exceeds \(Self.maximumPayloadBytes)")
+        }
+        let document: JSONValue
+        if let parsedPayload {
+            document = parsedPayload
+        } else {
+            let outcome: Result<JSONValue, JSONError>? = message.payload.withUnsafeBufferPointer { buffer in
+                guard UTF8Validation.isValid(buffer) else { return nil }
+                return Result { () throws(JSONError) in try JSONParser.parse(buffer) }
+            }
+            switch outcome {
+            case nil: return reject(.invalidUTF8, "payload is not valid UTF-8")
+            case .failure(let error)?: return reject(.notJSON, error.description)
+            case .success(let value)?: document = value
+            }
+        }
+        guard let members = document.members else {
+            return reject(.notObject, "payload is \(document.kindName), not an object")
+        }
+        if let key = Self.repeatedKey(in: members) {
+            return reject(.duplicateKey, "key \(Self.quoted(key)) appears twice")
+        }
+        if Self.containsNonFinite(document), let path = Self.nonFinitePath(in: document) {
+            return reject(.nonFiniteNumber, "number out of range at \(path)")
+        }
+        var parsed = ParsedMessage(topic: topic)
+        var params: JSONValue?
+        for member in members {
+            switch member.key {
+            case "method": parsed.method = member.value.stringValue
+            case "params": params = member.value
+            case "timestamp": applyTimestamp(member.value, receivedAt: message.receivedAt, to: &parsed)
+            default: break
+            }
+        }
+        if let paramMembers = params?.members, let key = Self.repeatedKey(in: paramMembers) {
+            return reject(.duplicateKey, "params key \(Self.quoted(key)) appears twice")
+        }
+        switch parsed.method {
+        case "report"?:
+            guard let paramMembers = params?.members else {
+                return reject(.noParams, "a report needs a params object")
+            }
+            guard paramMembers.count <= limits.propertiesPerReport else {
+                return reject(.tooManyProperties,
+                              "\(paramMembers.count) params exceed the limit of \(limits.propertiesPerReport)")
+            }
+            collectReadings(paramMembers, product: topic.product, into: &parsed)
+        case "event_post"?:
+            guard let event = makeEvent(document, receivedAt: message.receivedAt) else {
+                return reject(.badEvent, "eventId and type must follow the \(names.rawValue) property-id rule")
+            }
+            parsed.events = [event]
+        case "events_post"?:
+            let elements = document["events"]?.elements ?? []
+            guard elements.count <= limits.propertiesPerReport else {
+                return reject(.tooManyProperties,
+                              "\(elements.count) events exceed the limit of \(limits.propertiesPerReport)")
+            }
+            for element in elements {
+                guard let event = makeEvent(element, receivedAt: message.receivedAt) else {
+                    return reject(.badEvent, "eventId and type must follow the \(names.rawValue) property-id rule")
+                }
+                parsed.events.append(event)
+            }
+        default:
+            break
+        }
+        return .accepted(parsed)
+    }
+
+    private func applyTimestamp(_ value: JSONValue, receivedAt: Int64, to parsed: inout ParsedMessage) {
+        if let milliseconds = Self.milliseconds(from: value), Self.isPlausible(milliseconds, receivedAt: receivedAt) {
+            parsed.deviceTimestamp = milliseconds
+        } else {
+            parsed.isClockSkewed = true
+        }
+    }
+
+    /// A device timestamp in ms (protocol.md §2: values below 1e11 are seconds), or nil when the value is not one:
+    /// not a number, not finite, fractional beyond the millisecond, or outside Int64. Range-checked in Double first,
+    /// so no value can overflow.
+    static func milliseconds(from value: JSONValue) -> Int64? {
+        guard let number = value.doubleValue, number.isFinite else { return nil }
+        let milliseconds = number < 1e11 ? number * 1000 : number
+        let whole = milliseconds.rounded()
+        // Seconds with a millisecond fraction are not exact in binary: allow for that representation error only.
+        let tolerance = number < 1e11 ? 0.01 : 0
+        guard abs(milliseconds - whole) <= tolerance, abs(whole) < 9.2e18 else { return nil }
+        return Int64(exactly: whole)
+    }
+
+    /// Whether a device time lies in [received_at − 366 d, received_at + 10 min] (SPEC §5), without overflow.
+    static func isPlausible(_ milliseconds: Int64, receivedAt: Int64) -> Bool {
+        let (earliest, pastOverflow) = receivedAt.subtractingReportingOverflow(skewPast)
+        let (latest, futureOverflow) = receivedAt.addingReportingOverflow(skewFuture)
+        return (pastOverflow || milliseconds >= earliest) && (futureOverflow || milliseconds <= latest)
+    }
+
+    private func collectReadings(_ params: [JSONMember], product: String, into parsed: inout ParsedMessage) {
+        let template = template.flatMap { $0.applies(to: product) ? $0 : nil }
+        for member in params {
+            let value: Double
+            switch member.value {
+            case .number(let number): value = number
+            case .bool(let flag): value = flag ? 1 : 0
+            default: continue
+            }
+            guard names.isValidPropertyID(member.key) else {
+                parsed.invalidPropertyIDCount += 1
+                continue
+            }
+            if let template {
+                switch template.check(member.key, value: value) {
+                case .valid: break
+                case .outOfRange: parsed.outOfRangeCount += 1
+                case .unknownProperty: parsed.unknownPropertyCount += 1
+                }
+            }
+            parsed.readings.append((member.key, value))
+        }
+    }
+
+    /// An event, or nil when its `eventId` or `type` breaks the property-id rule (`bad_event`).
+    private func makeEvent(_ value: JSONValue, receivedAt: Int64) -> ParsedEvent? {
+        guard let id = value["eventId"]?.stringValue, names.isValidPropertyID(id) else { return nil }
+        var type: String?
+        if let typeValue = value["type"], typeValue != .null {
+            guard let text = typeValue.stringValue, names.isValidPropertyID(text) else { return nil }
+            type = text
+        }
+        var timestamp: Int64?
+        if let stamp = value["timestamp"].flatMap(Self.milliseconds(from:)),
+           Self.isPlausible(stamp, receivedAt: receivedAt) {
+            timestamp = stamp
+        }
+        return ParsedEvent(eventID: id, type: type, timestamp: timestamp,
+                           params: value["params"].map(JSONWriter.serialize) ?? "{}")
+    }
+
+    /// The first key that appears twice among `members`, compared as bytes (`café` and `cafe\u{301}` differ).
+    static func repeatedKey(in members: [JSONMember]) -> String? {
+        if members.count <= 16 {
+            for index in members.indices.dropFirst() {
+                let key = members[index].key
+                if members[..<index].contains(where: { hasSameBytes($0.key, key) }) { return key }
+            }
+            return nil
+        }
+        var seen = Set<ExactName>()
+        for member in members where !seen.insert(ExactName(member.key)).inserted { return member.key }
+        return nil
+    }
+
+    /// A device-sent name for a reject's detail: quoted, bounded, control characters escaped.
+    static func quoted(_ text: String) -> String {
+        JSONWriter.serialize(.string(String(decoding: text.utf8.prefix(64), as: UTF8.self)))
+    }
+
+    /// Whether any number in the document is not finite; cheap, so the path is only built for rejects.
+    static func containsNonFinite(_ value: JSONValue) -> Bool {
+        switch value {
+        case .number(let number): !number.isFinite
+        case .array(let elements): elements.contains(where: containsNonFinite)
+        case .object(let members): members.contains { containsNonFinite($0.value) }
+        default: false
+        }
+    }
+
+    /// The path of the first non-finite number (an overflow such as `1e309`), or nil.
+    static func nonFinitePath(in value: JSONValue, path: String = "$") -> String? {
+        switch value {
+        case .number(let number): return number.isFinite ? nil : path
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if let found = nonFinitePath(in: element, path: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for member in members {
+                if let found = nonFinitePath(in: member.value, path: "\(path).\(member.key.prefix(64))") {
+                    return found
+                }
+            }
+            return nil
+        default: return nil
+        }
+    }
+}
+
+extension Configuration {
+    /// The parser every ingesting command uses.
+    public var reportParser: ReportParser { ReportParser(template: template, names: names, limits: limits) }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import ThingLogCore
+import ThingLogStore
+import ThingLogAnalysis
+import ThingLogExport
+
+/// What `report` wrote.
+public struct ReportResult: Sendable {
+    public var folder: String
+    public var devices: Int
+    public var alarms: Int
+    public var analysis: AnalysisSummary
+}
+
+/// The nightly job (SPEC §4 `report`): runs analyze, then writes `DIR/YYYY-MM-DD/` with `summary.csv`,
+/// `summary.json`, `alarms.csv`, `alarms.json` and `report.html` for the local day. The folder is built beside its
+/// final place and renamed into it, so it appears whole or not at all; a rerun replaces it (identical except
+/// `generated_at`).
+public struct ReportWriter {
+    public let databasePath: String
+    public let configuration: Configuration
+    public let day: ReportDay
+    public let outputDirectory: String
+    public let generatedAt: Int64
+    /// For tests: fail after writing this many files, as a full disk would.
+    var failAfterFiles: Int?
+
+    public init(databasePath: String, configuration: Configuration, day: ReportDay, outputDirectory: String,
+                generatedAt: Int64) {
+        self.databasePath = databasePath
+        self.configuration = configuration
+        self.day = day
+        self.outputDirectory = outputDirectory
+        self.generatedAt = generatedAt
+    }
+
+    public func run() throws -> ReportResult {
+        let analysis = try Analyzer(path: databasePath, configuration: configuration).run()
+        let store = try StoreReader.open(path: databasePath)
+        let (devices, rejects, meanWindow, files) = try store.inSnapshot { try read(store) }
+        let page = ReportPage(day: day, devices: devices, generatedAt: generatedAt, windowName: meanWindow?.name,
+                              rejects: rejects)
+        let folder = try writeFolder(files + [("report.html", Array(page.html().utf8))])
+        return ReportResult(folder: folder, devices: devices.count, alarms: devices.reduce(0) { $0 + $1.alarms.count },
+                            analysis: analysis)
+    }
+
+    /// The day's export files and page contents, read in one snapshot.
+    private func read(_ store: StoreReader) throws
+        -> ([DeviceReport], [(reason: String, count: Int)], RollingWindow?, [(name: String, bytes: [UInt8])]) {
+        let exporter = Exporter(store: store, windows: configuration.windows)
+        let filter = ExportFilter(from: day.start, to: day.end)
+
+        var files: [(name: String, bytes: [UInt8])] = []
+        for kind in [ExportKind.summary, .alarms] {
+            for format in [ExportFormat.csv, .json] {
+                var bytes: [UInt8] = []
+                _ = try ExportDocument(kind: kind, format: format, filter: filter, generatedAt: generatedAt)
+                    .write(from: exporter) { piece in bytes += piece; piece.removeAll(keepingCapacity: true) }
+                files.append(("\(kind.rawValue).\(format.rawValue)", bytes))
+            }
+        }
+        // Every device that existed by the end of the day, so a silent one shows up too.
+        let stored = try store.devices(withReadingsBefore: day.end)
+        let builder = DeviceReportBuilder(exporter: exporter, configuration: configuration, day: day)
+        let devices = try stored.map { try builder.build(device: $0) }
+        let rejects = try store.rejectCounts(from: day.start, to: day.end)
+        return (devices, rejects, builder.meanWindow, files)
+    }
+
+    /// Writes the files into a fresh hidden folder beside the target (each synced to the disk), then swaps it into
+    /// place in one step (`renameat2` exchange), so the day's folder is never missing, and removes the previous one.
+    /// Where the exchange is not available the previous folder is moved aside first. On any failure the hidden folder
+    /// is removed and the previous report, if any, stays.
+    private func writeFolder(_ files: [(name: String, bytes: [UInt8])]) throws -> String {
+        let manager = FileManager.default
+        let final = (outputDirectory as NSString).appendingPathComponent(day.name)
+        let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = (outputDirectory as NSString).appendingPathComponent(".\(day.name).tmp-\(suffix)")
+        do {
+            try manager.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+            guard mkdir(staging, 0o755) == 0 else {
+                throw RuntimeError("cannot create \(staging): \(String(cString: strerror(errno)))")
+            }
+            for (index, file) in files.enumerated() {
+                if let failAfterFiles, index >= failAfterFiles {
+                    throw RuntimeError("simulated failure writing \(file.name)")
+                }
+                try DurableFile.create((staging as NSString).appendingPathComponent(file.name), bytes: file.bytes)
+            }
+            DurableFile.syncDirectory(containing: staging + "/x")
+            var isDirectory: ObjCBool = false
+            if manager.fileExists(atPath: final, isDirectory: &isDirectory), isDirectory.boolValue,
+               DurableFile.exchange(staging, final) {
+                // `staging` now names the previous report.
+                try? manager.removeItem(atPath: staging)
+            } else {
+                let previous = (outputDirectory as NSString).appendingPathComponent(".\(day.name).old-\(suffix)")
+                let hadPrevious = manager.fileExists(atPath: final)
+                if hadPrevious { try manager.moveItem(atPath: final, toPath: previous) }
+                do {
+                    try manager.moveItem(atPath: staging, toPath: final)
+                } catch {
+                    if hadPrevious { try? manager.moveItem(atPath: previous, toPath: final) }
+                    throw error
+                }
+                if hadPrevious { try? manager.removeItem(atPath: previous) }
+            }
+            DurableFile.syncDirectory(containing: final)
+            return final
+        } catch {
+            try? manager.removeItem(atPath: staging)
+            if let error = error as? RuntimeError { throw error }
+            throw RuntimeError("report: cannot write \(final): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import ThingLogCore
+
+/// The derived tables `analyze` maintains (SPEC §5–6: `ppm_series`, `ppm`, `alarms`, `analysis_devices`,
+/// `analysis_state`) and the reads it plans from, on two connections: a reader for snapshots of the raw data, a
+/// writer for the results. The analysis itself knows no SQL; it asks for series, frames and saved state here.
+public final class AnalysisStore {
+    private let writer: Database
+    private let reader: Database
+    private var devicePieces: PiecewiseTransaction?
+
+    /// Opens (migrating when needed) the store at `path`.
+    public init(path: String) throws {
+        writer = try StoreConnection.openForWriting(path: path)
+        reader = try StoreConnection.openForReading(path: path)
+    }
+
+    /// A device as the planner sees it.
+    public struct Device: Sendable {
+        public var id: Int64
+        /// `PRODUCT/NAME`.
+        public var identity: String
+        /// The newest sample time (up to the run's `--to`), nil without readings.
+        public var newest: Int64?
+    }
+
+    /// What a device's previous run saved.
+    public struct SavedState: Sendable {
+        /// The highest report id and calibration id the saved state has seen.
+        public var throughReport: Int64
+        public var calibrationsThrough: Int64
+        public var state: [UInt8]
+    }
+
+    /// Everything a run is planned from, read in one snapshot.
+    public struct Snapshot: Sendable {
+        /// The saved states are unusable (`--full`, or a changed configuration fingerprint): recompute everything.
+        public var isFull: Bool
+        public var highestReport: Int64
+        public var highestCalibration: Int64
+        /// In product, name order.
+        public var devices: [Device]
+        /// By device id; empty when `isFull`.
+        public var saved: [Int64: SavedState]
+        /// The earliest sample time of the reports each device received since its saved state; empty when `isFull`.
+        public var lateData: [Int64: Int64]
+    }
+
+    /// Reads the plan's inputs in one snapshot. Saved states count only when the stored configuration fingerprint is
+    /// `fingerprint` and `full` is false.
+    public func snapshot(through: Int64, fingerprint: Int64, full: Bool) throws -> Snapshot {
+        try reader.transaction(.readSnapshot) {
+            let stored = try reader.scalar("SELECT value FROM analysis_state WHERE key = 'configuration'")?.int64Value
+            var snapshot = Snapshot(
+                isFull: full || stored != fingerprint,
+                highestReport: try reader.scalar("SELECT MAX(id) FROM reports")?.int64Value ?? 0,
+                highestCalibration: try reader.scalar("SELECT MAX(id) FROM calibrations")?.int64Value ?? 0,
+                devices: [], saved: [:], lateData: [:])
+            for row in try reader.rows("""
+                SELECT d.id, d.product || '/' || d.name,
+                       (SELECT MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id AND ts <= ?1))
+                        FROM series s WHERE s.device_id = d.id)
+                FROM devices d ORDER BY d.product, d.name
+                """, [.integer(through)]) {
+                guard let id = row[0].int64Value, let identity = row[1].stringValue else { continue }
+                snapshot.devices.append(Device(id: id, identity: identity, newest: row[2].int64Value))
+            }
+            guard !snapshot.isFull else { return snapshot }
+            for row in try reader.rows(
+                "SELECT device_id, through_report, calibrations_through, state FROM analysis_devices") {
+                guard let id = row[0].int64Value, let report = row[1].int64Value,
+                      let calibration = row[2].int64Value, case .blob(let state) = row[3] else { continue }
+                snapshot.saved[id] = SavedState(throughReport: report, calibrationsThrough: calibration, state: state)
+            }
+            let lowest = snapshot.saved.values.map(\.throughReport).min() ?? snapshot.highestReport
+            for row in try reader.rows("""
+                SELECT r.device_id, MIN(r.received_at + r.ts_offset) FROM reports r
+                JOIN analysis_devices a ON a.device_id = r.device_id
+                WHERE r.id > ? AND r.id > a.through_report GROUP BY r.device_id
+                """, [.integer(lowest)]) {
+                if let id = row[0].int64Value, let time = row[1].int64Value { snapshot.lateData[id] = time }
+            }
+            return snapshot
+        }
+    }
+
+    /// Empties every derived table and records the configuration they will be computed with.
+    public func resetResults(fingerprint: Int64) throws {
+        try writer.transaction {
+            try writer.execute("""
+                DELETE FROM ppm; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
+                """)
+            try setState("configuration", fingerprint)
+        }
+    }
+
+    /// Records the newest sample time analyzed (shown by `stats`).
+    public func setAnalyzedThrough(_ time: Int64) throws {
+        try writer.transaction { try setState("analyzed_through", time) }
+    }
+
+    private func setState(_ key: String, _ value: Int64) throws {
+        try writer.execute("""
+            INSERT INTO analysis_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+            """, [.text(key), .integer(value)])
+    }
+
+    /// The earliest `effective_from` of the device's calibrations added after calibration id `after`.
+    public func earliestCalibration(device: Int64, after: Int64) throws -> Int64? {
+        try reader.scalar("SELECT MIN(effective_from) FROM calibrations WHERE device_id = ? AND id > ?",
+                          [.integer(device), .integer(after)])?.int64Value
+    }
+
+    // MARK: One device
+
+    /// Starts a device: a write transaction that may commit in pieces, and a read snapshot of its readings.
+    public func beginDevice() throws {
+        devicePieces = try PiecewiseTransaction(database: writer)
+        try reader.begin(.readSnapshot)
+    }
+
+    /// Commits what the device's run wrote so far and continues in a new write transaction.
+    public func commitPiece() throws {
+        try devicePieces?.commitPiece()
+    }
+
+    /// Ends the read snapshot (before the final commit, so the commit's checkpoint can empty the log).
+    public func endReading() throws {
+        try reader.commit()
+    }
+
+    /// Commits the device's last piece.
+    public func commitDevice() throws {
+        try devicePieces?.finish()
+        devicePieces = nil
+    }
+
+    /// Rolls back the open piece and ends the read snapshot.
+    public func abandonDevice() {
+        devicePieces?.abandon()
+        devicePieces = nil
+        if reader.isInTransaction { try? reader.commit() }
+    }
+
+    /// The device's raw series (id, metric) in metric order.
+    public func series(ofDevice device: Int64) throws -> [(id: Int64, metric: String)] {
+        try reader.rows("SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric", [.integer(device)])
+            .compactMap { row in
+                guard let id = row[0].int64Value, let metric = row[1].stringValue else { return nil }
+                return (id, metric)
+            }
+    }
+
+    /// The id of the device's ppm series for `sensor` and `gas`, created when missing.
+    public func ppmSeriesID(device: Int64, sensor: String, gas: String) throws -> Int64 {
+        let key: [SQLiteValue] = [.integer(device), .text(sensor), .text(gas)]
+        try writer.execute("INSERT OR IGNORE INTO ppm_series(device_id, sensor, gas) VALUES (?, ?, ?)", key)
+        return try writer.scalar("SELECT id FROM ppm_series WHERE device_id = ? AND sensor = ? AND gas = ?", key)?
+            .int64Value ?? 0
+    }
+
+    /// The device's R0 history per sensor: (effective from, R0 in ohms) in effect order.
+    public func calibrations(ofDevice device: Int64) throws -> [String: [(Int64, Double)]] {
+        var result: [String: [(Int64, Double)]] = [:]
+        for row in try reader.rows("""
+            SELECT sensor, effective_from, r0_ohms FROM calibrations WHERE device_id = ? ORDER BY effective_from, id
+            """, [.integer(device)]) {
+            guard let sensor = row[0].stringValue, let from = row[1].int64Value,
+                  let r0 = row[2].doubleValue else { continue }
+            result[sensor, default: []].append((from, r0))
+        }
+        return result
+    }
+
+    /// Removes the device's open alarms (a continuing run rewrites them).
+    public func clearOpenAlarms(device: Int64) throws {
+        try writer.execute("DELETE FROM alarms WHERE device_id = ? AND ended_at IS NULL", [.integer(device)])
+    }
+
+    /// Removes the results a recomputation from `from` rewrites: ppm rows of `ppmSeries` at or after it, and the
+    /// device's alarms still open or ended at or after it.
+    public func clearResults(device: Int64, ppmSeries: [Int64], from: Int64) throws {
+        for series in ppmSeries {
+            try writer.cachedStatement("DELETE FROM ppm WHERE series_id = ? AND ts >= ?")
+                .execute([.integer(series), .integer(from)])
+        }
+        try writer.execute("DELETE FROM alarms WHERE device_id = ? AND (ended_at IS NULL OR ended_at >= ?)",
+                           [.integer(device), .integer(from)])
+    }
+
+    /// The device's readings as frames, `after < time ≤ through`, inside the device's read snapshot.
+    public func frames(series: [(id: Int64, metric: String)], after: Int64?, through: Int64?) throws -> DeviceFrames {
+        try DeviceFrames(database: reader, series: series, after: after, through: through)
+    }
+
+    /// A writer of ppm rows inside the device's write transaction.
+    public func ppmWriter() throws -> PPMWriter {
+        try PPMWriter(database: writer)
+    }
+
+    /// Saves the device's analysis state.
+    public func saveState(device: Int64, throughTime: Int64?, throughReport: Int64, calibrationsThrough: Int64,
+                          state: [UInt8]) throws {
+        try writer.cachedStatement("""
+            INSERT INTO analysis_devices(device_id, through_ts, through_report, calibrations_through, state)
+            VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET through_ts = excluded.through_ts,
+            through_report = excluded.through_report, calibrations_through = excluded.calibrations_through,
+            state = excluded.state
+            """).execute([.integer(device), throughTime.map(SQLiteValue.integer) ?? .null, .integer(throughReport),
+                          .integer(calibrationsThrough), .blob(state)])
+    }
+
+    /// Inserts (or replaces, by their stable ids) alarms, each with the time of the last sample it has seen.
+    public func writeAlarms(_ alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], device: Int64) throws {
+        let insert = try writer.cachedStatement("""
+            INSERT OR REPLACE INTO alarms(id, device_id, rule, severity, metric, started_at, fired_at, ended_at,
+                                          last_sample_at, peak, peak_at, threshold)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (alarm, last) in alarms {
+            try insert.execute([.text(alarm.id), .integer(device), .text(alarm.rule), .text(alarm.severity.rawValue),
+                                alarm.series.map(SQLiteValue.text) ?? .null, .integer(alarm.startedAt),
+                                .integer(alarm.firedAt), alarm.endedAt.map(SQLiteValue.integer) ?? .null,
+                                .integer(last), alarm.peak.map(SQLiteValue.real) ?? .null,
+                                alarm.peakAt.map(SQLiteValue.integer) ?? .null,
+                                alarm.threshold.map(SQLiteValue.real) ?? .null])
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import ThingLogCore
+
+/// How one accepted message becomes rows: its time, its readings, its raw report and events, or a quarantine entry.
+extension StoreWriter {
+    func store(_ message: IncomingMessage, _ parsed: ParsedMessage) throws {
+        let key = DeviceKey(product: ExactName(parsed.topic.product), name: ExactName(parsed.topic.device))
+        var device = try deviceState(key)
+        var flags = Self.flags(of: message, parsed)
+        // SPEC §5 whole-message idempotence, for the messages whose readings cannot reveal it.
+        if flags & Flag.indexed != 0, try isArchived(message, deviceID: device.id) {
+            transactionSummary.duplicateReports += 1
+            transactionSummary.duplicateReadings += parsed.readings.count
+            return
+        }
+        guard let ts = try reportTime(of: message, parsed, device: &device, key: key) else { return }
+
+        let seriesIDs = try seriesIDs(for: parsed.readings, device: &device, key: key)
+        if parsed.invalidPropertyIDCount > 0 {
+            transactionSummary.dropped[.badProperty, default: 0] += parsed.invalidPropertyIDCount
+        }
+        let kept = seriesIDs.indices.filter { seriesIDs[$0] != nil }
+        if kept.isEmpty, !parsed.readings.isEmpty {
+            // Every reading was left out by a limit: only the raw archive can tell a second copy of this report.
+            flags |= Flag.noReadings
+            if try isArchived(message, deviceID: device.id) {
+                transactionSummary.duplicateReports += 1
+                return
+            }
+        }
+        let added = try insertReadings(kept.map { (seriesIDs[$0] ?? 0, parsed.readings[$0].value) }, at: ts)
+        transactionSummary.readings += added
+        transactionSummary.duplicateReadings += kept.count - added
+        // A device-timed report all of whose readings are stored already is the same report again: a redelivery,
+        // or a recording ingested twice. A live report without the DUP flag is kept: a device may repeat itself.
+        if added == 0, !kept.isEmpty, flags & Flag.indexed == 0, message.origin == .recorded || message.isRedelivery {
+            transactionSummary.duplicateReports += 1
+            return
+        }
+        try insertReport(message, parsed, deviceID: device.id, ts: ts, flags: flags)
+        transactionSummary.reports += 1
+        transactionSummary.outOfRangeReadings += parsed.outOfRangeCount
+        transactionSummary.unknownPropertyReadings += parsed.unknownPropertyCount
+        if !parsed.events.isEmpty {
+            let reportID = database.lastInsertRowID
+            let insertEvent = try database.cachedStatement(
+                "INSERT INTO events(report_id, device_id, ts, event_id, type, params) VALUES (?, ?, ?, ?, ?, ?)")
+            for event in parsed.events {
+                try insertEvent.execute([.integer(reportID), .integer(device.id), .integer(event.timestamp ?? ts),
+                                         .text(event.eventID), event.type.map(SQLiteValue.text) ?? .null,
+                                         .text(event.params)])
+            }
+        }
+    }
+
+    /// The `reports.flags` bits a message starts with.
+    static func flags(of message: IncomingMessage, _ parsed: ParsedMessage) -> Int64 {
+        var flags: Int64 = 0
+        if parsed.isClockSkewed { flags |= Flag.clockSkew }
+        if parsed.outOfRangeCount > 0 { flags |= Flag.outOfRange }
+        if parsed.unknownPropertyCount > 0 { flags |= Flag.unknownProperty }
+        if message.isRedelivery { flags |= Flag.redelivered }
+        if parsed.readings.isEmpty { flags |= Flag.noReadings }
+        if parsed.deviceTimestamp == nil { flags |= Flag.receiveTime }
+        return flags
+    }
+
+    /// The report's ts (SPEC §5): the device's timestamp; for a `report` without one the receive time, or the next
+    /// free millisecond of the device's receive-timed reports; nil when none is free within 1 s (then quarantined
+    /// `too_fast`).
+    private func reportTime(of message: IncomingMessage, _ parsed: ParsedMessage, device: inout DeviceState,
+                            key: DeviceKey) throws -> Int64? {
+        if let deviceTimestamp = parsed.deviceTimestamp { return deviceTimestamp }
+        guard parsed.method == "report" else { return message.receivedAt }
+        guard let free = try freeMillisecond(from: message.receivedAt, device: device) else {
+            try quarantine(Rejection(reason: .tooFast, detail: "no free millisecond within 1 s of the receive time "
+                                     + "(too many reports without a timestamp)", topic: message.topic,
+                                     receivedAt: message.receivedAt, bytes: message.payload))
+            return nil
+        }
+        device.lastReceiveTS = max(device.lastReceiveTS ?? free, free)
+        device.slots.take(free)
+        device.isDirty = true
+        devices[key] = device
+        return free
+    }
+
+    /// The ts for a receive-timed report received at `receivedAt`: that millisecond, or the next one that no other
+    /// receive-timed report of the device holds, at most `ReceiveTimeSlots.slots` − 1 later; nil when all are taken.
+    private func freeMillisecond(from receivedAt: Int64, device: DeviceState) throws -> Int64? {
+        guard let last = device.lastReceiveTS, receivedAt <= last, let reportMethod = methods["report"] else {
+            return receivedAt
+        }
+        if receivedAt >= device.slots.knownFrom { return device.slots.firstFree(from: receivedAt) }
+        findReceiveTimed.rewind()
+        try findReceiveTimed.bind(device.id, at: 1)
+        try findReceiveTimed.bind(receivedAt &- ReceiveTimeSlots.slots, at: 2)
+        try findReceiveTimed.bind(receivedAt &+ ReceiveTimeSlots.slots, at: 3)
+        try findReceiveTimed.bind(reportMethod, at: 4)
+        defer { findReceiveTimed.rewind() }
+        var taken = Set<Int64>()
+        while try findReceiveTimed.step() { taken.insert(findReceiveTimed.int64(0)) }
+        return (0..<ReceiveTimeSlots.slots).lazy.map { receivedAt &+ $0 }.first { !taken.contains($0) }
+    }
+
+    /// Inserts readings (series id, value) at `ts`, up to `readingsPerStatement` per statement; returns how many
+    /// were new (the others are duplicates of stored readings).
+    private func insertReadings(_ readings: [(seriesID: Int64, value: Double)], at ts: Int64) throws -> Int {
+        var added = 0
+        var offset = 0
+        while offset < readings.count {
+            let count = min(Self.readingsPerStatement, readings.count - offset)
+            let statement = insertReadings[count - 1]
+            statement.rewind()
+            for index in 0..<count {
+                let (seriesID, value) = readings[offset + index]
+                try statement.bind(seriesID, at: 3 * index + 1)
+                try statement.bind(ts, at: 3 * index + 2)
+                // Integral values bind as integers: the REAL column reads them back as reals but stores them in one
+                // or two bytes instead of eight.
+                if value == value.rounded(), abs(value) < 1e15 {
+                    try statement.bind(Int64(value), at: 3 * index + 3)
+                } else {
+                    try statement.bind(value, at: 3 * index + 3)
+                }
+            }
+            try statement.step()
+            added += database.changes
+            offset += count
+        }
+        return added
+    }
+
+    /// Archives the raw report (SPEC §5 `reports`).
+    private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, deviceID: Int64, ts: Int64,
+                              flags: Int64) throws {
+        insertReport.rewind()
+        try insertReport.bind(deviceID, at: 1)
+        try insertReport.bind(try topicID(message.topic), at: 2)
+        if let method = parsed.method, let methodID = methods[method] {
+            try insertReport.bind(methodID, at: 3)
+        } else {
+            try insertReport.bindNull(at: 3)
+        }
+        try insertReport.bind(message.receivedAt, at: 4)
+        try insertReport.bind(ts &- message.receivedAt, at: 5)
+        if let packetID = message.packetID {
+            try insertReport.bind(Int64(packetID), at: 6)
+        } else {
+            try insertReport.bindNull(at: 6)
+        }
+        try insertReport.bind(flags, at: 7)
+        try message.payload.withUnsafeBufferPointer { try insertReport.bindText($0, at: 8) }
+        try insertReport.step()
+    }
+
+    /// Whether the raw archive already holds this message (SPEC §5): a recorded message with the same device,
+    /// receive time and payload (the same file ingested twice), or a DUP-flagged MQTT redelivery matching a report
+    /// of the last 10 minutes by packet id, device and payload.
+    func isArchived(_ message: IncomingMessage, deviceID: Int64) throws -> Bool {
+        let statement: Statement
+        switch message.origin {
+        case .recorded:
+            statement = findRecorded
+            statement.rewind()
+            try statement.bind(deviceID, at: 1)
+            try statement.bind(message.receivedAt, at: 2)
+            try message.payload.withUnsafeBufferPointer { try statement.bindText($0, at: 3) }
+        case .live:
+            guard message.isRedelivery, let packetID = message.packetID else { return false }
+            statement = findRedelivered
+            statement.rewind()
+            try statement.bind(deviceID, at: 1)
+            try statement.bind(message.receivedAt - Self.redeliveryWindow, at: 2)
+            try statement.bind(Int64(packetID), at: 3)
+            try message.payload.withUnsafeBufferPointer { try statement.bindText($0, at: 4) }
+        }
+        defer { statement.rewind() }
+        return try statement.step()
+    }
+
+    func quarantine(_ rejection: Rejection) throws {
+        let insert = try database.cachedStatement(
+            "INSERT INTO rejects(received_at, topic, reason, detail, size, bytes) VALUES (?, ?, ?, ?, ?, ?)")
+        let topic = rejection.topic.map {
+            String(decoding: $0.utf8.prefix(Self.maximumRejectTopicBytes), as: UTF8.self)
+        }
+        try insert.execute([.integer(rejection.receivedAt), topic.map(SQLiteValue.text) ?? .null,
+                            .text(rejection.reason.rawValue), .text(String(rejection.detail.prefix(500))),
+                            .integer(Int64(rejection.size)), .blob(rejection.bytes)])
+        transactionSummary.rejects[rejection.reason, default: 0] += 1
+    }
+}

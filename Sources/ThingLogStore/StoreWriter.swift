@@ -1,0 +1,355 @@
+import ThingLogCore
+
+/// Appends messages to the store inside transactions (SPEC §5): interns devices, series and topics, gives readings
+/// their time, drops duplicates and quarantines rejects. The only writer of raw history.
+///
+/// Use `append(_:)` for a batch in one transaction, or `begin()`, `write(_:)`…, `commit()` to stream a large batch
+/// without holding it in memory.
+public final class StoreWriter {
+    public let database: Database
+    public let limits: IngestLimits
+    var devices: [DeviceKey: DeviceState] = [:]
+    var series: [SeriesKey: Int64] = [:]
+    var topics: [ExactName: Int64] = [:]
+    /// Devices that have series (SPEC §5 `limits.devices`), read from the store when nil.
+    var devicesWithSeries: Int?
+    var methods: [String: Int64] = [:]
+    var transactionSummary = AppendSummary()
+    var cachedSeriesCount = 0
+    var cacheKibibytes: Int64 = 0
+    let insertReport: Statement
+    /// `insertReadings[k - 1]` inserts k readings in one statement.
+    var insertReadings: [Statement] = []
+    static let readingsPerStatement = 8
+    let findRecorded: Statement
+    let findRedelivered: Statement
+    let findReceiveTimed: Statement
+    let findDevice: Statement
+
+    /// A redelivery is recognised among reports received this long before it (SPEC §5).
+    static let redeliveryWindow: Int64 = 10 * 60_000
+    /// Most devices or topics the writer keeps in its caches between commits.
+    static let maximumCachedNames = 50_000
+    /// Longest topic text kept with a reject.
+    static let maximumRejectTopicBytes = 1024
+
+    struct DeviceKey: Hashable {
+        var product: ExactName
+        var name: ExactName
+    }
+
+    struct DeviceState {
+        var id: Int64
+        /// The latest ts given to one of its receive-timed reports: a later receive time is always free.
+        var lastReceiveTS: Int64?
+        /// The receive-timed milliseconds it holds near the newest ones.
+        var slots: ReceiveTimeSlots
+        var isDirty = false
+        var seriesCount: Int
+        /// The metric names of the device's previous report and their series ids (nil: readings left out): devices
+        /// repeat one layout, so this spares a dictionary lookup per reading.
+        var lastMetrics: [String] = []
+        var lastSeriesIDs: [Int64?] = []
+    }
+
+    struct SeriesKey: Hashable {
+        var deviceID: Int64
+        var metric: ExactName
+    }
+
+    /// Bits of `reports.flags`.
+    enum Flag {
+        static let clockSkew: Int64 = 1
+        static let outOfRange: Int64 = 2
+        static let unknownProperty: Int64 = 4
+        static let redelivered: Int64 = 8
+        static let receiveTime: Int64 = 16
+        static let noReadings: Int64 = 32
+        /// Reports whose duplicates only the raw archive can reveal (the partial index's condition).
+        static let indexed: Int64 = receiveTime | noReadings
+    }
+
+    /// The page cache never shrinks below this (it grows with the number of series).
+    public let minimumCacheBytes: Int64
+
+    public init(database: Database, limits: IngestLimits = .default,
+                minimumCacheMebibytes: Int = 16) throws(SQLiteError) {
+        self.database = database
+        self.limits = limits
+        minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
+        insertReport = try database.prepare("""
+            INSERT INTO reports(device_id, topic_id, method_id, received_at, ts_offset, packet_id, flags, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for count in 1...Self.readingsPerStatement {
+            insertReadings.append(try database.prepare("INSERT OR IGNORE INTO readings(series_id, ts, value) VALUES "
+                + Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")))
+        }
+        findRecorded = try database.prepare("""
+            SELECT 1 FROM reports WHERE device_id = ? AND received_at = ? AND (flags & 48) != 0 AND payload = ?
+            LIMIT 1
+            """)
+        findRedelivered = try database.prepare("""
+            SELECT 1 FROM reports WHERE device_id = ? AND received_at >= ? AND (flags & 48) != 0
+            AND packet_id = ? AND payload = ? LIMIT 1
+            """)
+        findReceiveTimed = try database.prepare("""
+            SELECT received_at + ts_offset FROM reports WHERE device_id = ? AND received_at BETWEEN ? AND ?
+            AND (flags & 48) != 0 AND (flags & 16) != 0 AND method_id = ?
+            """)
+        findDevice = try database.prepare("""
+            SELECT id, last_receive_ts, (SELECT COUNT(*) FROM series WHERE device_id = devices.id) FROM devices
+            WHERE product = ? AND name = ?
+            """)
+        for row in try database.rows("SELECT name, id FROM methods") {
+            if let name = row[0].stringValue, let id = row[1].int64Value { methods[name] = id }
+        }
+    }
+
+    /// Appends one batch in one transaction. When the store refuses an entry for a reason of that entry's own (a
+    /// constraint, a value too big; not I/O, not a busy store), the batch is rolled back and written again entry by
+    /// entry, each refused entry quarantined as `unstorable`: no message can stop a subscriber, and it can still
+    /// acknowledge every message of the batch (SPEC §5). On any other failure nothing of the batch is stored.
+    @discardableResult
+    public func append(_ entries: [StoreEntry]) throws -> AppendSummary {
+        try begin()
+        do {
+            try write(entries)
+        } catch let error as SQLiteError where Self.isCausedByEntry(error) {
+            rollback()
+            try begin()
+            do {
+                for entry in entries { try writeIsolated(entry) }
+            } catch {
+                rollback()
+                throw error
+            }
+        } catch {
+            rollback()
+            throw error
+        }
+        return try commit()
+    }
+
+    /// Starts a write transaction.
+    public func begin() throws {
+        try database.begin(.write)
+        transactionSummary = AppendSummary()
+    }
+
+    /// Writes one entry inside the open transaction.
+    public func write(_ entry: StoreEntry) throws {
+        switch entry {
+        case .accepted(let message, let parsed): try store(message, parsed)
+        case .rejected(let rejection): try quarantine(rejection)
+        }
+    }
+
+    /// Writes entries inside the open transaction.
+    public func write(_ entries: [StoreEntry]) throws {
+        for entry in entries { try write(entry) }
+    }
+
+    /// Writes one entry in a savepoint of its own, quarantining it when the store refuses it.
+    private func writeIsolated(_ entry: StoreEntry) throws {
+        guard case .accepted(let message, _) = entry else { return try write(entry) }
+        let summaryBefore = transactionSummary
+        try database.beginSavepoint()
+        do {
+            try write(entry)
+            try database.releaseSavepoint()
+        } catch let error as SQLiteError where Self.isCausedByEntry(error) {
+            try undoSavepoint()
+            transactionSummary = summaryBefore
+            try quarantine(Rejection(reason: .unstorable, detail: "the store refused it: \(error.message)",
+                                     topic: message.topic, receivedAt: message.receivedAt, bytes: message.payload))
+        }
+    }
+
+    /// Rolls back to the entry's savepoint. Cached ids may name rows it removed, so the caches are dropped; the
+    /// device clocks are written first (a clock that is ahead only makes later lookups slower, never wrong). Only
+    /// the slow path of `append` takes savepoints: on the fast path one would copy every page it changes.
+    private func undoSavepoint() throws {
+        try database.rollbackToSavepoint()
+        try persistDeviceClocks()
+        forgetCaches()
+    }
+
+    /// Drops every cached id and clock; the next lookups read the store.
+    private func forgetCaches() {
+        devices.removeAll()
+        series.removeAll()
+        topics.removeAll()
+        devicesWithSeries = nil
+    }
+
+    /// Whether an error is about the entry being written rather than the store (SQLITE_TOOBIG, SQLITE_CONSTRAINT,
+    /// SQLITE_MISMATCH, SQLITE_RANGE).
+    static func isCausedByEntry(_ error: SQLiteError) -> Bool {
+        typealias Code = SQLiteError.Code
+        return [Code.tooBig, Code.constraint, Code.mismatch, Code.range].contains(error.code)
+    }
+
+    /// Commits the open transaction and returns what it stored. On failure the transaction is rolled back.
+    public func commit() throws -> AppendSummary {
+        do {
+            try persistDeviceClocks()
+            try addCounters(transactionSummary)
+            try database.commit()
+            try sizeCacheToHotSet()
+            // Names a long-running subscriber sees churn: the caches are rebuilt from the store past a bound, so
+            // memory does not grow with every device name ever seen (SPEC §5).
+            if devices.count > Self.maximumCachedNames || topics.count > Self.maximumCachedNames {
+                forgetCaches()
+            }
+        } catch {
+            rollback()
+            throw error
+        }
+        return transactionSummary
+    }
+
+    /// Abandons the open transaction; cached ids and clocks are dropped, as they may name rolled-back rows.
+    public func rollback() {
+        database.rollback()
+        forgetCaches()
+    }
+
+    func deviceState(_ key: DeviceKey) throws -> DeviceState {
+        if let state = devices[key] { return state }
+        findDevice.rewind()
+        try findDevice.bind(.text(key.product.text), at: 1)
+        try findDevice.bind(.text(key.name.text), at: 2)
+        let state: DeviceState
+        if try findDevice.step() {
+            state = DeviceState(id: findDevice.int64(0),
+                                lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
+                                slots: ReceiveTimeSlots(last: findDevice.isNull(1) ? nil : findDevice.int64(1)),
+                                seriesCount: Int(findDevice.int64(2)))
+            findDevice.rewind()
+        } else {
+            findDevice.rewind()
+            try database.execute("INSERT INTO devices(product, name) VALUES (?, ?)",
+                                 [.text(key.product.text), .text(key.name.text)])
+            state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, slots: ReceiveTimeSlots(last: nil),
+                                seriesCount: 0)
+        }
+        devices[key] = state
+        return state
+    }
+
+    /// Series ids for a report's readings (nil: left out by a limit, counted), reusing the device's previous layout
+    /// when the metrics repeat.
+    func seriesIDs(for readings: [(metric: String, value: Double)], device: inout DeviceState,
+                           key: DeviceKey) throws -> [Int64?] {
+        if readings.count == device.lastMetrics.count,
+           zip(readings, device.lastMetrics).allSatisfy({ hasSameBytes($0.metric, $1) }) {
+            let reason: DropReason = device.seriesCount == 0 ? .deviceLimit : .seriesLimit
+            for id in device.lastSeriesIDs where id == nil { transactionSummary.dropped[reason, default: 0] += 1 }
+            return device.lastSeriesIDs
+        }
+        var ids: [Int64?] = []
+        ids.reserveCapacity(readings.count)
+        for reading in readings {
+            let id = try seriesID(metric: reading.metric, device: &device)
+            ids.append(id)
+        }
+        device.lastMetrics = readings.map(\.metric)
+        device.lastSeriesIDs = ids
+        devices[key] = device
+        return ids
+    }
+
+    /// The series of `metric` for the device, created when new and the limits allow (SPEC §5); nil when left out.
+    private func seriesID(metric: String, device: inout DeviceState) throws -> Int64? {
+        let key = SeriesKey(deviceID: device.id, metric: ExactName(metric))
+        if let id = series[key] { return id }
+        if let existing = try database.scalar("SELECT id FROM series WHERE device_id = ? AND metric = ?",
+                                              [.integer(device.id), .text(metric)])?.int64Value {
+            series[key] = existing
+            return existing
+        }
+        if device.seriesCount == 0 {
+            let withSeries = try devicesWithSeries
+                ?? Int(database.scalar("SELECT COUNT(DISTINCT device_id) FROM series")?.int64Value ?? 0)
+            guard withSeries < limits.devices else {
+                devicesWithSeries = withSeries
+                transactionSummary.dropped[.deviceLimit, default: 0] += 1
+                return nil
+            }
+            devicesWithSeries = withSeries + 1
+        } else if device.seriesCount >= limits.seriesPerDevice {
+            transactionSummary.dropped[.seriesLimit, default: 0] += 1
+            return nil
+        }
+        try database.execute("INSERT INTO series(device_id, metric) VALUES (?, ?)",
+                             [.integer(device.id), .text(metric)])
+        let id = database.lastInsertRowID
+        device.seriesCount += 1
+        series[key] = id
+        return id
+    }
+
+    func topicID(_ topic: String) throws -> Int64 {
+        let key = ExactName(topic)
+        if let id = topics[key] { return id }
+        let id = try internedID(select: "SELECT id FROM topics WHERE topic = ?",
+                                insert: "INSERT INTO topics(topic) VALUES (?)", [.text(topic)])
+        topics[key] = id
+        return id
+    }
+
+    /// The id of an interned row, inserting it when new.
+    private func internedID(select: String, insert: String, _ values: [SQLiteValue]) throws -> Int64 {
+        if let existing = try database.scalar(select, values)?.int64Value { return existing }
+        try database.execute(insert, values)
+        return database.lastInsertRowID
+    }
+
+    /// Appends touch the last page of every series: keep the page cache large enough to hold them all (plus half the
+    /// minimum again for the archive and interior pages), so a large fleet does not thrash it. Grows only.
+    private func sizeCacheToHotSet() throws {
+        guard series.count > cachedSeriesCount + 64 || cachedSeriesCount == 0 else { return }
+        cachedSeriesCount = series.count
+        let pageSize = try database.scalar("PRAGMA page_size")?.int64Value ?? 4096
+        let hotSet = Int64(series.count) * pageSize * 3 / 2 + minimumCacheBytes / 2
+        let kibibytes = min(max(hotSet, minimumCacheBytes), 512 * 1024 * 1024) / 1024
+        if kibibytes > cacheKibibytes {
+            cacheKibibytes = kibibytes
+            try database.execute("PRAGMA cache_size=-\(kibibytes)")
+        }
+    }
+
+    private func persistDeviceClocks() throws {
+        for (key, state) in devices where state.isDirty {
+            try database.cachedStatement("UPDATE devices SET last_receive_ts = ? WHERE id = ?")
+                .execute([state.lastReceiveTS.map(SQLiteValue.integer) ?? .null, .integer(state.id)])
+            devices[key]?.isDirty = false
+        }
+    }
+
+    private func addCounters(_ summary: AppendSummary) throws {
+        let increments: [(String, Int)] = [
+            (StoreCounter.duplicateReadings, summary.duplicateReadings),
+            (StoreCounter.duplicateReports, summary.duplicateReports),
+            (StoreCounter.outOfRangeReadings, summary.outOfRangeReadings),
+            (StoreCounter.unknownPropertyReadings, summary.unknownPropertyReadings),
+        ] + summary.dropped.map { (StoreCounter.dropped($0.key), $0.value) }
+        for (name, increment) in increments where increment > 0 {
+            try database.cachedStatement("""
+                INSERT INTO counters(name, value) VALUES (?, ?)
+                ON CONFLICT(name) DO UPDATE SET value = value + excluded.value
+                """).execute([.text(name), .integer(Int64(increment))])
+        }
+    }
+}
+
+/// Names of the running totals kept in the `counters` table.
+public enum StoreCounter {
+    public static let duplicateReadings = "duplicate_readings"
+    public static let duplicateReports = "duplicate_reports"
+    public static let outOfRangeReadings = "out_of_range_readings"
+    public static let unknownPropertyReadings = "unknown_property_readings"
+    /// Readings left out for `reason` (SPEC §5).
+    public static func dropped(_ reason: DropReason) -> String { "dropped_\(reason.rawValue)" }
+}

@@ -1,0 +1,66 @@
+import ThingLogCore
+import ThingLogStore
+import MQTT
+
+/// The subscriber's group-commit and acknowledgement policy (SPEC §4 `subscribe`), as a pure value: events and the
+/// time come in, decisions come out, so the rules that keep QoS 1 at-least-once are tested without a socket or a
+/// clock (like `ClientSession`).
+///
+/// - A batch closes after `maximumBatch` messages, after `maximumAgeMilliseconds`, when the socket has nothing more
+///   to read, when the message limit is reached, or when the connection is lost or the subscriber stops.
+/// - A committed batch's packet ids are acknowledged only on the connection its messages came on: after a
+///   reconnect the broker redelivers them, and the store recognises the redeliveries.
+struct BatchPolicy {
+    let maximumBatch: Int
+    let maximumAgeMilliseconds: Int64
+    /// Counts connections; a batch remembers the one its messages came on.
+    private(set) var connection = 0
+    private(set) var open = BatchCommitter.Batch()
+    private var openedAt: Int64 = 0
+
+    init(maximumBatch: Int, maximumAgeMilliseconds: Int64) {
+        self.maximumBatch = maximumBatch
+        self.maximumAgeMilliseconds = maximumAgeMilliseconds
+    }
+
+    /// A new connection is up: acknowledgements of earlier ones must not go out on it.
+    mutating func connected() {
+        connection += 1
+    }
+
+    /// Adds a received message; `packetID` is nil for QoS 0 (nothing to acknowledge).
+    mutating func add(_ entry: StoreEntry, packetID: UInt16?, now: Int64) {
+        if open.entries.isEmpty {
+            openedAt = now
+            open.connection = connection
+        }
+        open.entries.append(entry)
+        if let packetID { open.packetIDs.append(packetID) }
+    }
+
+    /// The open batch, when one of the closing rules holds now; the policy starts a new one.
+    mutating func batchToClose(drained: Bool, atMessageLimit: Bool, now: Int64) -> BatchCommitter.Batch? {
+        guard !open.entries.isEmpty else { return nil }
+        let isFull = open.entries.count >= maximumBatch
+        let isOld = now - openedAt >= maximumAgeMilliseconds
+        return drained || atMessageLimit || isFull || isOld ? closeNow() : nil
+    }
+
+    /// The open batch whatever its size (connection lost, stopping); nil when empty.
+    mutating func closeNow() -> BatchCommitter.Batch? {
+        guard !open.entries.isEmpty else { return nil }
+        defer { open = BatchCommitter.Batch() }
+        return open
+    }
+
+    /// How long the network may be waited on: until the open batch is due, or `idle` when there is none.
+    func pollTimeout(now: Int64, idle: Int64 = 1_000) -> Int64 {
+        open.entries.isEmpty ? idle : max(0, openedAt + maximumAgeMilliseconds - now)
+    }
+
+    /// The packet ids that may be acknowledged now, from committed batches, in commit order.
+    func acknowledgements(for done: [BatchCommitter.Done], isConnected: Bool) -> [UInt16] {
+        guard isConnected else { return [] }
+        return done.filter { $0.connection == connection }.flatMap(\.packetIDs)
+    }
+}

@@ -1,0 +1,175 @@
+import MQTT
+import ThingLogCore
+import ThingLogStore
+import ThingLogIngest
+
+/// The `subscribe` loop (SPEC §4): messages from the broker are parsed into a batch that closes after
+/// `maximumBatch` messages, after `maximumBatchAge`, or as soon as the socket has nothing more to read (group
+/// commit); a `BatchCommitter` writes and commits closed batches on its own thread while the next one is received.
+/// PUBACKs go out only after their batch's COMMIT, and only on the connection the messages came on, so a crash at
+/// any instant loses nothing: the broker redelivers, and the store recognises redeliveries. Connection losses
+/// reconnect with exponential backoff and jitter, forever; refusals that reconnecting cannot fix stop the loop.
+public final class Subscriber {
+    /// How the subscriber behaves; defaults follow the SPEC.
+    public struct Settings: Sendable {
+        public var maximumBatch = 500
+        public var maximumBatchAgeMilliseconds: Int64 = 25
+        public var firstRetryMilliseconds: Int64 = 500
+        public var maximumRetryMilliseconds: Int64 = 15_000
+        public var statusIntervalMilliseconds: Int64 = 5_000
+        public var showsStatus = false
+        /// Stop after this many messages (like `mosquitto_sub -C`); nil runs until a signal.
+        public var messageLimit: Int?
+        public init() {}
+    }
+
+    /// Running totals for the status line and the final summary.
+    public struct Totals: Sendable {
+        public var messages = 0
+        public var stored = AppendSummary()
+        public var reconnects = 0
+        /// Monotonic times of the first message and of the last commit, for the flow rate.
+        public var firstMessageAt: Int64?
+        public var lastCommitAt: Int64?
+
+        /// Messages per second from the first message to the last commit.
+        public var flowRate: Double? {
+            guard let first = firstMessageAt, let last = lastCommitAt, last > first else { return nil }
+            return Double(messages) * 1000 / Double(last - first)
+        }
+    }
+
+    public let client: MQTTClient
+    public let parser: ReportParser
+    public let settings: Settings
+    private let log: (String) -> Void
+    private let wallClock: () -> Int64
+    public private(set) var totals = Totals()
+    private let committer: BatchCommitter
+    private var policy: BatchPolicy
+
+    public init(client: MQTTClient, writer: StoreWriter, parser: ReportParser, settings: Settings,
+                wallClock: @escaping () -> Int64 = Timestamp.now, log: @escaping (String) -> Void) throws {
+        self.client = client
+        committer = try BatchCommitter(writer: writer)
+        policy = BatchPolicy(maximumBatch: settings.maximumBatch,
+                             maximumAgeMilliseconds: settings.maximumBatchAgeMilliseconds)
+        self.parser = parser
+        self.settings = settings
+        self.wallClock = wallClock
+        self.log = log
+    }
+
+    /// Runs until `stopDescriptor` becomes readable (exits cleanly) or the broker refuses us (throws).
+    public func run(stopDescriptor: Int32) throws {
+        var retryDelay = settings.firstRetryMilliseconds
+        var nextAttemptAt: Int64 = 0
+        var lastStatusAt = MonotonicClock.now()
+        var messagesAtLastStatus = 0
+        var hasConnectedBefore = false
+        let endpoint = "\(client.host):\(client.port)"
+        while !StopSignal.isRequested(stopDescriptor) {
+            if let limit = settings.messageLimit, totals.messages >= limit { break }
+            if !client.isConnected {
+                let now = MonotonicClock.now()
+                if now < nextAttemptAt {
+                    StopSignal.wait(stopDescriptor, milliseconds: nextAttemptAt - now)
+                    continue
+                }
+                do {
+                    try client.connect()
+                    policy.connected()
+                    if hasConnectedBefore { totals.reconnects += 1 }
+                    hasConnectedBefore = true
+                } catch {
+                    let jittered = retryDelay / 2 + Int64.random(in: 0...(retryDelay / 2))
+                    log("subscribe: cannot connect to \(endpoint): \(error); retrying in "
+                        + "\(Formatting.fixed(Double(jittered) / 1000, digits: 1)) s")
+                    nextAttemptAt = MonotonicClock.now() + jittered
+                    retryDelay = min(retryDelay * 2, settings.maximumRetryMilliseconds)
+                    continue
+                }
+            }
+            let timeout = policy.pollTimeout(now: MonotonicClock.now())
+            let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout),
+                                                wakeDescriptors: [stopDescriptor, committer.wakeDescriptor])
+            for event in events {
+                switch event {
+                case .delivered(let publish):
+                    let message = IncomingMessage(topic: publish.topic, payload: publish.payload,
+                                                  receivedAt: wallClock(), packetID: publish.packetID,
+                                                  isRedelivery: publish.dup, origin: .live)
+                    store(parser.entry(for: message), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+                case .deliveredOversized(let publish):
+                    let rejection = Rejection(reason: .tooLarge, detail: "payload of \(publish.payloadSize) bytes "
+                                              + "exceeds \(ReportParser.maximumPayloadBytes)", topic: publish.topic,
+                                              receivedAt: wallClock(), bytes: publish.payloadPrefix,
+                                              size: publish.payloadSize)
+                    store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+                case .ready(let sessionPresent):
+                    retryDelay = settings.firstRetryMilliseconds
+                    if settings.showsStatus {
+                        log("subscribe: connected to \(endpoint) as \(client.session.options.clientID)"
+                            + (sessionPresent ? " (session resumed)" : ""))
+                    }
+                case .downgraded(let filter, let granted):
+                    log("subscribe: warning: the broker granted \(filter) only QoS \(granted.rawValue): its messages "
+                        + "are not redelivered after a crash")
+                case .published:
+                    break
+                case .disconnected(let reason):
+                    // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver.
+                    try closeBatch()
+                    log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
+                    nextAttemptAt = MonotonicClock.now() + Int64.random(in: 0...settings.firstRetryMilliseconds)
+                case .failed(let failure):
+                    try closeBatch()
+                    _ = try committer.finish()
+                    throw failure
+                }
+            }
+            let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
+            let now = MonotonicClock.now()
+            if let batch = policy.batchToClose(drained: drained, atMessageLimit: isAtLimit, now: now) {
+                try committer.submit(batch)
+            }
+            try acknowledge(committer.takeFinished())
+            if settings.showsStatus, now - lastStatusAt >= settings.statusIntervalMilliseconds {
+                let rate = Double(totals.messages - messagesAtLastStatus) * 1000 / Double(now - lastStatusAt)
+                log("subscribe: \(Int(rate)) msg/s, \(totals.stored.reports) stored, "
+                    + "\(totals.stored.duplicateReports) duplicate, \(totals.stored.rejectCount) rejected, "
+                    + "\(totals.reconnects) reconnects")
+                lastStatusAt = now
+                messagesAtLastStatus = totals.messages
+            }
+        }
+        try closeBatch()
+        try acknowledge(committer.finish())
+        client.disconnect()
+    }
+
+    /// Adds a message to the open batch.
+    private func store(_ entry: StoreEntry, packetID: UInt16?) {
+        let now = MonotonicClock.now()
+        policy.add(entry, packetID: packetID, now: now)
+        totals.messages += 1
+        if totals.firstMessageAt == nil { totals.firstMessageAt = now }
+    }
+
+    /// Hands the open batch to the committer (waiting while it already has one waiting).
+    private func closeBatch() throws {
+        if let batch = policy.closeNow() { try committer.submit(batch) }
+    }
+
+    /// Acknowledges the QoS 1 messages of committed batches that came on the current connection.
+    private func acknowledge(_ done: [BatchCommitter.Done]) throws {
+        guard !done.isEmpty else { return }
+        for batch in done {
+            totals.stored.add(batch.summary)
+            totals.lastCommitAt = batch.committedAt
+        }
+        let packetIDs = policy.acknowledgements(for: done, isConnected: client.isConnected)
+        for packetID in packetIDs { client.acknowledge(packetID: packetID) }
+        if !packetIDs.isEmpty { try? client.flush() }
+    }
+}

@@ -1,0 +1,174 @@
+import Glibc
+import MQTT
+import ThingLogStore
+
+/// One MQTT connection driven by `poll`: socket bytes go through the decoder into the `ClientSession`, and the
+/// session's sends come back out through a write buffer. The application sees only what matters to it.
+public final class MQTTClient {
+    /// What the application is told after a poll.
+    public enum Event: Equatable, Sendable {
+        case delivered(PublishPacket)
+        case deliveredOversized(OversizedPublish)
+        case ready(sessionPresent: Bool)
+        /// The broker granted a filter a lower QoS than asked.
+        case downgraded(filter: String, granted: QoS)
+        case published(packetID: UInt16)
+        /// The connection is gone (closed here or by the broker); reconnect later.
+        case disconnected(reason: String)
+        /// The broker refused us for a reason reconnecting will not fix.
+        case failed(ClientSession.Failure)
+    }
+
+    public let host: String
+    public let port: Int
+    public private(set) var session: ClientSession
+    /// Events of actions carried out between polls (`connect`, `publish`, …), for the next `poll`.
+    private var pendingEvents: [Event] = []
+    private var socket: TCPSocket?
+    private var decoder: PacketDecoder
+    private var outbound: [UInt8] = []
+    private var readBuffer: UnsafeMutableRawBufferPointer
+
+    public init(host: String, port: Int, options: ClientSession.Options, maximumPacketSize: Int = 1 << 20) {
+        self.host = host
+        self.port = port
+        session = ClientSession(options: options)
+        decoder = PacketDecoder(maximumPacketSize: maximumPacketSize)
+        readBuffer = .allocate(byteCount: 256 * 1024, alignment: 8)
+    }
+
+    deinit {
+        socket?.close()
+        readBuffer.deallocate()
+    }
+
+    public var isConnected: Bool { socket != nil }
+
+    /// Opens the TCP connection and sends CONNECT.
+    public func connect(timeoutMilliseconds: Int32 = 10_000) throws(SocketError) {
+        close()
+        socket = try TCPSocket(host: host, port: port, timeoutMilliseconds: timeoutMilliseconds)
+        decoder = PacketDecoder(maximumPacketSize: decoder.maximumPacketSize)
+        outbound.removeAll()
+        apply(session.connectionOpened(now: MonotonicClock.now()))
+    }
+
+    /// Closes the connection without DISCONNECT (the broker keeps or drops the session as it would after a loss).
+    public func close() {
+        socket?.close()
+        socket = nil
+        session.connectionClosed()
+        outbound.removeAll()
+    }
+
+    /// A clean goodbye: DISCONNECT, flushed as far as the socket takes it, then close.
+    public func disconnect() {
+        guard socket != nil else { return }
+        apply([session.disconnect(now: MonotonicClock.now())])
+        try? flush()
+        close()
+    }
+
+    public func acknowledge(packetID: UInt16) {
+        apply([session.acknowledge(packetID: packetID, now: MonotonicClock.now())])
+    }
+
+    public func publish(topic: String, payload: [UInt8], qos: QoS) {
+        apply([session.publish(topic: topic, payload: payload, qos: qos, now: MonotonicClock.now())])
+    }
+
+    /// Bytes waiting to be written.
+    public var pendingOutputCount: Int { outbound.count }
+
+    /// Waits up to `timeoutMilliseconds` (less when keep-alive needs attention) for the socket or a `wakeDescriptors`,
+    /// reads and decodes everything available, writes what is pending, and returns the events.
+    /// `drained` tells whether the socket had no more bytes to read when the call returned.
+    public func poll(timeoutMilliseconds: Int32, wakeDescriptors: [Int32] = []) -> (events: [Event], drained: Bool) {
+        var events = pendingEvents
+        pendingEvents.removeAll()
+        guard let socket else { return (events, true) }
+        var timeout = timeoutMilliseconds
+        if let deadline = session.nextDeadline() {
+            timeout = Int32(clamping: max(0, min(Int64(timeout), deadline - MonotonicClock.now())))
+        }
+        var descriptors = [pollfd(fd: socket.fileDescriptor,
+                                  events: Int16(POLLIN) | (outbound.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)]
+        for wake in wakeDescriptors { descriptors.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
+        _ = retryingOnInterrupt { Glibc.poll(&descriptors, nfds_t(descriptors.count), timeout) }
+        var drained = true
+        do {
+            if descriptors[0].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
+                drained = try readAvailable(into: &events)
+            }
+            try flush()
+        } catch {
+            return (events + disconnect(reason: "\(error)"), true)
+        }
+        for action in session.tick(now: MonotonicClock.now()) { handle(action, into: &events) }
+        if let last = events.last, case .disconnected = last { return (events, true) }
+        do { try flush() } catch { return (events + disconnect(reason: "\(error)"), true) }
+        return (events, drained)
+    }
+
+    /// Reads until the socket has nothing more (or a read buffer's worth was taken); true when drained.
+    private func readAvailable(into events: inout [Event]) throws -> Bool {
+        guard let socket else { return true }
+        let count = try socket.read(into: readBuffer)
+        guard count > 0 else { return true }
+        decoder.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+        let now = MonotonicClock.now()
+        while let packet = try decoder.next() {
+            for action in session.received(packet, now: now) { handle(action, into: &events) }
+            if self.socket == nil { return true }
+        }
+        return count < readBuffer.count
+    }
+
+    private func handle(_ action: ClientSession.Action, into events: inout [Event]) {
+        switch action {
+        case .send(let packet): outbound.append(contentsOf: PacketEncoder.encode(packet))
+        case .deliver(let publish): events.append(.delivered(publish))
+        case .deliverOversized(let publish): events.append(.deliveredOversized(publish))
+        case .ready(let sessionPresent): events.append(.ready(sessionPresent: sessionPresent))
+        case .downgraded(let filter, let granted): events.append(.downgraded(filter: filter, granted: granted))
+        case .published(let packetID): events.append(.published(packetID: packetID))
+        case .close(let reason): events += disconnect(reason: reason)
+        case .fail(let failure):
+            close()
+            events.append(.failed(failure))
+        }
+    }
+
+    /// Carries out actions outside `poll`; their events (if any) are returned by the next `poll`.
+    private func apply(_ actions: [ClientSession.Action]) {
+        for action in actions { handle(action, into: &pendingEvents) }
+    }
+
+    private func disconnect(reason: String) -> [Event] {
+        close()
+        return [.disconnected(reason: reason)]
+    }
+
+    /// Writes pending bytes until the socket would block.
+    public func flush() throws(SocketError) {
+        guard let socket, !outbound.isEmpty else { return }
+        let result: Result<Int, SocketError> = outbound.withUnsafeBytes { bytes in
+            Result { () throws(SocketError) in try socket.write(bytes) }
+        }
+        let written = try result.get()
+        if written == outbound.count {
+            outbound.removeAll(keepingCapacity: true)
+        } else if written > 0 {
+            outbound.removeFirst(written)
+        }
+    }
+}
+
+/// Milliseconds from a monotonic clock, for timers that must not jump with the wall clock.
+public enum MonotonicClock {
+    public static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
