@@ -15,6 +15,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "MQTT"),
+        .target(name: "HTTP"),
         .target(name: "ThingLogCore"),
         .target(name: "ThingLogStore", dependencies: ["ThingLogCore", "CSQLite"]),
         .target(name: "ThingLogIngest", dependencies: ["ThingLogCore", "ThingLogStore"]),
@@ -25,17 +26,20 @@ let package = Package(
         .target(name: "ThingLogQuery", dependencies: ["ThingLogCore", "ThingLogStore", "ThingLogExport"]),
         .target(name: "ThingLogSubscribe",
                 dependencies: ["ThingLogCore", "ThingLogStore", "ThingLogIngest", "MQTT"]),
+        .target(name: "ThingLogReceive", dependencies: ["ThingLogCore", "ThingLogStore", "ThingLogIngest", "HTTP"]),
         .target(
             name: "ThingLogCLI",
             dependencies: ["ThingLogCore", "ThingLogStore", "ThingLogIngest", "ThingLogAnalysis", "ThingLogExport",
-                           "ThingLogReport", "ThingLogQuery", "ThingLogSubscribe", "MQTT"]
+                           "ThingLogReport", "ThingLogQuery", "ThingLogSubscribe", "ThingLogReceive", "MQTT"]
         ),
         .executableTarget(name: "thinglog", dependencies: ["ThingLogCLI"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(
             name: "ThingLogTests",
             dependencies: ["ThingLogCore", "ThingLogStore", "ThingLogIngest", "ThingLogAnalysis", "ThingLogExport",
-                           "ThingLogReport", "ThingLogQuery", "ThingLogSubscribe", "ThingLogCLI", "MQTT"]
+                           "ThingLogReport", "ThingLogQuery", "ThingLogSubscribe", "ThingLogReceive", "ThingLogCLI",
+                           "MQTT", "HTTP"]
         ),
     ],
     swiftLanguageModes: [.v6]

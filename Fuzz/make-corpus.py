@@ -219,7 +219,7 @@ write("mqtt", "unsuback-pingresp", session + packet(0xB0, b"\x00\x05") + packet(
 write("mqtt", "reserved-type", packet(0x00, b"") + packet(0xF0, b""))
 
 # config: the built-in configuration, the bench one, and hostile ones.
-source = open(os.path.join(root, "Sources", "ThingLog", "Config", "DefaultConfiguration.swift"),
+source = open(os.path.join(root, "Sources", "ThingLogCore", "Config", "DefaultConfiguration.swift"),
               encoding="utf-8").read()
 default = re.search(r'"""\n(.*?)\n\s*"""', source, re.S).group(1)
 write("config", "default", "\n".join(line[4:] for line in default.splitlines()))
@@ -250,3 +250,13 @@ for name, value in configs.items():
 write("config", "duplicate-keys", '{"warmup":"1m","warmup":"2m","sensors":{"MQ7":{},"MQ7":{"vc":3.3}}}')
 write("config", "not-object", '["sensors"]')
 write("config", "invalid-utf8", b'{"warmup":"1\xffm"}')
+
+# http: requests as the platform's forwarding and a scraper send them, pipelined, chunked, HTTP/1.0.
+write("http", "pipelined", b"POST /thinglog/forward?Signature=ab&Timestamp=1 HTTP/1.1\r\nHost: h\r\n"
+      b"Content-Length: 5\r\n\r\nhelloGET /metrics HTTP/1.1\r\nHost: h\r\n\r\n")
+write("http", "chunked", b"POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      b"5;x=1\r\nhello\r\n0\r\nT: 1\r\n\r\n")
+write("http", "http10", b"GET /p HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+envelope = forward(payloads["report-protocol"], 1764000000).encode()
+write("http", "forward", b"POST /thinglog/forward HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n"
+      % len(envelope) + envelope)

@@ -6,8 +6,8 @@ import MQTT
 /// (SPEC §3: 0 ok, 1 runtime failure, 2 usage error; messages as `thinglog: error: …`).
 public enum CLI {
     static var commands: [any Command.Type] {
-        [SubscribeCommand.self, IngestCommand.self, AnalyzeCommand.self, CalibrateCommand.self, StatsCommand.self,
-         ExportCommand.self, QueryCommand.self, SimulateCommand.self,
+        [SubscribeCommand.self, ReceiveCommand.self, IngestCommand.self, AnalyzeCommand.self, CalibrateCommand.self,
+         StatsCommand.self, ExportCommand.self, QueryCommand.self, SimulateCommand.self,
          CredentialsCommand.self, ReportCommand.self, DemoCommand.self]
     }
 

@@ -49,7 +49,13 @@ public enum IngestFormat: String, CaseIterable, Sendable {
         return Int64(milliseconds.rounded(.down))
     }
 
-    private func decodeEnvelope(_ line: UnsafeBufferPointer<UInt8>, now: Int64) -> Decoded {
+    /// Decodes one envelope the platform forwarded live over HTTP (`receive`): as a `forward` line, but received
+    /// now (the envelope's `timestamp` is when the platform sent it) and with `seq` telling a resend.
+    public static func decodeForwarded(_ envelope: UnsafeBufferPointer<UInt8>, now: Int64) -> Decoded {
+        IngestFormat.forward.decodeEnvelope(envelope, now: now, isLive: true)
+    }
+
+    private func decodeEnvelope(_ line: UnsafeBufferPointer<UInt8>, now: Int64, isLive: Bool = false) -> Decoded {
         func reject(_ reason: RejectReason, _ detail: String, topic: String? = nil) -> Decoded {
             .rejected(Rejection(reason: reason, detail: detail, topic: topic, receivedAt: now, bytes: line))
         }
@@ -69,12 +75,14 @@ public enum IngestFormat: String, CaseIterable, Sendable {
             reject(.badReceivedAt, "\(text): expected a time between 2000-01-01 and 10 minutes from now",
                    topic: topic)
         }
+        var sequence: Int64?
         if self == .forward {
+            if let seq = value("seq")?.0.doubleValue, seq == seq.rounded(), abs(seq) < 9e15 { sequence = Int64(seq) }
             if topic == nil, let product = value("productid")?.0.stringValue,
                let device = value("devicename")?.0.stringValue {
                 topic = "$thing/up/property/\(product)/\(device)"
             }
-            if let (stamp, _) = value("timestamp"), stamp != .null {
+            if !isLive, let (stamp, _) = value("timestamp"), stamp != .null {
                 guard let seconds = stamp.doubleValue,
                       let milliseconds = Self.receiveTime(seconds < 1e11 ? seconds * 1000 : seconds, now: now) else {
                     return badReceivedAt("timestamp \(JSONWriter.serialize(stamp).prefix(64))")
@@ -109,13 +117,14 @@ public enum IngestFormat: String, CaseIterable, Sendable {
         }
         let message: IncomingMessage
         let parsed: JSONValue?
+        let origin: IncomingMessage.Origin = isLive ? .forwarded : .recorded
         if case .string(let text) = payload {
             message = IncomingMessage(topic: topic, payload: Array(text.utf8), receivedAt: receivedAt,
-                                      origin: .recorded)
+                                      sequence: sequence, origin: origin)
             parsed = nil
         } else {
             message = IncomingMessage(topic: topic, payload: Array(line[span]), receivedAt: receivedAt,
-                                      origin: .recorded)
+                                      sequence: sequence, origin: origin)
             parsed = payload
         }
         return .message(message, parsedPayload: parsed)

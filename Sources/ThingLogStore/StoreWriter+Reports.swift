@@ -32,7 +32,8 @@ extension StoreWriter {
         transactionSummary.duplicateReadings += kept.count - added
         // A device-timed report all of whose readings are stored already is the same report again: a redelivery,
         // or a recording ingested twice. A live report without the DUP flag is kept: a device may repeat itself.
-        if added == 0, !kept.isEmpty, flags & Flag.indexed == 0, message.origin == .recorded || message.isRedelivery {
+        if added == 0, !kept.isEmpty, flags & Flag.indexed == 0,
+           message.origin != .live || message.isRedelivery {
             transactionSummary.duplicateReports += 1
             return
         }
@@ -143,8 +144,8 @@ extension StoreWriter {
         }
         try insertReport.bind(message.receivedAt, at: 4)
         try insertReport.bind(ts &- message.receivedAt, at: 5)
-        if let packetID = message.packetID {
-            try insertReport.bind(Int64(packetID), at: 6)
+        if let identifier = message.packetID.map(Int64.init) ?? message.sequence {
+            try insertReport.bind(identifier, at: 6)
         } else {
             try insertReport.bindNull(at: 6)
         }
@@ -155,7 +156,8 @@ extension StoreWriter {
 
     /// Whether the raw archive already holds this message (SPEC §5): a recorded message with the same device,
     /// receive time and payload (the same file ingested twice), or a DUP-flagged MQTT redelivery matching a report
-    /// of the last 10 minutes by packet id, device and payload.
+    /// of the last 10 minutes by packet id, device and payload, or a forwarded envelope matching one of the last 10
+    /// minutes by `seq`, device and payload (the platform resending what it had no 200 for).
     func isArchived(_ message: IncomingMessage, deviceID: Int64) throws -> Bool {
         let statement: Statement
         switch message.origin {
@@ -165,13 +167,15 @@ extension StoreWriter {
             try statement.bind(deviceID, at: 1)
             try statement.bind(message.receivedAt, at: 2)
             try message.payload.withUnsafeBufferPointer { try statement.bindText($0, at: 3) }
-        case .live:
-            guard message.isRedelivery, let packetID = message.packetID else { return false }
+        case .live, .forwarded:
+            let identifier = message.origin == .forwarded ? message.sequence
+                : message.isRedelivery ? message.packetID.map(Int64.init) : nil
+            guard let identifier else { return false }
             statement = findRedelivered
             statement.rewind()
             try statement.bind(deviceID, at: 1)
             try statement.bind(message.receivedAt - Self.redeliveryWindow, at: 2)
-            try statement.bind(Int64(packetID), at: 3)
+            try statement.bind(identifier, at: 3)
             try message.payload.withUnsafeBufferPointer { try statement.bindText($0, at: 4) }
         }
         defer { statement.rewind() }

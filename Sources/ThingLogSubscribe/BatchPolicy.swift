@@ -10,12 +10,21 @@ import MQTT
 ///   to read, when the message limit is reached, or when the connection is lost or the subscriber stops.
 /// - A committed batch's packet ids are acknowledged only on the connection its messages came on: after a
 ///   reconnect the broker redelivers them, and the store recognises the redeliveries.
+/// What a committed batch releases: the QoS 1 packet ids to acknowledge, on the connection their messages came on.
+struct Acknowledgements: Sendable {
+    var packetIDs: [UInt16] = []
+    var connection = 0
+}
+
+/// The subscriber's writer thread: batches of entries, released as acknowledgements once committed.
+typealias BatchCommitter = GroupCommitter<Acknowledgements>
+
 struct BatchPolicy {
     let maximumBatch: Int
     let maximumAgeMilliseconds: Int64
     /// Counts connections; a batch remembers the one its messages came on.
     private(set) var connection = 0
-    private(set) var open = BatchCommitter.Batch()
+    private(set) var open = BatchCommitter.Batch(entries: [], token: Acknowledgements())
     private var openedAt: Int64 = 0
 
     init(maximumBatch: Int, maximumAgeMilliseconds: Int64) {
@@ -32,10 +41,10 @@ struct BatchPolicy {
     mutating func add(_ entry: StoreEntry, packetID: UInt16?, now: Int64) {
         if open.entries.isEmpty {
             openedAt = now
-            open.connection = connection
+            open.token.connection = connection
         }
         open.entries.append(entry)
-        if let packetID { open.packetIDs.append(packetID) }
+        if let packetID { open.token.packetIDs.append(packetID) }
     }
 
     /// The open batch, when one of the closing rules holds now; the policy starts a new one.
@@ -49,7 +58,7 @@ struct BatchPolicy {
     /// The open batch whatever its size (connection lost, stopping); nil when empty.
     mutating func closeNow() -> BatchCommitter.Batch? {
         guard !open.entries.isEmpty else { return nil }
-        defer { open = BatchCommitter.Batch() }
+        defer { open = BatchCommitter.Batch(entries: [], token: Acknowledgements()) }
         return open
     }
 
@@ -61,6 +70,6 @@ struct BatchPolicy {
     /// The packet ids that may be acknowledged now, from committed batches, in commit order.
     func acknowledgements(for done: [BatchCommitter.Done], isConnected: Bool) -> [UInt16] {
         guard isConnected else { return [] }
-        return done.filter { $0.connection == connection }.flatMap(\.packetIDs)
+        return done.filter { $0.token.connection == connection }.flatMap(\.token.packetIDs)
     }
 }

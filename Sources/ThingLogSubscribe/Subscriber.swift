@@ -48,7 +48,7 @@ public final class Subscriber {
     private let committer: BatchCommitter
     private var policy: BatchPolicy
 
-    public init(client: MQTTClient, writer: StoreWriter, parser: ReportParser, settings: Settings,
+    public init(client: MQTTClient, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
                 wallClock: @escaping () -> Int64 = Timestamp.now, log: @escaping (String) -> Void) throws {
         self.client = client
         committer = try BatchCommitter(writer: writer)

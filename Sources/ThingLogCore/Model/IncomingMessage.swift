@@ -7,6 +7,9 @@ public struct IncomingMessage: Sendable {
         /// Read from a recording with its own receive time: the same topic, receive time and payload bytes
         /// seen again is the same record ingested twice.
         case recorded
+        /// Received live over the platform's HTTP data forwarding (`receive`): receive time is our clock; a resent
+        /// envelope carries the same `seq`.
+        case forwarded
     }
 
     public var topic: String
@@ -15,16 +18,19 @@ public struct IncomingMessage: Sendable {
     public var receivedAt: Int64
     /// MQTT packet identifier (QoS 1), when it came over MQTT.
     public var packetID: UInt16?
+    /// The forwarding envelope's `seq` (protocol.md §6), kept in the raw archive (`packet_id`).
+    public var sequence: Int64?
     /// The MQTT DUP flag: the broker says this may be a redelivery.
     public var isRedelivery: Bool
     public var origin: Origin
 
     public init(topic: String, payload: [UInt8], receivedAt: Int64, packetID: UInt16? = nil,
-                isRedelivery: Bool = false, origin: Origin) {
+                isRedelivery: Bool = false, sequence: Int64? = nil, origin: Origin) {
         self.topic = topic
         self.payload = payload
         self.receivedAt = receivedAt
         self.packetID = packetID
+        self.sequence = sequence
         self.isRedelivery = isRedelivery
         self.origin = origin
     }

@@ -62,6 +62,35 @@ public struct JSONParser {
         return result
     }
 
+    /// Parses a top-level array and returns the byte range of each element, so that a caller can hand each element's
+    /// original bytes on (the envelopes of a forwarded batch).
+    public static func parseArrayElementSpans(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth)
+        throws(JSONError) -> [Range<Int>] {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        parser.skipWhitespace()
+        guard parser.peek == UInt8(ascii: "[") else { throw parser.failure("expected an array") }
+        parser.position += 1
+        var spans: [Range<Int>] = []
+        parser.skipWhitespace()
+        if parser.peek == UInt8(ascii: "]") {
+            parser.position += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                let start = parser.position
+                _ = try parser.parseValue(depth: 1)
+                spans.append(start..<parser.position)
+                parser.skipWhitespace()
+                if parser.peek == UInt8(ascii: ",") { parser.position += 1; continue }
+                try parser.expect(UInt8(ascii: "]"))
+                break
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.position == bytes.count else { throw parser.failure("unexpected data after the document") }
+        return spans
+    }
+
     private init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth

@@ -12,7 +12,7 @@ import Testing
 
     func batch(_ range: Range<Int>, connection: Int) -> BatchCommitter.Batch {
         let parser = ReportParser()
-        var batch = BatchCommitter.Batch(connection: connection)
+        var batch = BatchCommitter.Batch(entries: [], token: Acknowledgements(connection: connection))
         for index in range {
             let time = 1_764_115_200_000 + Int64(index) * 1000
             let payload = "{\"method\":\"report\",\"params\":{\"MQ7\":\(index)},\"timestamp\":\(time)}"
@@ -20,7 +20,7 @@ import Testing
                                           receivedAt: time + 500, packetID: UInt16(index + 1), origin: .live)
             guard case .accepted(let parsed) = parser.parse(message) else { Issue.record("not accepted"); continue }
             batch.entries.append(.accepted(message, parsed))
-            batch.packetIDs.append(UInt16(index + 1))
+            batch.token.packetIDs.append(UInt16(index + 1))
         }
         return batch
     }
@@ -37,8 +37,8 @@ import Testing
             usleep(1000)
         }
         done += try committer.finish()
-        #expect(done.map(\.packetIDs.first) == stride(from: 1, to: 1000, by: 100).map { UInt16($0) })
-        #expect(done.map(\.connection) == (0..<10).map { $0 % 2 + 1 })
+        #expect(done.map(\.token.packetIDs.first) == stride(from: 1, to: 1000, by: 100).map { UInt16($0) })
+        #expect(done.map(\.token.connection) == (0..<10).map { $0 % 2 + 1 })
         #expect(done.reduce(0) { $0 + $1.summary.readings } == 1000)
         // Committed means visible to another connection.
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 1000)
@@ -57,7 +57,7 @@ import Testing
         #expect(try committer.takeFinished().isEmpty, "nothing is committed, so nothing may be acknowledged")
         try blocker.execute("ROLLBACK")
         let done = try committer.finish()
-        #expect(done.count == 1 && done[0].packetIDs.count == 10)
+        #expect(done.count == 1 && done[0].token.packetIDs.count == 10)
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 10)
     }
 

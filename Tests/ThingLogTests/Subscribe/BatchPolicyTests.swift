@@ -8,8 +8,7 @@ import Testing
     let entry = StoreEntry.rejected(Rejection(reason: .notJSON, detail: "", topic: nil, receivedAt: 0, bytes: []))
 
     func done(_ batch: BatchCommitter.Batch) -> BatchCommitter.Done {
-        BatchCommitter.Done(packetIDs: batch.packetIDs, connection: batch.connection, summary: AppendSummary(),
-                            committedAt: 0)
+        BatchCommitter.Done(token: batch.token, summary: AppendSummary(), committedAt: 0, seconds: 0)
     }
 
     @Test func aBatchClosesWhenFullOldDrainedOrAtTheLimit() {
@@ -21,14 +20,15 @@ import Testing
         policy.add(entry, packetID: 2, now: 110)
         #expect(policy.pollTimeout(now: 110) == 15, "until the batch is due")
         #expect(policy.batchToClose(drained: false, atMessageLimit: false, now: 124) == nil)
-        #expect(policy.batchToClose(drained: false, atMessageLimit: false, now: 125)?.packetIDs == [1, 2], "old")
+        #expect(policy.batchToClose(drained: false, atMessageLimit: false, now: 125)?.token.packetIDs == [1, 2], "old")
         for id in 3...5 { policy.add(entry, packetID: UInt16(id), now: 200) }
-        #expect(policy.batchToClose(drained: false, atMessageLimit: false, now: 200)?.packetIDs == [3, 4, 5], "full")
+        #expect(policy.batchToClose(drained: false, atMessageLimit: false, now: 200)?.token.packetIDs == [3, 4, 5],
+                "full")
         policy.add(entry, packetID: 6, now: 300)
-        #expect(policy.batchToClose(drained: true, atMessageLimit: false, now: 300)?.packetIDs == [6], "drained")
+        #expect(policy.batchToClose(drained: true, atMessageLimit: false, now: 300)?.token.packetIDs == [6], "drained")
         policy.add(entry, packetID: nil, now: 400)
         let limited = policy.batchToClose(drained: false, atMessageLimit: true, now: 400)
-        #expect(limited?.entries.count == 1 && limited?.packetIDs == [], "QoS 0: nothing to acknowledge")
+        #expect(limited?.entries.count == 1 && limited?.token.packetIDs == [], "QoS 0: nothing to acknowledge")
         #expect(policy.closeNow() == nil)
     }
 
@@ -46,7 +46,7 @@ import Testing
             Issue.record("both batches should close")
             return
         }
-        #expect(first.connection == 1 && second.connection == 2)
+        #expect(first.token.connection == 1 && second.token.connection == 2)
         #expect(policy.acknowledgements(for: [done(first), done(second)], isConnected: true) == [7],
                 "only the redelivered copy's id, on its own connection")
         #expect(policy.acknowledgements(for: [done(second)], isConnected: false) == [], "nothing while disconnected")
@@ -58,6 +58,6 @@ import Testing
         #expect(policy.closeNow() == nil)
         policy.connected()
         policy.add(entry, packetID: 1, now: 0)
-        #expect(policy.closeNow()?.connection == 2)
+        #expect(policy.closeNow()?.token.connection == 2)
     }
 }

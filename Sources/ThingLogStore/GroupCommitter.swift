@@ -1,28 +1,32 @@
 import Foundation
 import Glibc
 import ThingLogCore
-import ThingLogStore
-import MQTT
 
-/// Writes the subscriber's batches on a thread of its own, so the next batch is received and parsed while this one
-/// is written and fsynced (group commit, pipelined). A batch is begun, written and committed whole; only then are its
-/// packet ids handed back for PUBACK, and `wakeDescriptor` becomes readable so the network loop notices at once.
-/// At most one batch waits while another is written: a full pipeline makes `submit` wait (backpressure).
-final class BatchCommitter: @unchecked Sendable {
-    /// Messages to store, and the QoS 1 packet ids to acknowledge once they are committed.
-    struct Batch: @unchecked Sendable {
-        var entries: [StoreEntry] = []
-        var packetIDs: [UInt16] = []
-        /// The connection the messages came on: acknowledgements never go to another one.
-        var connection = 0
+/// The one writer thread: it owns a `StoreWriter` (handed over with `sending`) and commits batches on a thread of
+/// its own, so the next batch is received and parsed while this one is written and fsynced (group commit,
+/// pipelined). A batch is begun, written and committed whole; only then is its `Token` handed back (the packet ids
+/// to PUBACK, the HTTP requests to answer), and `wakeDescriptor` becomes readable so a `poll` loop notices at once.
+/// At most one batch waits while another is written: a full pipeline makes `submit` wait (backpressure). Used by
+/// `subscribe` and `receive`.
+public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
+    /// Messages to store, and what to release once they are committed.
+    public struct Batch: @unchecked Sendable {
+        public var entries: [StoreEntry]
+        public var token: Token
+
+        public init(entries: [StoreEntry], token: Token) {
+            self.entries = entries
+            self.token = token
+        }
     }
 
-    /// A committed batch (or the error that stopped the committer).
-    struct Done {
-        var packetIDs: [UInt16]
-        var connection: Int
-        var summary: AppendSummary
-        var committedAt: Int64
+    /// A committed batch.
+    public struct Done {
+        public var token: Token
+        public var summary: AppendSummary
+        /// Monotonic milliseconds at the commit, and how long writing and committing took (seconds).
+        public var committedAt: Int64
+        public var seconds: Double
     }
 
     private let writer: StoreWriter
@@ -34,9 +38,9 @@ final class BatchCommitter: @unchecked Sendable {
     private var pipe: [Int32] = [-1, -1]
 
     /// Readable while finished batches wait to be taken.
-    var wakeDescriptor: Int32 { pipe[0] }
+    public var wakeDescriptor: Int32 { pipe[0] }
 
-    init(writer: StoreWriter) throws {
+    public init(writer: sending StoreWriter) throws {
         self.writer = writer
         guard Glibc.pipe(&pipe) == 0 else {
             throw RuntimeError("cannot create a pipe: \(String(cString: strerror(errno)))")
@@ -56,10 +60,12 @@ final class BatchCommitter: @unchecked Sendable {
     private func run() {
         while let batch = queue.pop() {
             do {
+                let started = DispatchTime.now().uptimeNanoseconds
                 let summary = try commitRetryingWhileBusy(batch)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 lock.withLock {
-                    finished.append(Done(packetIDs: batch.packetIDs, connection: batch.connection, summary: summary,
-                                         committedAt: MonotonicClock.now()))
+                    finished.append(Done(token: batch.token, summary: summary, committedAt: MonotonicClock.now(),
+                                         seconds: seconds))
                 }
             } catch {
                 writer.rollback()
@@ -94,14 +100,14 @@ final class BatchCommitter: @unchecked Sendable {
     }
 
     /// Hands a batch over, waiting while another one is already waiting.
-    func submit(_ batch: Batch) throws {
+    public func submit(_ batch: Batch) throws {
         if let failure = lock.withLock({ failure }) { throw failure }
         guard !batch.entries.isEmpty else { return }
         if !queue.push(batch), let failure = lock.withLock({ failure }) { throw failure }
     }
 
     /// Batches committed since the last call, oldest first; throws what stopped the committer.
-    func takeFinished() throws -> [Done] {
+    public func takeFinished() throws -> [Done] {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(pipe[0], &buffer, buffer.count) > 0 {}
         return try lock.withLock {
@@ -113,7 +119,7 @@ final class BatchCommitter: @unchecked Sendable {
     }
 
     /// Writes what was submitted, stops the thread, and returns the last finished batches.
-    func finish() throws -> [Done] {
+    public func finish() throws -> [Done] {
         queue.close()
         stopped.wait()
         return try takeFinished()

@@ -1,0 +1,186 @@
+import Foundation
+import Glibc
+import HTTP
+import ThingLogCore
+import ThingLogIngest
+import ThingLogStore
+
+/// `thinglog receive` (SPEC §4): the platform's HTTP data forwarding into the store. One thread runs the network loop
+/// (`HTTPServer`); a `GroupCommitter` writes on its own. Every request read in one turn of the loop goes into one
+/// batch (group commit across connections), and each request is answered 200 only once its batch is committed, so a
+/// crash at any instant loses nothing that was answered 200.
+public final class Receiver {
+    /// What `receive` was asked to do.
+    public struct Settings: Sendable {
+        public var path: String
+        /// The forwarding rule's token; nil: requests are not signed (loopback, or `--no-auth`).
+        public var token: String?
+        public var maximumBodyBytes: Int
+        /// The store, for `thinglog_db_bytes`.
+        public var databasePath: String
+
+        public init(path: String, token: String?, maximumBodyBytes: Int, databasePath: String) {
+            self.path = path
+            self.token = token
+            self.maximumBodyBytes = maximumBodyBytes
+            self.databasePath = databasePath
+        }
+    }
+
+    /// The requests one committed batch answers, with the body each one gets.
+    struct Answers: Sendable {
+        var requests: [(ticket: HTTPServer.Ticket, body: String, keepAlive: Bool)] = []
+    }
+
+    public let settings: Settings
+    public let metrics: Metrics
+    private let server: HTTPServer
+    private let committer: GroupCommitter<Answers>
+    private let parser: ReportParser
+    private let wallClock: () -> Int64
+    private let log: (String) -> Void
+    private var open = GroupCommitter<Answers>.Batch(entries: [], token: Answers())
+    private var awaitingCommit = 0
+    private var failure: String?
+
+    /// Listens on `host:port` (port 0: any free port, see `port`).
+    public init(host: String, port: Int, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
+                metrics: Metrics = Metrics(), wallClock: @escaping () -> Int64 = Timestamp.now,
+                log: @escaping (String) -> Void) throws {
+        var limits = HTTPServer.Limits()
+        limits.maximumBodyBytes = settings.maximumBodyBytes
+        server = try HTTPServer(host: host, port: port, limits: limits)
+        committer = try GroupCommitter(writer: writer)
+        self.parser = parser
+        self.settings = settings
+        self.metrics = metrics
+        self.wallClock = wallClock
+        self.log = log
+    }
+
+    /// The port the server listens on.
+    public var port: Int { server.port }
+
+    /// Serves until `stopDescriptor` becomes readable (SIGINT/SIGTERM): then stops accepting, answers what is in
+    /// flight after its commit, and returns. Throws when the store fails (after answering 503 to what it held).
+    public func run(stopDescriptor: Int32) throws {
+        var stopping = false
+        while true {
+            if !stopping, StopSignal.isRequested(stopDescriptor) {
+                stopping = true
+                server.stopAccepting()
+            }
+            let requests = server.poll(timeout: stopping ? 20 : 1_000,
+                                       wake: (stopping ? [] : [stopDescriptor]) + [committer.wakeDescriptor])
+            for (ticket, request) in requests { handle(request, ticket) }
+            do {
+                if !open.entries.isEmpty {
+                    awaitingCommit += open.token.requests.count
+                    try committer.submit(open)
+                    open = GroupCommitter<Answers>.Batch(entries: [], token: Answers())
+                }
+                answer(try committer.takeFinished())
+            } catch {
+                failure = "\(error)"
+                for request in open.token.requests { respond(request.ticket, .text(503, "store failure\n"), false) }
+                throw error
+            }
+            if stopping && awaitingCommit == 0 && !server.isWriting { break }
+        }
+        answer(try committer.finish())
+        server.closeAll()
+    }
+
+    private func answer(_ done: [GroupCommitter<Answers>.Done]) {
+        for batch in done {
+            let summary = batch.summary
+            metrics.recordCommit(source: "http", reports: summary.reports, duplicates: summary.duplicateReports,
+                                 rejects: Dictionary(uniqueKeysWithValues: summary.rejects.map { ($0.key.rawValue,
+                                                                                                   $0.value) }),
+                                 readings: summary.readings, seconds: batch.seconds, now: wallClock())
+            for request in batch.token.requests {
+                respond(request.ticket, .json(200, request.body), request.keepAlive)
+            }
+            awaitingCommit -= batch.token.requests.count
+        }
+    }
+
+    private func respond(_ ticket: HTTPServer.Ticket, _ response: HTTPResponse, _ keepAlive: Bool) {
+        metrics.add("thinglog_http_requests_total", [("code", String(response.status))])
+        server.respond(ticket, response, keepAlive: keepAlive)
+    }
+
+    /// Answers a request at once, or (a POST of envelopes) adds its entries to the open batch to answer after the
+    /// commit.
+    private func handle(_ request: HTTPRequest, _ ticket: HTTPServer.Ticket) {
+        let keepAlive = request.keepAlive
+        switch (request.method, request.path) {
+        case ("GET", "/metrics"), ("HEAD", "/metrics"):
+            let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                                        body: Array(metrics.render(dbBytes: databaseBytes()).utf8))
+            respond(ticket, response, keepAlive)
+        case ("GET", "/healthz"), ("HEAD", "/healthz"):
+            if let failure {
+                respond(ticket, .text(503, "store failure: \(failure)\n"), keepAlive)
+            } else {
+                respond(ticket, .text(200, "ok\n"), keepAlive)
+            }
+        case ("POST", settings.path):
+            if let refusal = authenticate(request) { return respond(ticket, refusal, keepAlive) }
+            let entries = ForwardedBody.entries(request.body, now: wallClock(), parser: parser)
+            guard !entries.isEmpty else { return respond(ticket, .json(200, Self.body(for: [])), keepAlive) }
+            open.entries += entries
+            open.token.requests.append((ticket, Self.body(for: entries), keepAlive))
+        case ("GET", settings.path):
+            if let refusal = authenticate(request) { return respond(ticket, refusal, keepAlive) }
+            guard let echo = request.header("echostr") ?? request.queryValue("echostr")
+                    ?? request.queryValue("Echostr") else {
+                return respond(ticket, .text(400, "expected an Echostr header or echostr parameter\n"), keepAlive)
+            }
+            respond(ticket, .text(200, echo), keepAlive)
+        case (_, settings.path), (_, "/metrics"), (_, "/healthz"):
+            let allowed = request.path == settings.path ? "GET, POST" : "GET, HEAD"
+            respond(ticket, .text(405, "method not allowed\n", headers: [("Allow", allowed)]), keepAlive)
+        default:
+            respond(ticket, .text(404, "not found\n"), keepAlive)
+        }
+    }
+
+    /// nil when the request may go on: no token configured, or a valid signature (headers or query parameters).
+    private func authenticate(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let token = settings.token else { return nil }
+        func field(_ name: String) -> String? {
+            request.header(name.lowercased())
+                ?? request.query.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
+        guard let failure = ForwardingSignature.verify(token: token, signature: field("Signature"),
+                                                       timestamp: field("Timestamp"), nonce: field("Nonce"),
+                                                       now: wallClock() / 1000) else { return nil }
+        return .text(401, "unauthorized: \(failure)\n")
+    }
+
+    /// The JSON answer to a POST: how many envelopes it carried, and which were quarantined and why.
+    static func body(for entries: [StoreEntry]) -> String {
+        var rejected: [String] = []
+        for (index, entry) in entries.enumerated() {
+            guard case .rejected(let rejection) = entry else { continue }
+            rejected.append("{\"index\":\(index),\"reason\":\(JSONWriter.quoted(rejection.reason.rawValue)),"
+                            + "\"detail\":\(JSONWriter.quoted(String(rejection.detail.prefix(200))))}")
+        }
+        return "{\"received\":\(entries.count),\"accepted\":\(entries.count - rejected.count),\"rejected\":["
+            + rejected.joined(separator: ",") + "]}"
+    }
+
+    private func databaseBytes() -> Int64? {
+        var total: Int64 = 0
+        var found = false
+        for suffix in ["", "-wal"] {
+            var info = stat()
+            if stat(settings.databasePath + suffix, &info) == 0 {
+                total += Int64(info.st_size)
+                found = true
+            }
+        }
+        return found ? total : nil
+    }
+}
