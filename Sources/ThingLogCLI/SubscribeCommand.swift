@@ -3,6 +3,7 @@ import MQTT
 import ThingLogCore
 import ThingLogStore
 import ThingLogIngest
+import ThingLogReceive
 import ThingLogSubscribe
 
 /// `thinglog subscribe`: every report a broker delivers, into the store (SPEC §4).
@@ -27,6 +28,11 @@ struct SubscribeCommand: Command {
         OptionSpec("--sync", "full|normal", "full (default): every commit reaches the disk before its PUBACK; normal: "
                    + "survives a crash of thinglog, not of the machine, and commits faster"),
         OptionSpec("--count", "N", "exit after N messages (like mosquitto_sub -C); default: run until a signal"),
+        OptionSpec("--reply", nil, "after each commit, publish the platform's report_reply/event_reply to the device "
+                   + "(code 406 when the data template flags the report), as the cloud does"),
+        OptionSpec("--share-group", "G", "subscribe the default filters as $share/G/… (clustered brokers such as "
+                   + "EMQX; mosquitto 2.0 delivers nothing to them)"),
+        OptionSpec("--http", "HOST:PORT", "serve GET /metrics (Prometheus) and GET /healthz while subscribing"),
         CommonOptions.database,
         CommonOptions.config,
         CommonOptions.progress,
@@ -47,6 +53,7 @@ struct SubscribeCommand: Command {
     let tencent: (product: String, device: String)?
     let messageLimit: Int?
     let durability: StoreConnection.Durability
+    let httpAddress: BrokerAddress?
 
     init(arguments: ParsedArguments, context: CommandContext) throws {
         self.arguments = arguments
@@ -64,8 +71,19 @@ struct SubscribeCommand: Command {
         }
         let defaultHost = tencent.map { "\($0.product).iotcloud.tencentdevices.com" } ?? "127.0.0.1"
         broker = try BrokerAddress(arguments.value("--broker") ?? defaultHost)
-        filters = arguments.values("--topic").isEmpty ? ["$thing/up/property/+/+", "$thing/up/event/+/+"]
-                                                       : arguments.values("--topic")
+        let defaultFilters = ["$thing/up/property/+/+", "$thing/up/event/+/+"]
+        if let group = arguments.value("--share-group") {
+            guard !arguments.has("--topic") else {
+                throw UsageError("--share-group applies to the default filters: write $share/G/FILTER in --topic")
+            }
+            guard !group.isEmpty, !group.contains(where: { "/+#".contains($0) }) else {
+                throw UsageError("--share-group \(group): expected a name without /, + or #")
+            }
+            filters = defaultFilters.map { "$share/\(group)/\($0)" }
+        } else {
+            filters = arguments.values("--topic").isEmpty ? defaultFilters : arguments.values("--topic")
+        }
+        httpAddress = try arguments.value("--http").map { try BrokerAddress($0, flag: "--http", defaultPort: 9100) }
         for filter in filters where !TopicFilter.isValid(filter) {
             throw UsageError("--topic \(filter): not a valid MQTT topic filter")
         }
@@ -120,9 +138,19 @@ struct SubscribeCommand: Command {
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
         settings.messageLimit = messageLimit
+        settings.sendsReplies = arguments.has("--reply")
+        let metrics = Metrics()
+        var metricsServer: MetricsServer?
+        if let httpAddress {
+            let server = try MetricsServer(host: httpAddress.host, port: httpAddress.port, metrics: metrics,
+                                           databasePath: databasePath)
+            server.start()
+            metricsServer = server
+        }
+        defer { metricsServer?.stop() }
         let writer = try StoreWriter(database: database, limits: configuration.limits, minimumCacheMebibytes: 4)
         let subscriber = try Subscriber(client: client, writer: writer,
-                                    parser: configuration.reportParser, settings: settings,
+                                    parser: configuration.reportParser, settings: settings, metrics: metrics,
                                     wallClock: context.clock, log: { context.standardError.write($0 + "\n") })
         let stop = StopSignal.install()
         do {

@@ -77,6 +77,7 @@ public struct ReportParser: Sendable {
         for member in members {
             switch member.key {
             case "method": parsed.method = member.value.stringValue
+            case "clientToken": parsed.clientToken = member.value.stringValue.map { Self.prefix($0, bytes: 256) }
             case "params": params = member.value
             case "timestamp": applyTimestamp(member.value, receivedAt: message.receivedAt, to: &parsed)
             default: break
@@ -202,6 +203,19 @@ public struct ReportParser: Sendable {
     }
 
     /// A device-sent name for a reject's detail: quoted, bounded, control characters escaped.
+    /// The longest prefix of whole Unicode scalars within `bytes` UTF-8 bytes.
+    static func prefix(_ text: String, bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var result = String.UnicodeScalarView()
+        var used = 0
+        for scalar in text.unicodeScalars {
+            used += UTF8.width(scalar)
+            guard used <= bytes else { break }
+            result.append(scalar)
+        }
+        return String(result)
+    }
+
     static func quoted(_ text: String) -> String {
         JSONWriter.serialize(.string(String(decoding: text.utf8.prefix(64), as: UTF8.self)))
     }

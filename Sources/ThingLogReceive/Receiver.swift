@@ -94,10 +94,7 @@ public final class Receiver {
     private func answer(_ done: [GroupCommitter<Answers>.Done]) {
         for batch in done {
             let summary = batch.summary
-            metrics.recordCommit(source: "http", reports: summary.reports, duplicates: summary.duplicateReports,
-                                 rejects: Dictionary(uniqueKeysWithValues: summary.rejects.map { ($0.key.rawValue,
-                                                                                                   $0.value) }),
-                                 readings: summary.readings, seconds: batch.seconds, now: wallClock())
+            metrics.recordCommit(source: "http", summary: summary, seconds: batch.seconds, now: wallClock())
             for request in batch.token.requests {
                 respond(request.ticket, .json(200, request.body), request.keepAlive)
             }
@@ -116,8 +113,9 @@ public final class Receiver {
         let keepAlive = request.keepAlive
         switch (request.method, request.path) {
         case ("GET", "/metrics"), ("HEAD", "/metrics"):
+            let text = metrics.render(dbBytes: MetricsServer.databaseBytes(settings.databasePath))
             let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                        body: Array(metrics.render(dbBytes: databaseBytes()).utf8))
+                                        body: Array(text.utf8))
             respond(ticket, response, keepAlive)
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
             if let failure {
@@ -169,18 +167,5 @@ public final class Receiver {
         }
         return "{\"received\":\(entries.count),\"accepted\":\(entries.count - rejected.count),\"rejected\":["
             + rejected.joined(separator: ",") + "]}"
-    }
-
-    private func databaseBytes() -> Int64? {
-        var total: Int64 = 0
-        var found = false
-        for suffix in ["", "-wal"] {
-            var info = stat()
-            if stat(settings.databasePath + suffix, &info) == 0 {
-                total += Int64(info.st_size)
-                found = true
-            }
-        }
-        return found ? total : nil
     }
 }

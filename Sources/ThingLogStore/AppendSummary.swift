@@ -32,3 +32,12 @@ public struct AppendSummary: Sendable, Equatable {
         dropped.merge(other.dropped, uniquingKeysWith: +)
     }
 }
+
+extension Metrics {
+    /// Counts one committed batch of `source` (`mqtt`, `http`, `file`).
+    public func recordCommit(source: String, summary: AppendSummary, seconds: Double, now: Int64) {
+        recordCommit(source: source, reports: summary.reports, duplicates: summary.duplicateReports,
+                     rejects: Dictionary(uniqueKeysWithValues: summary.rejects.map { ($0.key.rawValue, $0.value) }),
+                     readings: summary.readings, seconds: seconds, now: now)
+    }
+}

@@ -10,10 +10,12 @@ import MQTT
 ///   to read, when the message limit is reached, or when the connection is lost or the subscriber stops.
 /// - A committed batch's packet ids are acknowledged only on the connection its messages came on: after a
 ///   reconnect the broker redelivers them, and the store recognises the redeliveries.
-/// What a committed batch releases: the QoS 1 packet ids to acknowledge, on the connection their messages came on.
+/// What a committed batch releases: the QoS 1 packet ids to acknowledge, on the connection their messages came on,
+/// and the platform replies to publish (`--reply`).
 struct Acknowledgements: Sendable {
     var packetIDs: [UInt16] = []
     var connection = 0
+    var replies: [(topic: String, payload: [UInt8])] = []
 }
 
 /// The subscriber's writer thread: batches of entries, released as acknowledgements once committed.
@@ -38,13 +40,15 @@ struct BatchPolicy {
     }
 
     /// Adds a received message; `packetID` is nil for QoS 0 (nothing to acknowledge).
-    mutating func add(_ entry: StoreEntry, packetID: UInt16?, now: Int64) {
+    mutating func add(_ entry: StoreEntry, packetID: UInt16?, reply: (topic: String, payload: [UInt8])? = nil,
+                      now: Int64) {
         if open.entries.isEmpty {
             openedAt = now
             open.token.connection = connection
         }
         open.entries.append(entry)
         if let packetID { open.token.packetIDs.append(packetID) }
+        if let reply { open.token.replies.append(reply) }
     }
 
     /// The open batch, when one of the closing rules holds now; the policy starts a new one.

@@ -20,6 +20,10 @@ public final class Subscriber {
         public var showsStatus = false
         /// Stop after this many messages (like `mosquitto_sub -C`); nil runs until a signal.
         public var messageLimit: Int?
+        /// Publish the platform's replies after each commit (`--reply`).
+        public var sendsReplies = false
+        /// How long a shared subscription may receive nothing before a warning is logged.
+        public var sharedSilenceMilliseconds: Int64 = 60_000
         public init() {}
     }
 
@@ -47,10 +51,16 @@ public final class Subscriber {
     public private(set) var totals = Totals()
     private let committer: BatchCommitter
     private var policy: BatchPolicy
+    /// Counters for `--http`'s `/metrics`.
+    public let metrics: Metrics?
+    /// When to warn that a shared subscription delivered nothing since the connection was ready.
+    private var sharedSilenceDeadline: (at: Int64, messages: Int)?
 
     public init(client: MQTTClient, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
-                wallClock: @escaping () -> Int64 = Timestamp.now, log: @escaping (String) -> Void) throws {
+                metrics: Metrics? = nil, wallClock: @escaping () -> Int64 = Timestamp.now,
+                log: @escaping (String) -> Void) throws {
         self.client = client
+        self.metrics = metrics
         committer = try BatchCommitter(writer: writer)
         policy = BatchPolicy(maximumBatch: settings.maximumBatch,
                              maximumAgeMilliseconds: settings.maximumBatchAgeMilliseconds)
@@ -79,7 +89,10 @@ public final class Subscriber {
                 do {
                     try client.connect()
                     policy.connected()
-                    if hasConnectedBefore { totals.reconnects += 1 }
+                    if hasConnectedBefore {
+                        totals.reconnects += 1
+                        metrics?.add("thinglog_mqtt_reconnects_total")
+                    }
                     hasConnectedBefore = true
                 } catch {
                     let jittered = retryDelay / 2 + Int64.random(in: 0...(retryDelay / 2))
@@ -108,6 +121,11 @@ public final class Subscriber {
                     store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
                 case .ready(let sessionPresent):
                     retryDelay = settings.firstRetryMilliseconds
+                    metrics?.set("thinglog_mqtt_connected", 1)
+                    if client.session.options.subscriptions.contains(where: { $0.filter.hasPrefix("$share/") }) {
+                        sharedSilenceDeadline = (MonotonicClock.now() + settings.sharedSilenceMilliseconds,
+                                                 totals.messages)
+                    }
                     if settings.showsStatus {
                         log("subscribe: connected to \(endpoint) as \(client.session.options.clientID)"
                             + (sessionPresent ? " (session resumed)" : ""))
@@ -120,6 +138,8 @@ public final class Subscriber {
                 case .disconnected(let reason):
                     // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver.
                     try closeBatch()
+                    metrics?.set("thinglog_mqtt_connected", 0)
+                    sharedSilenceDeadline = nil
                     log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
                     nextAttemptAt = MonotonicClock.now() + Int64.random(in: 0...settings.firstRetryMilliseconds)
                 case .failed(let failure):
@@ -134,6 +154,15 @@ public final class Subscriber {
                 try committer.submit(batch)
             }
             try acknowledge(committer.takeFinished())
+            if let silence = sharedSilenceDeadline, now >= silence.at {
+                if totals.messages == silence.messages {
+                    log("subscribe: warning: the shared subscription has delivered nothing for "
+                        + "\(settings.sharedSilenceMilliseconds / 1000) s; some brokers (mosquitto 2.0) deliver "
+                        + "nothing from $-topics to shared subscriptions: use one that does (EMQX) or drop "
+                        + "--share-group")
+                }
+                sharedSilenceDeadline = nil
+            }
             if settings.showsStatus, now - lastStatusAt >= settings.statusIntervalMilliseconds {
                 let rate = Double(totals.messages - messagesAtLastStatus) * 1000 / Double(now - lastStatusAt)
                 log("subscribe: \(Int(rate)) msg/s, \(totals.stored.reports) stored, "
@@ -151,7 +180,8 @@ public final class Subscriber {
     /// Adds a message to the open batch.
     private func store(_ entry: StoreEntry, packetID: UInt16?) {
         let now = MonotonicClock.now()
-        policy.add(entry, packetID: packetID, now: now)
+        policy.add(entry, packetID: packetID, reply: settings.sendsReplies ? PlatformReply.reply(to: entry) : nil,
+                   now: now)
         totals.messages += 1
         if totals.firstMessageAt == nil { totals.firstMessageAt = now }
     }
@@ -167,6 +197,13 @@ public final class Subscriber {
         for batch in done {
             totals.stored.add(batch.summary)
             totals.lastCommitAt = batch.committedAt
+            metrics?.recordCommit(source: "mqtt", summary: batch.summary, seconds: batch.seconds, now: wallClock())
+            // Replies are QoS 0 and belong to no connection: sent once committed, while connected.
+            if client.isConnected {
+                for reply in batch.token.replies {
+                    client.publish(topic: reply.topic, payload: reply.payload, qos: .atMostOnce)
+                }
+            }
         }
         let packetIDs = policy.acknowledgements(for: done, isConnected: client.isConnected)
         for packetID in packetIDs { client.acknowledge(packetID: packetID) }

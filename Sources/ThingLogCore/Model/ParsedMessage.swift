@@ -2,6 +2,8 @@
 public struct ParsedMessage: Sendable {
     public var topic: ThingTopic
     public var method: String?
+    /// The message's `clientToken`, echoed in the platform's replies (protocol.md §7); at most 256 bytes kept.
+    public var clientToken: String?
     /// The device's own timestamp in milliseconds, when present and inside the skew window.
     public var deviceTimestamp: Int64?
     /// The device sent a timestamp outside [received_at − 366 d, received_at + 10 min].

@@ -94,6 +94,19 @@ final class ReceiveServer: @unchecked Sendable {
 
     struct SocketFailure: Error {}
 
+    /// The body curl fetches from `url` (empty on failure).
+    static func fetch(_ url: String) throws -> String {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", url]
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        curl.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Runs curl with `arguments`; returns (HTTP status, body).
     func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
         let curl = Process()

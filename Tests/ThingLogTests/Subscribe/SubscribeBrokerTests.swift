@@ -222,4 +222,63 @@ import Testing
         #expect(subscriber.terminate() == 0)
         #expect(count(db, "SELECT COUNT(DISTINCT device) FROM readings_v") == 4)
     }
+
+    /// `--reply` answers as the platform does, only after the commit (SPEC §4): report_reply code 0, 406 for a report
+    /// the data template flags, event_reply for an event, nothing for a rejected message. `--http` serves the
+    /// counters of the same run.
+    @Test func repliesAndMetricsAsThePlatformWouldAnswer() throws {
+        let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("templates/CS0SLTKSYA.json")
+        directory.write("thinglog.json", "{\"template\": \(JSONWriter.quoted(template.path))}")
+        let broker = try MosquittoBroker()
+        let db = directory.file("reply.db")
+        let httpPort = try MosquittoBroker.freePort()
+        let subscriber = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", db, "--reply",
+                                                           "--http", "127.0.0.1:\(httpPort)"],
+                                               directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: try #require(MosquittoBroker.executable("mosquitto_sub")))
+        listener.arguments = ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "$thing/down/#", "-v", "-C", "3",
+                              "-W", "10"]
+        let output = Pipe()
+        listener.standardOutput = output
+        try listener.run()
+        Thread.sleep(forTimeInterval: 0.3)
+        let time = Timestamp.now() - 1_000
+        try broker.publish(lines: [
+            "{\"method\":\"report\",\"clientToken\":\"ok-1\",\"params\":{\"MQ2\":300},\"timestamp\":\(time)}",
+            "{\"method\":\"report\",\"clientToken\":\"bad-2\",\"params\":{\"MQ2\":5000},\"timestamp\":\(time + 1)}",
+            "not json",
+        ], topic: "$thing/up/property/CS0SLTKSYA/dev1")
+        try broker.publish(lines: [
+            "{\"method\":\"event_post\",\"clientToken\":\"ev-3\",\"eventId\":\"gas_alarm\",\"type\":\"alert\","
+                + "\"params\":{\"sensor\":\"MQ2\",\"value\":900}}",
+        ], topic: "$thing/up/event/CS0SLTKSYA/dev1")
+        let replies = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        listener.waitUntilExit()
+        let lines = replies.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(replies)")
+        #expect(lines.contains("$thing/down/property/CS0SLTKSYA/dev1 {\"method\":\"report_reply\","
+                               + "\"clientToken\":\"ok-1\",\"code\":0,\"status\":\"success\"}"))
+        #expect(lines.contains("$thing/down/property/CS0SLTKSYA/dev1 {\"method\":\"report_reply\","
+                               + "\"clientToken\":\"bad-2\",\"code\":406,\"status\":\"checkReportData fail\"}"))
+        #expect(lines.contains("$thing/down/event/CS0SLTKSYA/dev1 {\"method\":\"event_reply\","
+                               + "\"clientToken\":\"ev-3\",\"code\":0,\"status\":\"\",\"data\":{}}"))
+        #expect(count(db, "SELECT COUNT(*) FROM reports") == 3, "every replied message is stored")
+
+        let metrics = try ReceiveServer.fetch("http://127.0.0.1:\(httpPort)/metrics")
+        #expect(metrics.contains("thinglog_messages_total{source=\"mqtt\",result=\"stored\"} 3"), "\(metrics)")
+        #expect(metrics.contains("thinglog_messages_total{source=\"mqtt\",result=\"rejected\"} 1"))
+        #expect(metrics.contains("thinglog_mqtt_connected 1"))
+        #expect(try ReceiveServer.fetch("http://127.0.0.1:\(httpPort)/healthz") == "ok\n")
+        #expect(subscriber.terminate() == 0)
+    }
+
+    @Test func shareGroupSubscribesTheDefaultFiltersShared() {
+        let conflicting = runCLI(["subscribe", "--share-group", "g", "--topic", "a/b"], in: directory.path)
+        #expect(conflicting.status == 2 && conflicting.standardError.contains("--share-group"))
+        let bad = runCLI(["subscribe", "--share-group", "a/b"], in: directory.path)
+        #expect(bad.status == 2 && bad.standardError.contains("--share-group a/b"))
+    }
 }
