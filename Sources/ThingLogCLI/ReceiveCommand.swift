@@ -16,6 +16,8 @@ struct ReceiveCommand: Command {
         OptionSpec("--token-env", "VAR", "environment variable holding the token"),
         OptionSpec("--no-auth", nil, "accept unsigned requests on a non-loopback address"),
         OptionSpec("--max-body", "BYTES", "largest request body (default 1048576); larger ones get 413"),
+        OptionSpec("--sync", "full|normal", "full (default): every commit reaches the disk before its 200; normal: "
+                   + "survives a crash of thinglog, not of the machine, and commits faster"),
         CommonOptions.database,
         CommonOptions.config,
         CommonOptions.progress,
@@ -31,6 +33,7 @@ struct ReceiveCommand: Command {
     let listen: BrokerAddress
     let path: String
     let maximumBody: Int
+    let durability: StoreConnection.Durability
 
     init(arguments: ParsedArguments, context: CommandContext) throws {
         self.arguments = arguments
@@ -46,6 +49,7 @@ struct ReceiveCommand: Command {
             throw UsageError("--max-body \(bodyText): expected bytes from 1 to 268435456")
         }
         maximumBody = bytes
+        durability = try arguments.durability()
         if arguments.has("--token-file") && arguments.has("--token-env") {
             throw UsageError("--token-file and --token-env conflict: give the token once")
         }
@@ -76,8 +80,9 @@ struct ReceiveCommand: Command {
         }
         if let token, token.isEmpty { throw UsageError("the token is empty") }
         let databasePath = context.databasePath(arguments)
-        // Every answered request is committed with FULL sync: the platform does not resend what it got a 200 for.
-        let database = try StoreConnection.openForWriting(path: databasePath, durability: .powerLoss,
+        // By default every answered request is committed with FULL sync: the platform never resends what it got a
+        // 200 for, so the commit must survive a power loss too.
+        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability,
                                                           cacheMebibytes: 4)
         let writer = try StoreWriter(database: database, limits: configuration.limits, minimumCacheMebibytes: 4)
         let settings = Receiver.Settings(path: path, token: token, maximumBodyBytes: maximumBody,

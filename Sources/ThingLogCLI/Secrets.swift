@@ -2,6 +2,7 @@ import Foundation
 import MQTT
 import ThingLogCore
 import ThingLogExport
+import ThingLogStore
 
 /// Reading secrets (passwords, PSKs) from files or the environment, never from logs (SPEC §3).
 enum Secrets {
@@ -76,6 +77,15 @@ struct BrokerAddress: Equatable {
 }
 
 extension ParsedArguments {
+    /// `--sync full|normal` (default full): what a commit must survive before it is acknowledged.
+    func durability() throws(UsageError) -> StoreConnection.Durability {
+        switch value("--sync") ?? "full" {
+        case "full": return .powerLoss
+        case "normal": return .processCrash
+        case let other: throw UsageError("--sync \(other): expected full or normal")
+        }
+    }
+
     /// `--qos 0|1` (default 1): Tencent's broker and thinglog use no QoS 2.
     func qos() throws(UsageError) -> QoS {
         switch value("--qos") ?? "1" {

@@ -93,11 +93,7 @@ struct SubscribeCommand: Command {
             throw UsageError("--keepalive \(keepAliveText): expected seconds from 1 to 900")
         }
         keepAlive = seconds
-        switch arguments.value("--sync") ?? "full" {
-        case "full": durability = .powerLoss
-        case "normal": durability = .processCrash
-        case let other: throw UsageError("--sync \(other): expected full or normal")
-        }
+        durability = try arguments.durability()
         if let text = arguments.value("--count") {
             guard let limit = Int(text), limit > 0 else {
                 throw UsageError("--count \(text): expected a positive integer")
