@@ -62,7 +62,7 @@ struct IngestCommand: Command {
         let database = try StoreConnection.openForWriting(path: context.databasePath(arguments))
         let decoder = LineDecoder(format: format, parser: configuration.reportParser, topic: topic,
                                   clock: context.clock)
-        let ingester = Ingester(writer: try StoreWriter(database: database, limits: configuration.limits),
+        let ingester = try Ingester(writer: try StoreWriter(database: database, limits: configuration.limits),
                                 decoder: decoder)
         let showsProgress = arguments.has("--progress") || context.isErrorTerminal
         let started = Timestamp.now()

@@ -9,107 +9,55 @@ import ThingLogStore
 /// are bounded before they reach SQL) stops the run with exit 1 and commits nothing of the open batch; the input can
 /// be ingested again, as ingest is idempotent.
 ///
-/// Two threads share the work: one reads and parses lines into chunks of entries, the calling thread writes them
-/// inside a transaction that commits every `batchMessages` entries. The queue between them holds a few chunks, so
-/// memory does not grow with the input.
+/// Two threads share the work: the calling thread reads and parses lines into chunks of entries, and the writer
+/// thread (`GroupCommitter`, as `subscribe` and `receive` use) writes them into one transaction that commits every
+/// `batchMessages` entries. A few chunks wait between them at most, so memory does not grow with the input.
 public final class Ingester {
-    public let writer: StoreWriter
     public let decoder: LineDecoder
-    private var inTransaction = false
-    private var pendingEntries = 0
+    private let committer: GroupCommitter<Void>
     public private(set) var summary = AppendSummary()
 
     /// A transaction commits after this many entries.
     public var batchMessages = 50_000
     static let chunkSize = 512
 
-    public init(writer: StoreWriter, decoder: LineDecoder) {
-        self.writer = writer
+    public init(writer: sending StoreWriter, decoder: LineDecoder) throws {
         self.decoder = decoder
+        committer = try GroupCommitter(writer: writer, capacity: 8)
     }
 
-    private enum Chunk: Sendable {
-        case entries([StoreEntry])
-        case failed(RuntimeError)
+    deinit {
+        _ = try? committer.finish()
     }
 
     /// Reads every line of `reader`, then commits; `progress` is called after each commit.
     public func ingest(_ reader: LineReader, progress: (AppendSummary) -> Void = { _ in }) throws {
-        let queue = BoundedQueue<Chunk>(capacity: 8)
-        let producer = ProducerState(reader: reader, decoder: decoder)
-        let finished = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            producer.run(into: queue)
-            finished.signal()
-        }
-        defer {
-            queue.close()
-            finished.wait()
+        var chunk: [StoreEntry] = []
+        chunk.reserveCapacity(Self.chunkSize)
+        var pendingEntries = 0
+        func collect(_ done: [GroupCommitter<Void>.Done]) {
+            guard !done.isEmpty else { return }
+            for batch in done { summary.add(batch.summary) }
+            progress(summary)
         }
         do {
-            while let chunk = queue.pop() {
-                switch chunk {
-                case .failed(let error): throw error
-                case .entries(let entries): try write(entries)
-                }
-                if pendingEntries >= batchMessages {
-                    try commit()
-                    progress(summary)
-                }
+            while let line = try reader.next() {
+                if let entry = decoder.decode(line) { chunk.append(entry) }
+                guard chunk.count >= Self.chunkSize else { continue }
+                pendingEntries += chunk.count
+                let commits = pendingEntries >= batchMessages
+                try committer.submit(.init(entries: chunk, token: (), commits: commits))
+                if commits { pendingEntries = 0 }
+                chunk.removeAll(keepingCapacity: true)
+                collect(try committer.takeFinished())
             }
-            try commit()
-            progress(summary)
-        } catch {
-            if inTransaction { writer.rollback(); inTransaction = false }
+        } catch let error as RuntimeError {
+            // The input failed: stop the writer, which rolls back the open transaction.
+            _ = try? committer.finish()
             throw error
         }
-    }
-
-    /// The reading and parsing half, run on its own thread; it owns the reader and decoder while it runs.
-    private final class ProducerState: @unchecked Sendable {
-        let reader: LineReader
-        var decoder: LineDecoder
-
-        init(reader: LineReader, decoder: LineDecoder) {
-            self.reader = reader
-            self.decoder = decoder
-        }
-
-        func run(into queue: BoundedQueue<Chunk>) {
-            var chunk: [StoreEntry] = []
-            chunk.reserveCapacity(Ingester.chunkSize)
-            do {
-                while let line = try reader.next() {
-                    if let entry = decoder.decode(line) { chunk.append(entry) }
-                    if chunk.count >= Ingester.chunkSize {
-                        guard queue.push(.entries(chunk)) else { return }
-                        chunk.removeAll(keepingCapacity: true)
-                    }
-                }
-                if !chunk.isEmpty { queue.push(.entries(chunk)) }
-            } catch {
-                if !chunk.isEmpty { queue.push(.entries(chunk)) }
-                queue.push(.failed(error))
-            }
-            queue.close()
-        }
-    }
-
-    private func write(_ entries: [StoreEntry]) throws {
-        if !inTransaction {
-            try writer.begin()
-            inTransaction = true
-        }
-        try writer.write(entries)
-        pendingEntries += entries.count
-    }
-
-    /// Commits what was written since the last commit.
-    public func commit() throws {
-        guard inTransaction else { return }
-        inTransaction = false
-        pendingEntries = 0
-        summary.add(try writer.commit())
+        try committer.submit(.init(entries: chunk, token: (), commits: true))
+        collect(try committer.waitUntilWritten())
     }
 }
 

@@ -2,25 +2,31 @@ import Foundation
 import Glibc
 import ThingLogCore
 
-/// The one writer thread: it owns a `StoreWriter` (handed over with `sending`) and commits batches on a thread of
+/// The one writer thread: it owns a `StoreWriter` (handed over with `sending`) and writes batches on a thread of
 /// its own, so the next batch is received and parsed while this one is written and fsynced (group commit,
-/// pipelined). A batch is begun, written and committed whole; only then is its `Token` handed back (the packet ids
-/// to PUBACK, the HTTP requests to answer), and `wakeDescriptor` becomes readable so a `poll` loop notices at once.
-/// At most one batch waits while another is written: a full pipeline makes `submit` wait (backpressure). Used by
-/// `subscribe` and `receive`.
+/// pipelined). Used by `ingest`, `subscribe` and `receive`.
+///
+/// A batch that `commits` is begun (or continues the open transaction), written and committed whole; only then is
+/// its `Token` handed back (the packet ids to PUBACK, the HTTP requests to answer) and `wakeDescriptor` becomes
+/// readable, so a `poll` loop notices at once. A batch that does not commit is written into the open transaction
+/// (a long `ingest` commits every 50 000 entries, not every chunk); its token is never handed back. At most
+/// `capacity` batches wait while another is written: a full pipeline makes `submit` wait (backpressure).
 public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     /// Messages to store, and what to release once they are committed.
     public struct Batch: @unchecked Sendable {
         public var entries: [StoreEntry]
         public var token: Token
+        /// Commit after writing (else the transaction stays open for the next batch).
+        public var commits: Bool
 
-        public init(entries: [StoreEntry], token: Token) {
+        public init(entries: [StoreEntry], token: Token, commits: Bool = true) {
             self.entries = entries
             self.token = token
+            self.commits = commits
         }
     }
 
-    /// A committed batch.
+    /// A committed batch; `summary` covers every batch written since the previous commit.
     public struct Done {
         public var token: Token
         public var summary: AppendSummary
@@ -30,18 +36,22 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     }
 
     private let writer: StoreWriter
-    private let queue = BoundedQueue<Batch>(capacity: 1)
+    private let queue: BoundedQueue<Batch>
     private let lock = NSLock()
     private var finished: [Done] = []
     private var failure: (any Error)?
     private let stopped = DispatchSemaphore(value: 0)
     private var pipe: [Int32] = [-1, -1]
+    private var submitted = 0
+    private var written = 0
+    private var isStopped = false
 
     /// Readable while finished batches wait to be taken.
     public var wakeDescriptor: Int32 { pipe[0] }
 
-    public init(writer: sending StoreWriter) throws {
+    public init(writer: sending StoreWriter, capacity: Int = 1) throws {
         self.writer = writer
+        queue = BoundedQueue(capacity: capacity)
         guard Glibc.pipe(&pipe) == 0 else {
             throw RuntimeError("cannot create a pipe: \(String(cString: strerror(errno)))")
         }
@@ -58,14 +68,33 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     }
 
     private func run() {
+        var streamStarted: UInt64?
         while let batch = queue.pop() {
             do {
-                let started = DispatchTime.now().uptimeNanoseconds
-                let summary = try commitRetryingWhileBusy(batch)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                lock.withLock {
-                    finished.append(Done(token: batch.token, summary: summary, committedAt: MonotonicClock.now(),
-                                         seconds: seconds))
+                let started = streamStarted ?? DispatchTime.now().uptimeNanoseconds
+                if batch.commits {
+                    let summary: AppendSummary
+                    if streamStarted == nil {
+                        summary = try commitRetryingWhileBusy(batch)
+                    } else {
+                        try writer.write(batch.entries)
+                        summary = try writer.commit()
+                        streamStarted = nil
+                    }
+                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                    lock.withLock {
+                        finished.append(Done(token: batch.token, summary: summary, committedAt: MonotonicClock.now(),
+                                             seconds: seconds))
+                        written += 1
+                    }
+                } else {
+                    // A stream of chunks in one transaction: an error is the stream's, nothing of it is committed.
+                    if streamStarted == nil {
+                        try writer.begin()
+                        streamStarted = started
+                    }
+                    try writer.write(batch.entries)
+                    lock.withLock { written += 1 }
                 }
             } catch {
                 writer.rollback()
@@ -76,6 +105,8 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
             }
             wake()
         }
+        // Stopped with a stream still open (its input failed): nothing of it is committed.
+        if streamStarted != nil { writer.rollback() }
     }
 
     /// Writes and commits one batch (an entry the store refuses is quarantined, see `StoreWriter.append`). Another
@@ -99,10 +130,10 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         _ = write(pipe[1], &byte, 1)
     }
 
-    /// Hands a batch over, waiting while another one is already waiting.
+    /// Hands a batch over, waiting while `capacity` batches are already waiting.
     public func submit(_ batch: Batch) throws {
         if let failure = lock.withLock({ failure }) { throw failure }
-        guard !batch.entries.isEmpty else { return }
+        lock.withLock { submitted += 1 }
         if !queue.push(batch), let failure = lock.withLock({ failure }) { throw failure }
     }
 
@@ -118,10 +149,25 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Writes what was submitted, stops the thread, and returns the last finished batches.
+    /// Waits until every submitted batch is written, and returns the committed ones not taken yet.
+    public func waitUntilWritten() throws -> [Done] {
+        var done: [Done] = []
+        while true {
+            done += try takeFinished()
+            if lock.withLock({ written == submitted }) { return done + (try takeFinished()) }
+            var check = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
+            _ = poll(&check, 1, 100)
+        }
+    }
+
+    /// Writes what was submitted, stops the thread, and returns the last finished batches. An open stream that was
+    /// never committed is rolled back.
     public func finish() throws -> [Done] {
         queue.close()
-        stopped.wait()
+        if !lock.withLock({ isStopped }) {
+            stopped.wait()
+            lock.withLock { isStopped = true }
+        }
         return try takeFinished()
     }
 }
