@@ -123,13 +123,6 @@ struct SimulateCommand: Command {
         }
         while !StopSignal.isRequested(stop) {
             let now = MonotonicClock.now()
-            if !client.isConnected {
-                do { try client.connect() } catch {
-                    context.standardError.write("simulate: cannot connect to \(broker.host):\(broker.port): \(error)\n")
-                    StopSignal.wait(stop, milliseconds: 1000)
-                    continue
-                }
-            }
             let finished = isDone(now)
             if finished && (qos == .atMostOnce || client.session.inFlightCount == 0) && client.pendingOutputCount == 0 {
                 break
@@ -155,6 +148,9 @@ struct SimulateCommand: Command {
                     context.standardError.write("simulate: connection lost: \(reason); reconnecting\n")
                 case .failed(let failure): throw RuntimeError("\(broker.host):\(broker.port): \(failure)")
                 case .delivered, .deliveredOversized: break
+                case .connectFailed(let reason, let wait):
+                    context.standardError.write("simulate: cannot connect to \(broker.host):\(broker.port): \(reason); "
+                                                + "retrying in \(Formatting.fixed(Double(wait) / 1000, digits: 1)) s\n")
                 }
             }
         }

@@ -14,8 +14,6 @@ public final class Subscriber {
     public struct Settings: Sendable {
         public var maximumBatch = 500
         public var maximumBatchAgeMilliseconds: Int64 = 25
-        public var firstRetryMilliseconds: Int64 = 500
-        public var maximumRetryMilliseconds: Int64 = 15_000
         public var statusIntervalMilliseconds: Int64 = 5_000
         public var showsStatus = false
         /// Stop after this many messages (like `mosquitto_sub -C`); nil runs until a signal.
@@ -72,37 +70,12 @@ public final class Subscriber {
 
     /// Runs until `stopDescriptor` becomes readable (exits cleanly) or the broker refuses us (throws).
     public func run(stopDescriptor: Int32) throws {
-        var retryDelay = settings.firstRetryMilliseconds
-        var nextAttemptAt: Int64 = 0
         var lastStatusAt = MonotonicClock.now()
         var messagesAtLastStatus = 0
-        var hasConnectedBefore = false
+        var hasBeenReady = false
         let endpoint = "\(client.host):\(client.port)"
         while !StopSignal.isRequested(stopDescriptor) {
             if let limit = settings.messageLimit, totals.messages >= limit { break }
-            if !client.isConnected {
-                let now = MonotonicClock.now()
-                if now < nextAttemptAt {
-                    StopSignal.wait(stopDescriptor, milliseconds: nextAttemptAt - now)
-                    continue
-                }
-                do {
-                    try client.connect()
-                    policy.connected()
-                    if hasConnectedBefore {
-                        totals.reconnects += 1
-                        metrics?.add("thinglog_mqtt_reconnects_total")
-                    }
-                    hasConnectedBefore = true
-                } catch {
-                    let jittered = retryDelay / 2 + Int64.random(in: 0...(retryDelay / 2))
-                    log("subscribe: cannot connect to \(endpoint): \(error); retrying in "
-                        + "\(Formatting.fixed(Double(jittered) / 1000, digits: 1)) s")
-                    nextAttemptAt = MonotonicClock.now() + jittered
-                    retryDelay = min(retryDelay * 2, settings.maximumRetryMilliseconds)
-                    continue
-                }
-            }
             let timeout = policy.pollTimeout(now: MonotonicClock.now())
             let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout),
                                                 wakeDescriptors: [stopDescriptor, committer.wakeDescriptor])
@@ -120,7 +93,13 @@ public final class Subscriber {
                                               size: publish.payloadSize)
                     store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
                 case .ready(let sessionPresent):
-                    retryDelay = settings.firstRetryMilliseconds
+                    // A new connection: acknowledgements of earlier ones must not go out on it.
+                    policy.connected()
+                    if hasBeenReady {
+                        totals.reconnects += 1
+                        metrics?.add("thinglog_mqtt_reconnects_total")
+                    }
+                    hasBeenReady = true
                     metrics?.set("thinglog_mqtt_connected", 1)
                     if client.session.options.subscriptions.contains(where: { $0.filter.hasPrefix("$share/") }) {
                         sharedSilenceDeadline = (MonotonicClock.now() + settings.sharedSilenceMilliseconds,
@@ -141,7 +120,9 @@ public final class Subscriber {
                     metrics?.set("thinglog_mqtt_connected", 0)
                     sharedSilenceDeadline = nil
                     log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
-                    nextAttemptAt = MonotonicClock.now() + Int64.random(in: 0...settings.firstRetryMilliseconds)
+                case .connectFailed(let reason, let wait):
+                    log("subscribe: cannot connect to \(endpoint): \(reason); retrying in "
+                        + "\(Formatting.fixed(Double(wait) / 1000, digits: 1)) s")
                 case .failed(let failure):
                     try closeBatch()
                     _ = try committer.finish()

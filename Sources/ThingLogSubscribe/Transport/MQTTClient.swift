@@ -4,7 +4,9 @@ import MQTT
 import ThingLogStore
 
 /// One MQTT connection driven by `poll`: socket bytes go through the decoder into the `ClientSession`, and the
-/// session's sends come back out through a write buffer. The application sees only what matters to it.
+/// session's sends come back out through a write buffer. The application sees only what matters to it. While not
+/// connected, `poll` connects when `reconnect` says it is due, so `subscribe` and `simulate` share this one driver
+/// and keep only their own decisions.
 public final class MQTTClient {
     /// What the application is told after a poll.
     public enum Event: Equatable, Sendable {
@@ -18,11 +20,15 @@ public final class MQTTClient {
         case disconnected(reason: String)
         /// The broker refused us for a reason reconnecting will not fix.
         case failed(ClientSession.Failure)
+        /// A connection attempt failed; the next comes after the wait.
+        case connectFailed(reason: String, retryInMilliseconds: Int64)
     }
 
     public let host: String
     public let port: Int
     public private(set) var session: ClientSession
+    /// When `poll` connects again.
+    public private(set) var reconnect: ReconnectPolicy
     /// Events of actions carried out between polls (`connect`, `publish`, …), for the next `poll`.
     private var pendingEvents: [Event] = []
     private var socket: TCPSocket?
@@ -30,9 +36,11 @@ public final class MQTTClient {
     private var outbound: [UInt8] = []
     private var readBuffer: UnsafeMutableRawBufferPointer
 
-    public init(host: String, port: Int, options: ClientSession.Options, maximumPacketSize: Int = 1 << 20) {
+    public init(host: String, port: Int, options: ClientSession.Options, maximumPacketSize: Int = 1 << 20,
+                reconnect: ReconnectPolicy = ReconnectPolicy()) {
         self.host = host
         self.port = port
+        self.reconnect = reconnect
         session = ClientSession(options: options)
         decoder = PacketDecoder(maximumPacketSize: maximumPacketSize)
         readBuffer = .allocate(byteCount: 256 * 1024, alignment: 8)
@@ -87,6 +95,23 @@ public final class MQTTClient {
     public func poll(timeoutMilliseconds: Int32, wakeDescriptors: [Int32] = []) -> (events: [Event], drained: Bool) {
         var events = pendingEvents
         pendingEvents.removeAll()
+        if socket == nil {
+            let now = MonotonicClock.now()
+            guard reconnect.isDue(now: now) else {
+                var wakes = wakeDescriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+                let wait = min(Int64(timeoutMilliseconds), reconnect.nextAttemptAt - now)
+                _ = retryingOnInterrupt { Glibc.poll(&wakes, nfds_t(wakes.count), Int32(clamping: wait)) }
+                return (events, true)
+            }
+            do {
+                try connect()
+            } catch {
+                let wait = reconnect.failed(now: now, draw: Int64.random(in:))
+                return (events + [.connectFailed(reason: "\(error)", retryInMilliseconds: wait)], true)
+            }
+            events += pendingEvents
+            pendingEvents.removeAll()
+        }
         guard let socket else { return (events, true) }
         var timeout = timeoutMilliseconds
         if let deadline = session.nextDeadline() {
@@ -130,7 +155,9 @@ public final class MQTTClient {
         case .send(let packet): outbound.append(contentsOf: PacketEncoder.encode(packet))
         case .deliver(let publish): events.append(.delivered(publish))
         case .deliverOversized(let publish): events.append(.deliveredOversized(publish))
-        case .ready(let sessionPresent): events.append(.ready(sessionPresent: sessionPresent))
+        case .ready(let sessionPresent):
+            reconnect.ready()
+            events.append(.ready(sessionPresent: sessionPresent))
         case .downgraded(let filter, let granted): events.append(.downgraded(filter: filter, granted: granted))
         case .published(let packetID): events.append(.published(packetID: packetID))
         case .close(let reason): events += disconnect(reason: reason)
@@ -147,6 +174,7 @@ public final class MQTTClient {
 
     private func disconnect(reason: String) -> [Event] {
         close()
+        reconnect.lost(now: MonotonicClock.now(), draw: Int64.random(in:))
         return [.disconnected(reason: reason)]
     }
 
