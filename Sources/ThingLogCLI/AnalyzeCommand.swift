@@ -8,8 +8,10 @@ struct AnalyzeCommand: Command {
     static let name = "analyze"
     static let abstract = "Compute ppm estimates and alarm events from the stored history (ppm_v, alarms_v)."
     static let options = [
-        OptionSpec("--from", "T", "recompute results at and after T (ISO 8601, YYYY-MM-DD in --tz, or epoch ms)"),
-        OptionSpec("--to", "T", "analyze samples up to and including T only; a later run continues from there"),
+        OptionSpec("--from", "T", "recompute results at and after T (ISO 8601, YYYY-MM-DD in --tz, or epoch ms)",
+                   kind: .time),
+        OptionSpec("--to", "T", "analyze samples up to and including T only; a later run continues from there",
+                   kind: .time),
         OptionSpec("--full", nil, "recompute everything from the first sample"),
         OptionSpec("--tz", "TZ", "IANA time zone for YYYY-MM-DD dates (default $TZ, else UTC)"),
         CommonOptions.config,

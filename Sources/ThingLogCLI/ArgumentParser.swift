@@ -1,9 +1,12 @@
+import Foundation
 import ThingLogCore
 import ThingLogStore
 import ThingLogExport
 import MQTT
 
-/// A flag a command accepts (`--db PATH`), with the help line that documents it.
+/// A flag a command accepts (`--db PATH`): declared once, with the kind of value it takes and the help line that
+/// documents it. Parsing checks every value against its kind, so a bad value is a usage error naming the flag before
+/// the command runs, and the synopsis and `--help` are made from the same declarations.
 public struct OptionSpec: Sendable {
     public var name: String
     /// The value's placeholder in help (`PATH`); nil for a flag without value.
@@ -12,17 +15,57 @@ public struct OptionSpec: Sendable {
     public var isRepeatable: Bool
     /// Shown without brackets in the synopsis; the command checks its presence.
     public var isRequired: Bool
+    public var kind: ValueKind
+
+    /// What a value must be.
+    public enum ValueKind: Sendable {
+        /// Any text (names, paths, filters: the command or the store checks them).
+        case text
+        /// A whole number in a range.
+        case integer(ClosedRange<Int>)
+        /// One of these words.
+        case choice([String])
+        /// A SPEC §3 time argument: ISO 8601 with a zone, `YYYY-MM-DD`, or epoch milliseconds.
+        case time
+        /// `HOST[:PORT]` or `[IPv6]:PORT`.
+        case address(defaultPort: Int)
+    }
 
     public init(_ name: String, _ valueName: String? = nil, _ help: String, repeatable: Bool = false,
-                required: Bool = false) {
+                required: Bool = false, kind: ValueKind = .text) {
         self.name = name
         self.valueName = valueName
         self.help = help
         self.isRepeatable = repeatable
         self.isRequired = required
+        self.kind = kind
     }
 
     public var takesValue: Bool { valueName != nil }
+
+    /// Checks a value against the kind; the error names the flag and the accepted form.
+    func validate(_ value: String) throws(UsageError) {
+        switch kind {
+        case .text:
+            return
+        case .integer(let range):
+            guard let number = Int(value), range.contains(number) else {
+                throw UsageError("\(name) \(value): expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+        case .choice(let words):
+            guard words.contains(value) else {
+                let list = words.count == 2 ? "\(words[0]) or \(words[1])" : words.joined(separator: ", ")
+                throw UsageError("\(name) \(value): expected \(list)")
+            }
+        case .time:
+            guard Timestamp.parseArgument(value, timeZone: .gmt) != nil else {
+                throw UsageError("\(name) \(value): expected ISO 8601 with a zone (2026-11-26T08:00:00Z), YYYY-MM-DD "
+                                 + "or epoch milliseconds, within years 0001–9999")
+            }
+        case .address(let port):
+            _ = try BrokerAddress(value, flag: name, defaultPort: port)
+        }
+    }
 }
 
 /// The arguments of one command after parsing.
@@ -34,13 +77,16 @@ public struct ParsedArguments: Sendable {
     public func values(_ name: String) -> [String] { values[name] ?? [] }
     public func has(_ name: String) -> Bool { values[name] != nil }
 
-    /// The value of `name` parsed as one of `choices`, or a usage error naming the flag and the accepted forms.
+    /// The value of an `.integer` option (checked when parsed).
+    public func integer(_ name: String) -> Int? { value(name).flatMap { Int($0) } }
+
+    /// The value of `name` as one of `T`'s cases (declared with `.choice` of its raw values, so parsing has checked
+    /// it); a usage error naming the flag and the accepted forms otherwise.
     public func choice<T: RawRepresentable>(_ name: String, default fallback: T) throws(UsageError) -> T
         where T: CaseIterable, T.RawValue == String {
         guard let text = value(name) else { return fallback }
         guard let chosen = T(rawValue: text) else {
-            throw UsageError("\(name): unknown value \"\(text)\" (expected "
-                             + T.allCases.map(\.rawValue).joined(separator: "|") + ")")
+            throw UsageError("\(name) \(text): expected " + T.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return chosen
     }
@@ -93,6 +139,7 @@ public enum ArgumentParser {
             if !option.isRepeatable, parsed.values[name] != nil {
                 throw UsageError("\(name) given twice")
             }
+            if option.takesValue { try option.validate(value) }
             parsed.values[name, default: []].append(value)
         }
         return parsed

@@ -13,7 +13,8 @@ struct CredentialsCommand: Command {
         OptionSpec("--psk", "B64", "the PSK inline (warns: argv is visible to other users)"),
         OptionSpec("--connid", "X", "connection id for tracing (default: 5 random [A-Z0-9])"),
         OptionSpec("--expiry", "UNIX_SECONDS", "end of the signature's validity (default: now + 365 days)"),
-        OptionSpec("--sign", "METHOD", "hmacsha256 (default) or hmacsha1"),
+        OptionSpec("--sign", "METHOD", "hmacsha256 (default) or hmacsha1",
+                   kind: .choice(TencentCredentials.Signature.allCases.map(\.rawValue))),
         OptionSpec("--json", nil, "print {\"clientid\", \"username\", \"password\", \"host\", \"port\"}"),
     ]
 

@@ -11,14 +11,16 @@ struct ExportCommand: Command {
     static let positionalSynopsis = "readings|rolling|ppm|alarms|summary"
     static let allowsPositionals = true
     static let options = [
-        OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open"),
-        OptionSpec("--to", "T", "range end, exclusive; default: open"),
+        OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open",
+                   kind: .time),
+        OptionSpec("--to", "T", "range end, exclusive; default: open", kind: .time),
         OptionSpec("--device", "D", "only this device: NAME, or PRODUCT/NAME when the name is in several products",
                    repeatable: true),
         OptionSpec("--metric", "M", "only this metric (readings, summary) or SENSOR.GAS series (ppm, summary)",
                    repeatable: true),
         OptionSpec("--window", "W", "rolling: only this window (a configured one, twa8h or stel15m)", repeatable: true),
-        OptionSpec("--format", "FORMAT", "csv (default, RFC 4180), json or jsonl"),
+        OptionSpec("--format", "FORMAT", "csv (default, RFC 4180), json or jsonl",
+                   kind: .choice(ExportFormat.allCases.map(\.rawValue))),
         OptionSpec("--out", "FILE", "output file, written atomically (default -: standard output)"),
         OptionSpec("--tz", "TZ", "IANA time zone for calendar dates (default $TZ, else UTC)"),
         CommonOptions.config,

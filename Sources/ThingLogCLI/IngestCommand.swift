@@ -11,7 +11,8 @@ struct IngestCommand: Command {
     static let positionalSynopsis = "[FILE...|-]"
     static let allowsPositionals = true
     static let options = [
-        OptionSpec("--format", "FORMAT", "jsonl (default), mosquitto, payload or forward"),
+        OptionSpec("--format", "FORMAT", "jsonl (default), mosquitto, payload or forward",
+                   kind: .choice(IngestFormat.allCases.map(\.rawValue))),
         OptionSpec("--topic", "TOPIC", "topic of every line with --format payload"),
         CommonOptions.database,
         CommonOptions.config,

@@ -13,7 +13,8 @@ struct QueryCommand: Command {
     static let allowsPositionals = true
     static let options = [
         OptionSpec("--param", "KEY=VALUE", "bind :KEY (from, to, since, until take time arguments)", repeatable: true),
-        OptionSpec("--format", "FORMAT", "table (default), csv or json ({\"columns\", \"rows\"})"),
+        OptionSpec("--format", "FORMAT", "table (default), csv or json ({\"columns\", \"rows\"})",
+                   kind: .choice(ResultFormat.allCases.map(\.rawValue))),
         OptionSpec("--sql", "SQL", "run this SQL instead of a named query"),
         OptionSpec("--list", nil, "list the named queries with their descriptions"),
         OptionSpec("--queries-dir", "DIR", "where named queries live (default $THINGLOG_QUERIES, else ./queries)"),

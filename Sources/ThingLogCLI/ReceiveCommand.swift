@@ -9,15 +9,18 @@ struct ReceiveCommand: Command {
     static let name = "receive"
     static let abstract = "Serve the cloud platform's HTTP data forwarding into the store until SIGINT/SIGTERM."
     static let options = [
-        OptionSpec("--listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8080)"),
+        OptionSpec("--listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8080)",
+                   kind: .address(defaultPort: 8080)),
         OptionSpec("--path", "/PATH", "where the forwarding rule POSTs (default /thinglog/forward)"),
         OptionSpec("--token-file", "F", "file holding the forwarding rule's token (first line): requests must be "
                    + "signed"),
         OptionSpec("--token-env", "VAR", "environment variable holding the token"),
         OptionSpec("--no-auth", nil, "accept unsigned requests on a non-loopback address"),
-        OptionSpec("--max-body", "BYTES", "largest request body (default 1048576); larger ones get 413"),
+        OptionSpec("--max-body", "BYTES", "largest request body (default 1048576); larger ones get 413",
+                   kind: .integer(1...256 * 1024 * 1024)),
         OptionSpec("--sync", "full|normal", "full (default): every commit reaches the disk before its 200; normal: "
-                   + "survives a crash of thinglog, not of the machine, and commits faster"),
+                   + "survives a crash of thinglog, not of the machine, and commits faster",
+                   kind: .choice(["full", "normal"])),
         CommonOptions.database,
         CommonOptions.config,
         CommonOptions.progress,
@@ -44,11 +47,7 @@ struct ReceiveCommand: Command {
               path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "?") }) else {
             throw UsageError("--path \(path): expected a path such as /thinglog/forward (not /metrics or /healthz)")
         }
-        let bodyText = arguments.value("--max-body") ?? "1048576"
-        guard let bytes = Int(bodyText), (1...256 * 1024 * 1024).contains(bytes) else {
-            throw UsageError("--max-body \(bodyText): expected bytes from 1 to 268435456")
-        }
-        maximumBody = bytes
+        maximumBody = arguments.integer("--max-body") ?? 1024 * 1024
         durability = try arguments.durability()
         if arguments.has("--token-file") && arguments.has("--token-env") {
             throw UsageError("--token-file and --token-env conflict: give the token once")

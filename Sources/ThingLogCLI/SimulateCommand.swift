@@ -9,17 +9,21 @@ struct SimulateCommand: Command {
     static let name = "simulate"
     static let abstract = "Publish realistic, seeded device reports to a broker, or write them as jsonl with --out."
     static let options = [
-        OptionSpec("--broker", "HOST[:PORT]", "broker to publish to (default 127.0.0.1:1883)"),
+        OptionSpec("--broker", "HOST[:PORT]", "broker to publish to (default 127.0.0.1:1883)",
+                   kind: .address(defaultPort: 1883)),
         OptionSpec("--product", "ID", "product id in the topics (default CS0SLTKSYA)"),
-        OptionSpec("--devices", "N", "number of devices dev1…devN (default 5)"),
+        OptionSpec("--devices", "N", "number of devices dev1…devN (default 5)", kind: .integer(1...100_000)),
         OptionSpec("--rate", "R", "reports per second over all devices when publishing (default 100)"),
-        OptionSpec("--count", "N", "stop after N reports (default 1000 without --duration)"),
-        OptionSpec("--duration", "SECONDS", "stop after this long (with --out: this much simulated time)"),
-        OptionSpec("--qos", "0|1", "publish QoS (default 1; waits for every PUBACK)"),
+        OptionSpec("--count", "N", "stop after N reports (default 1000 without --duration)",
+                   kind: .integer(1...Int(Int32.max))),
+        OptionSpec("--duration", "SECONDS", "stop after this long (with --out: this much simulated time)",
+                   kind: .integer(1...366 * 86_400)),
+        OptionSpec("--qos", "0|1", "publish QoS (default 1; waits for every PUBACK)", kind: .choice(["0", "1"])),
         OptionSpec("--seed", "S", "random seed (default 1): same seed, same data"),
         OptionSpec("--start", "T", "simulated start time with --out (ISO 8601, YYYY-MM-DD or epoch ms; default "
-                   + "yesterday 00:00 UTC)"),
-        OptionSpec("--interval", "SECONDS", "mean seconds between one device's reports with --out (default 10)"),
+                   + "yesterday 00:00 UTC)", kind: .time),
+        OptionSpec("--interval", "SECONDS", "mean seconds between one device's reports with --out (default 10)",
+                   kind: .integer(1...86_400)),
         OptionSpec("--out", "FILE", "write jsonl ingest records to FILE (- for stdout) instead of publishing"),
         CommonOptions.username,
         CommonOptions.passwordFile,
@@ -36,14 +40,7 @@ struct SimulateCommand: Command {
 
     init(arguments: ParsedArguments, context: CommandContext) throws {
         self.arguments = arguments
-        func integer(_ flag: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int? {
-            guard let text = arguments.value(flag) else { return nil }
-            guard let value = Int(text), range.contains(value) else {
-                throw UsageError("\(flag) \(text): expected an integer from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return value
-        }
-        settings.devices = try integer("--devices", 1...100_000) ?? 5
+        settings.devices = arguments.integer("--devices") ?? 5
         settings.product = arguments.value("--product") ?? settings.product
         guard NameRules.platform.isValidProduct(settings.product.utf8) else {
             throw UsageError("--product \(settings.product): expected a ProductID of [A-Za-z0-9_-]{1,32}")
@@ -52,7 +49,7 @@ struct SimulateCommand: Command {
             guard let seed = UInt64(text) else { throw UsageError("--seed \(text): expected a non-negative integer") }
             settings.seed = seed
         }
-        if let interval = try integer("--interval", 1...86_400) {
+        if let interval = arguments.integer("--interval") {
             settings.intervalMilliseconds = Int64(interval) * 1000
         }
         let yesterday = (context.clock() / Timestamp.millisecondsPerDay - 1) * Timestamp.millisecondsPerDay
@@ -67,9 +64,9 @@ struct SimulateCommand: Command {
         guard !(arguments.has("--count") && arguments.has("--duration")) else {
             throw UsageError("--count and --duration: give one of them")
         }
-        let duration = try integer("--duration", 1...(366 * 86_400))
+        let duration = arguments.integer("--duration")
         durationMilliseconds = duration.map { Int64($0) * 1000 }
-        count = try integer("--count", 1...Int(Int32.max)) ?? (duration == nil ? 1000 : nil)
+        count = arguments.integer("--count") ?? (duration == nil ? 1000 : nil)
         let rateText = arguments.value("--rate") ?? "100"
         guard let rate = Double(rateText.hasSuffix("/s") ? String(rateText.dropLast(2)) : rateText), rate > 0,
               rate.isFinite else {

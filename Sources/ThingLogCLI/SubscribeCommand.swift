@@ -12,10 +12,12 @@ struct SubscribeCommand: Command {
     static let abstract = "Log property reports from an MQTT broker into the store until SIGINT/SIGTERM."
     static let options = [
         OptionSpec("--broker", "HOST[:PORT]",
-                   "broker address (default 127.0.0.1:1883; with --tencent, the product's host)"),
+                   "broker address (default 127.0.0.1:1883; with --tencent, the product's host)",
+                   kind: .address(defaultPort: 1883)),
         OptionSpec("--topic", "FILTER", "topic filter (default $thing/up/property/+/+ and $thing/up/event/+/+; "
                    + "$share/GROUP/FILTER passes through)", repeatable: true),
-        OptionSpec("--qos", "0|1", "subscription QoS (default 1: at least once, broker to disk)"),
+        OptionSpec("--qos", "0|1", "subscription QoS (default 1: at least once, broker to disk)",
+                   kind: .choice(["0", "1"])),
         OptionSpec("--client-id", "ID", "client id (default: stable per host and store, thinglog-…)"),
         OptionSpec("--clean-session", nil, "start a clean session (default: persistent, so nothing is missed)"),
         CommonOptions.username,
@@ -24,15 +26,18 @@ struct SubscribeCommand: Command {
                    "log in as a Tencent IoT Explorer device (needs --psk-file or --psk-env)"),
         OptionSpec("--psk-file", "F", "file holding the device PSK, with --tencent"),
         OptionSpec("--psk-env", "VAR", "environment variable holding the device PSK, with --tencent"),
-        OptionSpec("--keepalive", "SECONDS", "keep-alive interval, 1–900 (default 60)"),
+        OptionSpec("--keepalive", "SECONDS", "keep-alive interval, 1–900 (default 60)", kind: .integer(1...900)),
         OptionSpec("--sync", "full|normal", "full (default): every commit reaches the disk before its PUBACK; normal: "
-                   + "survives a crash of thinglog, not of the machine, and commits faster"),
-        OptionSpec("--count", "N", "exit after N messages (like mosquitto_sub -C); default: run until a signal"),
+                   + "survives a crash of thinglog, not of the machine, and commits faster",
+                   kind: .choice(["full", "normal"])),
+        OptionSpec("--count", "N", "exit after N messages (like mosquitto_sub -C); default: run until a signal",
+                   kind: .integer(1...Int(Int32.max))),
         OptionSpec("--reply", nil, "after each commit, publish the platform's report_reply/event_reply to the device "
                    + "(code 406 when the data template flags the report), as the cloud does"),
         OptionSpec("--share-group", "G", "subscribe the default filters as $share/G/… (clustered brokers such as "
                    + "EMQX; mosquitto 2.0 delivers nothing to them)"),
-        OptionSpec("--http", "HOST:PORT", "serve GET /metrics (Prometheus) and GET /healthz while subscribing"),
+        OptionSpec("--http", "HOST:PORT", "serve GET /metrics (Prometheus) and GET /healthz while subscribing",
+                   kind: .address(defaultPort: 9100)),
         CommonOptions.database,
         CommonOptions.config,
         CommonOptions.progress,
@@ -88,20 +93,9 @@ struct SubscribeCommand: Command {
             throw UsageError("--topic \(filter): not a valid MQTT topic filter")
         }
         qos = try arguments.qos()
-        let keepAliveText = arguments.value("--keepalive") ?? "60"
-        guard let seconds = UInt16(keepAliveText), (1...900).contains(seconds) else {
-            throw UsageError("--keepalive \(keepAliveText): expected seconds from 1 to 900")
-        }
-        keepAlive = seconds
+        keepAlive = UInt16(arguments.integer("--keepalive") ?? 60)
         durability = try arguments.durability()
-        if let text = arguments.value("--count") {
-            guard let limit = Int(text), limit > 0 else {
-                throw UsageError("--count \(text): expected a positive integer")
-            }
-            messageLimit = limit
-        } else {
-            messageLimit = nil
-        }
+        messageLimit = arguments.integer("--count")
         if arguments.has("--tencent"), arguments.has("--username") || arguments.has("--password-file") {
             throw UsageError("--tencent signs its own login: drop --username/--password-file")
         }

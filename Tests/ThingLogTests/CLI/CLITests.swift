@@ -31,7 +31,12 @@ import Testing
     @Test func usageErrorsExitTwo() {
         let cases: [([String], String)] = [
             (["ingest", "--format", "xml"],
-             "--format: unknown value \"xml\" (expected jsonl|mosquitto|payload|forward)"),
+             "--format xml: expected jsonl, mosquitto, payload, forward"),
+            (["subscribe", "--keepalive", "0"], "--keepalive 0: expected an integer from 1 to 900"),
+            (["subscribe", "--sync", "fast"], "--sync fast: expected full or normal"),
+            (["subscribe", "--broker", "host:99999"], "--broker host:99999: expected HOST[:PORT]"),
+            (["export", "readings", "--from", "yesterday"], "--from yesterday: expected ISO 8601 with a zone"),
+            (["simulate", "--devices", "-3"], "--devices -3: expected an integer from 1 to 100000"),
             (["ingest", "--format", "payload"], "--format payload needs --topic"),
             (["ingest", "--format"], "--format needs a value"),
             (["stats", "extra"], "unexpected argument"),
