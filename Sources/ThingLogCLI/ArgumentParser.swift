@@ -50,7 +50,8 @@ public struct OptionSpec: Sendable {
             return
         case .integer(let range):
             guard let number = Int(value), range.contains(number) else {
-                throw UsageError("\(name) \(value): expected an integer from \(range.lowerBound) to \(range.upperBound)")
+                throw UsageError("\(name) \(value): expected an integer from \(range.lowerBound) to "
+                                 + "\(range.upperBound)")
             }
         case .choice(let words):
             guard words.contains(value) else {
