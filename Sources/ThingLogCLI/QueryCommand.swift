@@ -8,7 +8,7 @@ import MQTT
 /// `thinglog query`: named and ad-hoc SQL on sensor history, read-only (SPEC §4).
 struct QueryCommand: Command {
     static let name = "query"
-    static let abstract = "Run a named query (queries/NAME.sql), a .sql file or --sql on a read-only connection."
+    static let abstract = "Run a named query (queries/NAME.sql or built in), a .sql file or --sql, read-only."
     static let positionalSynopsis = "NAME|FILE.sql"
     static let allowsPositionals = true
     static let options = [
@@ -16,8 +16,9 @@ struct QueryCommand: Command {
         OptionSpec("--format", "FORMAT", "table (default), csv or json ({\"columns\", \"rows\"})",
                    kind: .choice(ResultFormat.allCases.map(\.rawValue))),
         OptionSpec("--sql", "SQL", "run this SQL instead of a named query"),
-        OptionSpec("--list", nil, "list the named queries with their descriptions"),
-        OptionSpec("--queries-dir", "DIR", "where named queries live (default $THINGLOG_QUERIES, else ./queries)"),
+        OptionSpec("--list", nil, "list the named queries with their descriptions and where each comes from"),
+        OptionSpec("--queries-dir", "DIR", "where named queries are looked up first (default $THINGLOG_QUERIES, else "
+                   + "./queries); the shipped ones are built in"),
         OptionSpec("--tz", "TZ", "IANA time zone for calendar dates in time parameters (default $TZ, else UTC)"),
         CommonOptions.database,
     ]
@@ -49,13 +50,15 @@ struct QueryCommand: Command {
     func run(in context: CommandContext) throws -> Int32 {
         let directory = context.resolve(arguments.value("--queries-dir") ?? context.environment["THINGLOG_QUERIES"]
                                         ?? "queries")
+        let named = NamedQueries(directory: directory)
         if arguments.has("--list") {
-            let queries = QueryRunner.list(directory: directory)
-            guard !queries.isEmpty else { throw RuntimeError("no queries in \(directory)") }
+            let queries = named.list()
             let width = queries.map(\.name.count).max() ?? 0
+            let summaryWidth = queries.map(\.summary.count).max() ?? 0
             for query in queries {
                 context.standardOutput.write(query.name.padding(toLength: width + 2, withPad: " ", startingAt: 0)
-                                             + query.summary + "\n")
+                    + query.summary.padding(toLength: summaryWidth + 2, withPad: " ", startingAt: 0)
+                    + "(\(query.source))\n")
             }
             return 0
         }
@@ -64,12 +67,19 @@ struct QueryCommand: Command {
             sql = text
         } else {
             let target = arguments.positionals[0]
-            let path = target.hasSuffix(".sql") || target.contains("/") ? context.resolve(target)
-                                                                         : "\(directory)/\(target).sql"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw UsageError("query \(target): no such query (\(path)); see thinglog query --list")
+            if target.hasSuffix(".sql") || target.contains("/") {
+                let path = context.resolve(target)
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw UsageError("query \(target): cannot read \(path)")
+                }
+                sql = text
+            } else {
+                guard let found = named.find(target) else {
+                    throw UsageError("query \(target): no such query (not in \(directory), not built in); see "
+                                     + "thinglog query --list")
+                }
+                sql = found.sql
             }
-            sql = text
         }
         let database = try StoreConnection.openForQueries(path: context.databasePath(arguments))
         let runner = QueryRunner(database: database, timeZone: try context.timeZone(arguments))

@@ -144,7 +144,7 @@ struct SimulateCommand: Command {
                     isReady = false
                     context.standardError.write("simulate: connection lost: \(reason); reconnecting\n")
                 case .failed(let failure): throw RuntimeError("\(broker.host):\(broker.port): \(failure)")
-                case .delivered, .deliveredOversized: break
+                case .opened, .delivered, .deliveredOversized: break
                 case .connectFailed(let reason, let wait):
                     context.standardError.write("simulate: cannot connect to \(broker.host):\(broker.port): \(reason); "
                                                 + "retrying in \(Formatting.fixed(Double(wait) / 1000, digits: 1)) s\n")

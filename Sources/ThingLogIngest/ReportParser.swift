@@ -50,18 +50,9 @@ public struct ReportParser: Sendable {
             return reject(.tooLarge, "payload of \(message.payload.count) bytes exceeds \(Self.maximumPayloadBytes)")
         }
         let document: JSONValue
-        if let parsedPayload {
-            document = parsedPayload
-        } else {
-            let outcome: Result<JSONValue, JSONError>? = message.payload.withUnsafeBufferPointer { buffer in
-                guard UTF8Validation.isValid(buffer) else { return nil }
-                return Result { () throws(JSONError) in try JSONParser.parse(buffer) }
-            }
-            switch outcome {
-            case nil: return reject(.invalidUTF8, "payload is not valid UTF-8")
-            case .failure(let error)?: return reject(.notJSON, error.description)
-            case .success(let value)?: document = value
-            }
+        switch Self.document(of: message, parsedPayload: parsedPayload) {
+        case .rejected(let rejection): return .rejected(rejection)
+        case .parsed(let value): document = value
         }
         guard let members = document.members else {
             return reject(.notObject, "payload is \(document.kindName), not an object")
@@ -86,16 +77,52 @@ public struct ReportParser: Sendable {
         if let paramMembers = params?.members, let key = Self.repeatedKey(in: paramMembers) {
             return reject(.duplicateKey, "params key \(Self.quoted(key)) appears twice")
         }
-        switch parsed.method {
+        if let rejection = collect(method: parsed.method, document: document, params: params?.members,
+                                   message: message, into: &parsed) {
+            return .rejected(rejection)
+        }
+        return .accepted(parsed)
+    }
+
+    /// A payload as JSON, or why it is not.
+    private enum Document {
+        case parsed(JSONValue)
+        case rejected(Rejection)
+    }
+
+    /// The payload as JSON: the caller's parse, or UTF-8 validation and a parse here.
+    private static func document(of message: IncomingMessage, parsedPayload: JSONValue?) -> Document {
+        if let parsedPayload { return .parsed(parsedPayload) }
+        func reject(_ reason: RejectReason, _ detail: String) -> Document {
+            .rejected(Rejection(reason: reason, detail: detail, topic: message.topic, receivedAt: message.receivedAt,
+                                bytes: message.payload))
+        }
+        let outcome: Result<JSONValue, JSONError>? = message.payload.withUnsafeBufferPointer { buffer in
+            guard UTF8Validation.isValid(buffer) else { return nil }
+            return Result { () throws(JSONError) in try JSONParser.parse(buffer) }
+        }
+        switch outcome {
+        case nil: return reject(.invalidUTF8, "payload is not valid UTF-8")
+        case .failure(let error)?: return reject(.notJSON, error.description)
+        case .success(let value)?: return .parsed(value)
+        }
+    }
+
+    /// Collects what the method carries (a report's readings, events); a rejection when it breaks a rule.
+    private func collect(method: String?, document: JSONValue, params paramMembers: [JSONMember]?,
+                         message: IncomingMessage, into parsed: inout ParsedMessage) -> Rejection? {
+        func reject(_ reason: RejectReason, _ detail: String) -> Rejection {
+            Rejection(reason: reason, detail: detail, topic: message.topic, receivedAt: message.receivedAt,
+                      bytes: message.payload)
+        }
+        switch method {
         case "report"?:
-            guard let paramMembers = params?.members else {
-                return reject(.noParams, "a report needs a params object")
-            }
+            guard let paramMembers else { return reject(.noParams, "a report needs a params object") }
             guard paramMembers.count <= limits.propertiesPerReport else {
                 return reject(.tooManyProperties,
                               "\(paramMembers.count) params exceed the limit of \(limits.propertiesPerReport)")
             }
-            collectReadings(paramMembers, product: topic.product, into: &parsed)
+            collectReadings(paramMembers, product: parsed.topic.product, into: &parsed)
         case "event_post"?:
             guard let event = makeEvent(document, receivedAt: message.receivedAt) else {
                 return reject(.badEvent, "eventId and type must follow the \(names.rawValue) property-id rule")
@@ -116,7 +143,7 @@ public struct ReportParser: Sendable {
         default:
             break
         }
-        return .accepted(parsed)
+        return nil
     }
 
     private func applyTimestamp(_ value: JSONValue, receivedAt: Int64, to parsed: inout ParsedMessage) {

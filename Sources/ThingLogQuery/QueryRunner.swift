@@ -64,17 +64,6 @@ public struct QueryRunner {
         if let real = Double(text), real.isFinite { return .real(real) }
         return .text(text)
     }
-
-    /// Every `*.sql` file in `directory` with the first line of its leading `--` comment.
-    public static func list(directory: String) -> [(name: String, summary: String)] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return files.filter { $0.hasSuffix(".sql") }.sorted().map { file in
-            let text = (try? String(contentsOfFile: directory + "/" + file, encoding: .utf8)) ?? ""
-            let first = text.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
-            let summary = first.hasPrefix("--") ? first.dropFirst(2).trimmingCharacters(in: .whitespaces) : ""
-            return (String(file.dropLast(4)), summary)
-        }
-    }
 }
 
 /// How query results are printed: an aligned table for people, CSV, or JSON.

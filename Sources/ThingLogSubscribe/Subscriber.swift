@@ -53,6 +53,8 @@ public final class Subscriber {
     public let metrics: Metrics?
     /// When to warn that a shared subscription delivered nothing since the connection was ready.
     private var sharedSilenceDeadline: (at: Int64, messages: Int)?
+    /// Whether a connection was ready before (the next ready one is a reconnection).
+    private var hasBeenReady = false
 
     public init(client: MQTTClient, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
                 metrics: Metrics? = nil, wallClock: @escaping () -> Int64 = Timestamp.now,
@@ -70,92 +72,95 @@ public final class Subscriber {
 
     /// Runs until `stopDescriptor` becomes readable (exits cleanly) or the broker refuses us (throws).
     public func run(stopDescriptor: Int32) throws {
-        var lastStatusAt = MonotonicClock.now()
-        var messagesAtLastStatus = 0
-        var hasBeenReady = false
-        let endpoint = "\(client.host):\(client.port)"
+        var status = (at: MonotonicClock.now(), messages: 0)
         while !StopSignal.isRequested(stopDescriptor) {
             if let limit = settings.messageLimit, totals.messages >= limit { break }
             let timeout = policy.pollTimeout(now: MonotonicClock.now())
             let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout),
                                                 wakeDescriptors: [stopDescriptor, committer.wakeDescriptor])
-            for event in events {
-                switch event {
-                case .delivered(let publish):
-                    let message = IncomingMessage(topic: publish.topic, payload: publish.payload,
-                                                  receivedAt: wallClock(), packetID: publish.packetID,
-                                                  isRedelivery: publish.dup, origin: .live)
-                    store(parser.entry(for: message), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
-                case .deliveredOversized(let publish):
-                    let rejection = Rejection(reason: .tooLarge, detail: "payload of \(publish.payloadSize) bytes "
-                                              + "exceeds \(ReportParser.maximumPayloadBytes)", topic: publish.topic,
-                                              receivedAt: wallClock(), bytes: publish.payloadPrefix,
-                                              size: publish.payloadSize)
-                    store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
-                case .ready(let sessionPresent):
-                    // A new connection: acknowledgements of earlier ones must not go out on it.
-                    policy.connected()
-                    if hasBeenReady {
-                        totals.reconnects += 1
-                        metrics?.add("thinglog_mqtt_reconnects_total")
-                    }
-                    hasBeenReady = true
-                    metrics?.set("thinglog_mqtt_connected", 1)
-                    if client.session.options.subscriptions.contains(where: { $0.filter.hasPrefix("$share/") }) {
-                        sharedSilenceDeadline = (MonotonicClock.now() + settings.sharedSilenceMilliseconds,
-                                                 totals.messages)
-                    }
-                    if settings.showsStatus {
-                        log("subscribe: connected to \(endpoint) as \(client.session.options.clientID)"
-                            + (sessionPresent ? " (session resumed)" : ""))
-                    }
-                case .downgraded(let filter, let granted):
-                    log("subscribe: warning: the broker granted \(filter) only QoS \(granted.rawValue): its messages "
-                        + "are not redelivered after a crash")
-                case .published:
-                    break
-                case .disconnected(let reason):
-                    // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver.
-                    try closeBatch()
-                    metrics?.set("thinglog_mqtt_connected", 0)
-                    sharedSilenceDeadline = nil
-                    log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
-                case .connectFailed(let reason, let wait):
-                    log("subscribe: cannot connect to \(endpoint): \(reason); retrying in "
-                        + "\(Formatting.fixed(Double(wait) / 1000, digits: 1)) s")
-                case .failed(let failure):
-                    try closeBatch()
-                    _ = try committer.finish()
-                    throw failure
-                }
-            }
+            for event in events { try handle(event) }
             let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
             let now = MonotonicClock.now()
             if let batch = policy.batchToClose(drained: drained, atMessageLimit: isAtLimit, now: now) {
                 try committer.submit(batch)
             }
             try acknowledge(committer.takeFinished())
-            if let silence = sharedSilenceDeadline, now >= silence.at {
-                if totals.messages == silence.messages {
-                    log("subscribe: warning: the shared subscription has delivered nothing for "
-                        + "\(settings.sharedSilenceMilliseconds / 1000) s; some brokers (mosquitto 2.0) deliver "
-                        + "nothing from $-topics to shared subscriptions: use one that does (EMQX) or drop "
-                        + "--share-group")
-                }
-                sharedSilenceDeadline = nil
-            }
-            if settings.showsStatus, now - lastStatusAt >= settings.statusIntervalMilliseconds {
-                let rate = Double(totals.messages - messagesAtLastStatus) * 1000 / Double(now - lastStatusAt)
+            warnIfSharedSubscriptionIsSilent(now: now)
+            if settings.showsStatus, now - status.at >= settings.statusIntervalMilliseconds {
+                let rate = Double(totals.messages - status.messages) * 1000 / Double(now - status.at)
                 log("subscribe: \(Int(rate)) msg/s, \(totals.stored.reports) stored, "
                     + "\(totals.stored.duplicateReports) duplicate, \(totals.stored.rejectCount) rejected, "
                     + "\(totals.reconnects) reconnects")
-                lastStatusAt = now
-                messagesAtLastStatus = totals.messages
+                status = (now, totals.messages)
             }
         }
         try closeBatch()
         try acknowledge(committer.finish())
         client.disconnect()
+    }
+
+    private var endpoint: String { "\(client.host):\(client.port)" }
+
+    /// What one client event means for the batch, the counters and the log.
+    private func handle(_ event: MQTTClient.Event) throws {
+        switch event {
+        case .delivered(let publish):
+            let message = IncomingMessage(topic: publish.topic, payload: publish.payload, receivedAt: wallClock(),
+                                          packetID: publish.packetID, isRedelivery: publish.dup, origin: .live)
+            store(parser.entry(for: message), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+        case .deliveredOversized(let publish):
+            let rejection = Rejection(reason: .tooLarge, detail: "payload of \(publish.payloadSize) bytes "
+                                      + "exceeds \(ReportParser.maximumPayloadBytes)", topic: publish.topic,
+                                      receivedAt: wallClock(), bytes: publish.payloadPrefix, size: publish.payloadSize)
+            store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
+        case .opened:
+            // A new connection, from its first byte: acknowledgements of earlier ones must never go out on it (a
+            // packet id of the old connection may name another message on this one).
+            policy.connected()
+        case .ready(let sessionPresent):
+            if hasBeenReady {
+                totals.reconnects += 1
+                metrics?.add("thinglog_mqtt_reconnects_total")
+            }
+            hasBeenReady = true
+            metrics?.set("thinglog_mqtt_connected", 1)
+            if client.session.options.subscriptions.contains(where: { $0.filter.hasPrefix("$share/") }) {
+                sharedSilenceDeadline = (MonotonicClock.now() + settings.sharedSilenceMilliseconds, totals.messages)
+            }
+            if settings.showsStatus {
+                log("subscribe: connected to \(endpoint) as \(client.session.options.clientID)"
+                    + (sessionPresent ? " (session resumed)" : ""))
+            }
+        case .downgraded(let filter, let granted):
+            log("subscribe: warning: the broker granted \(filter) only QoS \(granted.rawValue): its messages "
+                + "are not redelivered after a crash")
+        case .published:
+            break
+        case .disconnected(let reason):
+            // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver.
+            try closeBatch()
+            metrics?.set("thinglog_mqtt_connected", 0)
+            sharedSilenceDeadline = nil
+            log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
+        case .connectFailed(let reason, let wait):
+            log("subscribe: cannot connect to \(endpoint): \(reason); retrying in "
+                + "\(Formatting.fixed(Double(wait) / 1000, digits: 1)) s")
+        case .failed(let failure):
+            try closeBatch()
+            _ = try committer.finish()
+            throw failure
+        }
+    }
+
+    /// Some brokers accept a shared subscription to `$`-topics and deliver nothing: say so once per connection.
+    private func warnIfSharedSubscriptionIsSilent(now: Int64) {
+        guard let silence = sharedSilenceDeadline, now >= silence.at else { return }
+        if totals.messages == silence.messages {
+            log("subscribe: warning: the shared subscription has delivered nothing for "
+                + "\(settings.sharedSilenceMilliseconds / 1000) s; some brokers (mosquitto 2.0) deliver nothing from "
+                + "$-topics to shared subscriptions: use one that does (EMQX) or drop --share-group")
+        }
+        sharedSilenceDeadline = nil
     }
 
     /// Adds a message to the open batch.

@@ -10,6 +10,8 @@ import ThingLogStore
 public final class MQTTClient {
     /// What the application is told after a poll.
     public enum Event: Equatable, Sendable {
+        /// A new connection was opened (CONNECT sent): whatever belonged to an earlier one must not go out on it.
+        case opened
         case delivered(PublishPacket)
         case deliveredOversized(OversizedPublish)
         case ready(sessionPresent: Bool)
@@ -109,7 +111,7 @@ public final class MQTTClient {
                 let wait = reconnect.failed(now: now, draw: Int64.random(in:))
                 return (events + [.connectFailed(reason: "\(error)", retryInMilliseconds: wait)], true)
             }
-            events += pendingEvents
+            events += [.opened] + pendingEvents
             pendingEvents.removeAll()
         }
         guard let socket else { return (events, true) }

@@ -80,7 +80,10 @@ import Testing
         let database = try Database(path: db)
         #expect(try database.scalar("PRAGMA integrity_check") == .text("ok"))
         #expect(try database.integer("SELECT COUNT(*) FROM readings") == Int64(devices * perDevice * 6))
-        #expect(try database.integer("SELECT COUNT(*) FROM reports") == Int64(devices * perDevice))
+        let rejects = try database.rows("SELECT reason, COUNT(*) FROM rejects GROUP BY reason")
+            .map { "\($0[0]) \($0[1])" }.joined(separator: ", ")
+        #expect(try database.integer("SELECT COUNT(*) FROM reports") == Int64(devices * perDevice),
+                "rejects: \(rejects); \(subscriber.standardError.suffix(600))")
         // Every MQ2 value each device sent is there exactly once per report.
         #expect(try database.integer("""
             SELECT COUNT(*) FROM (SELECT device, value, COUNT(*) AS n FROM readings_v WHERE metric = 'MQ2'
