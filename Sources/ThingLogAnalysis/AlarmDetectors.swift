@@ -1,27 +1,32 @@
 
 /// A threshold rule's state machine over one series (SPEC §6): pending at the first breaching sample, cancelled by a
-/// non-breaching one before it fires, fired at the first sample at or after start + `for`, ended at the first sample
-/// at or past `clear`. State carries across calls, so analysis can continue where it stopped.
+/// non-breaching one before it fires, fired at the first sample at or after start + `for`, ended at a sample at or past
+/// `clear` once the samples stayed there until one at or after it + `clear_for` (the off-delay; with none, at once).
+/// State carries across calls, so analysis can continue where it stopped.
 public struct ThresholdDetector: Sendable {
     public let isAbove: Bool
     public let threshold: Double
     public let clear: Double
     public let forMilliseconds: Int64
+    public let clearForMilliseconds: Int64
 
     /// Where the detector stands.
     public enum State: Sendable, Equatable {
         case idle
         case pending(startedAt: Int64, peak: Double, peakAt: Int64)
-        case firing(startedAt: Int64, firedAt: Int64, peak: Double, peakAt: Int64)
+        /// `clearingSince`: the candidate end, a sample at or past `clear` not yet confirmed by `clear_for`.
+        case firing(startedAt: Int64, firedAt: Int64, peak: Double, peakAt: Int64, clearingSince: Int64?)
     }
 
     public private(set) var state: State = .idle
 
-    public init(isAbove: Bool, threshold: Double, clear: Double, forMilliseconds: Int64) {
+    public init(isAbove: Bool, threshold: Double, clear: Double, forMilliseconds: Int64,
+                clearForMilliseconds: Int64 = 0) {
         self.isAbove = isAbove
         self.threshold = threshold
         self.clear = clear
         self.forMilliseconds = forMilliseconds
+        self.clearForMilliseconds = clearForMilliseconds
     }
 
     /// A finished alarm: started, fired, ended, peak and its time.
@@ -54,20 +59,28 @@ public struct ThresholdDetector: Sendable {
             state = .pending(startedAt: startedAt, peak: peak, peakAt: peakAt)
             fireIfDue(time)
             return nil
-        case .firing(let startedAt, let firedAt, var peak, var peakAt):
+        case .firing(let startedAt, let firedAt, var peak, var peakAt, let clearingSince):
             if clears(value) {
-                state = .idle
-                return Finished(startedAt: startedAt, firedAt: firedAt, endedAt: time, peak: peak, peakAt: peakAt)
+                let candidate = clearingSince ?? time
+                if time >= candidate + clearForMilliseconds {
+                    state = .idle
+                    return Finished(startedAt: startedAt, firedAt: firedAt, endedAt: candidate, peak: peak,
+                                    peakAt: peakAt)
+                }
+                state = .firing(startedAt: startedAt, firedAt: firedAt, peak: peak, peakAt: peakAt,
+                                clearingSince: candidate)
+                return nil
             }
+            // Past `clear` again before the off-delay confirmed the candidate: the alarm goes on.
             if isMoreExtreme(value, than: peak) { peak = value; peakAt = time }
-            state = .firing(startedAt: startedAt, firedAt: firedAt, peak: peak, peakAt: peakAt)
+            state = .firing(startedAt: startedAt, firedAt: firedAt, peak: peak, peakAt: peakAt, clearingSince: nil)
             return nil
         }
     }
 
     private mutating func fireIfDue(_ time: Int64) {
         if case .pending(let startedAt, let peak, let peakAt) = state, time >= startedAt + forMilliseconds {
-            state = .firing(startedAt: startedAt, firedAt: time, peak: peak, peakAt: peakAt)
+            state = .firing(startedAt: startedAt, firedAt: time, peak: peak, peakAt: peakAt, clearingSince: nil)
         }
     }
 }
@@ -109,9 +122,9 @@ extension ThresholdDetector {
             encoder.integer(0)
         case .pending(let startedAt, let peak, let peakAt):
             encoder.integer(1); encoder.integer(startedAt); encoder.double(peak); encoder.integer(peakAt)
-        case .firing(let startedAt, let firedAt, let peak, let peakAt):
+        case .firing(let startedAt, let firedAt, let peak, let peakAt, let clearingSince):
             encoder.integer(2); encoder.integer(startedAt); encoder.integer(firedAt); encoder.double(peak)
-            encoder.integer(peakAt)
+            encoder.integer(peakAt); encoder.optionalInteger(clearingSince)
         }
     }
 
@@ -123,7 +136,8 @@ extension ThresholdDetector {
             state = .pending(startedAt: startedAt, peak: try decoder.double(), peakAt: try decoder.integer())
         case 2:
             state = .firing(startedAt: try decoder.integer(), firedAt: try decoder.integer(),
-                            peak: try decoder.double(), peakAt: try decoder.integer())
+                            peak: try decoder.double(), peakAt: try decoder.integer(),
+                            clearingSince: try decoder.optionalInteger())
         default: throw StateDecodingError()
         }
     }

@@ -43,7 +43,7 @@ public final class Analyzer {
     let path: String
     let configuration: Configuration
     /// Bump when analysis semantics change, so stores analyzed by an older thinglog are recomputed.
-    static let semanticsVersion = 3
+    static let semanticsVersion = 4
     /// A device with a long history commits after this many frames (about half a second of writing).
     var framesPerCommit = 100_000
     /// For tests: fail right after this many intermediate commits, as a crash would.

@@ -24,10 +24,10 @@ struct RuleEvaluator {
         self.device = device
         let series: String
         switch rule.kind {
-        case .threshold(let name, let isAbove, let threshold, let clear, let duration):
+        case .threshold(let name, let isAbove, let threshold, let clear, let duration, let clearFor):
             series = name
             detector = .threshold(ThresholdDetector(isAbove: isAbove, threshold: threshold, clear: clear,
-                                                    forMilliseconds: duration))
+                                                    forMilliseconds: duration, clearForMilliseconds: clearFor))
         case .stuck(let name, let duration):
             series = name
             detector = .stuck(StuckDetector(forMilliseconds: duration))
@@ -65,7 +65,7 @@ struct RuleEvaluator {
     var open: AlarmEvent? {
         switch detector {
         case .threshold(let threshold):
-            guard case .firing(let startedAt, let firedAt, let peak, let peakAt) = threshold.state else { return nil }
+            guard case .firing(let startedAt, let firedAt, let peak, let peakAt, _) = threshold.state else { return nil }
             return event(startedAt: startedAt, firedAt: firedAt, endedAt: nil, peak: peak, peakAt: peakAt)
         case .stuck(let stuck):
             guard let active = stuck.active else { return nil }
@@ -98,9 +98,9 @@ struct RuleEvaluator {
 
     private func event(startedAt: Int64, firedAt: Int64, endedAt: Int64?, peak: Double?, peakAt: Int64?) -> AlarmEvent {
         var threshold: Double?
-        if case .threshold(_, _, let value, _, _) = rule.kind { threshold = value }
+        if case .threshold(_, _, let value, _, _, _) = rule.kind { threshold = value }
         let series: String? = switch rule.kind {
-        case .threshold(let name, _, _, _, _), .stuck(let name, _): name
+        case .threshold(let name, _, _, _, _, _), .stuck(let name, _): name
         case .stale: nil
         }
         return AlarmEvent(device: device, rule: rule.name, severity: rule.severity, series: series,

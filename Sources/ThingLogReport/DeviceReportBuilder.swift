@@ -80,7 +80,7 @@ struct DeviceReportBuilder {
             }
             ppm.spans = spans { $0.hasPrefix(raw.name + ".") }
             for rule in configuration.alarms {
-                guard case .threshold(let name, let isAbove, let threshold, _, _) = rule.kind,
+                guard case .threshold(let name, let isAbove, let threshold, _, _, _) = rule.kind,
                       name.hasPrefix(raw.name + ".") else { continue }
                 ppm.rules.append(Chart.Rule(value: threshold, label: "\(rule.name) \(isAbove ? ">" : "<") "
                                             + "\(AxisScale.label(threshold))"))

@@ -56,8 +56,10 @@ public struct AlarmRule: Sendable, Equatable {
     public enum Severity: String, Sendable, CaseIterable { case info, warning, critical }
 
     public enum Kind: Sendable, Equatable {
-        /// Breach when the series is above `above` (or below `below`), clear at `clear`, after `forMilliseconds`.
-        case threshold(series: String, isAbove: Bool, threshold: Double, clear: Double, forMilliseconds: Int64)
+        /// Breach when the series is above `above` (or below `below`), after `forMilliseconds`; clear at `clear`
+        /// once it has stayed clear for `clearForMilliseconds` (the off-delay).
+        case threshold(series: String, isAbove: Bool, threshold: Double, clear: Double, forMilliseconds: Int64,
+                       clearForMilliseconds: Int64 = 0)
         /// A device silent for longer than `afterMilliseconds`.
         case stale(afterMilliseconds: Int64)
         /// A series repeating one value for at least `forMilliseconds`.

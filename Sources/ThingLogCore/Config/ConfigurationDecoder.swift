@@ -123,7 +123,7 @@ struct ConfigurationDecoder {
             guard let members = rule.members else { throw root.fail("alarms[\(index)]", "expected an object") }
             let node = Node(members: members, path: "alarms[\(index)]", source: source)
             let decoded = try decodeRule(node)
-            if case .threshold(let series, _, _, _, _) = decoded.kind {
+            if case .threshold(let series, _, _, _, _, _) = decoded.kind {
                 try checkSeries(series, node: node, windowNames: windowNames,
                                 ppmSeries: rulesFromFile ? seriesNames : nil, sensors: sensors)
             }
@@ -228,7 +228,7 @@ struct ConfigurationDecoder {
         let kind = try node.string("kind") ?? "threshold"
         switch kind {
         case "threshold":
-            try node.requireOnly(["name", "kind", "metric", "above", "below", "clear", "for", "severity"])
+            try node.requireOnly(["name", "kind", "metric", "above", "below", "clear", "for", "clear_for", "severity"])
             guard let series = try node.string("metric") else {
                 throw node.fail("metric", "a threshold rule needs a metric")
             }
@@ -245,7 +245,8 @@ struct ConfigurationDecoder {
             }
             return AlarmRule(name: name, severity: severity,
                              kind: .threshold(series: series, isAbove: above != nil, threshold: threshold, clear: clear,
-                                              forMilliseconds: try node.duration("for") ?? 0))
+                                              forMilliseconds: try node.duration("for") ?? 0,
+                                              clearForMilliseconds: try node.duration("clear_for") ?? 0))
         case "stale":
             try node.requireOnly(["name", "kind", "after", "severity"])
             guard let after = try node.duration("after"), after > 0 else {
