@@ -260,3 +260,5 @@ write("http", "http10", b"GET /p HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 envelope = forward(payloads["report-protocol"], 1764000000).encode()
 write("http", "forward", b"POST /thinglog/forward HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n"
       % len(envelope) + envelope)
+# A fuzzer find: a signed chunk size, once read as a negative length.
+write("http", "signed-chunk-size", b"POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-6;x\r\nabc")

@@ -126,9 +126,13 @@ public struct HTTPRequestParser: Sendable {
                     if bufferedBytes > 1024 { return try fail(.badRequest("chunk size line too long")) }
                     return nil
                 }
-                let digits = line.prefix { $0 != UInt8(ascii: ";") }
-                guard !digits.isEmpty, digits.count <= 8, let size = Int(String(decoding: digits, as: UTF8.self)
-                    .trimmingSpaces, radix: 16) else { return try fail(.badRequest("bad chunk size")) }
+                // chunk-size = 1*HEXDIG (no sign, no spaces inside), then optional whitespace and extensions.
+                var digits = line.prefix { $0 != UInt8(ascii: ";") }
+                while let last = digits.last, last == 0x20 || last == 0x09 { digits = digits.dropLast() }
+                guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy({ Self.hexValue($0) != nil }),
+                      let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
+                    return try fail(.badRequest("bad chunk size"))
+                }
                 if size == 0 {
                     state = .trailers(request)
                 } else {

@@ -65,7 +65,9 @@ struct RuleEvaluator {
     var open: AlarmEvent? {
         switch detector {
         case .threshold(let threshold):
-            guard case .firing(let startedAt, let firedAt, let peak, let peakAt, _) = threshold.state else { return nil }
+            guard case .firing(let startedAt, let firedAt, let peak, let peakAt, _) = threshold.state else {
+                return nil
+            }
             return event(startedAt: startedAt, firedAt: firedAt, endedAt: nil, peak: peak, peakAt: peakAt)
         case .stuck(let stuck):
             guard let active = stuck.active else { return nil }

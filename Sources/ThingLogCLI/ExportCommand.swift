@@ -7,8 +7,9 @@ import MQTT
 /// `thinglog export`: readings, ppm estimates, alarms and summaries as CSV, JSON or JSON Lines (SPEC §4).
 struct ExportCommand: Command {
     static let name = "export"
-    static let abstract = "Write readings, rolling windows, ppm estimates, alarms or summaries as CSV, JSON or JSONL."
-    static let positionalSynopsis = "readings|rolling|ppm|alarms|summary"
+    static let abstract = "Write readings, rolling windows, ppm estimates, alarms, summaries or alarm health as CSV, "
+        + "JSON or JSONL."
+    static let positionalSynopsis = "readings|rolling|ppm|alarms|summary|alarm-health"
     static let allowsPositionals = true
     static let options = [
         OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open",
@@ -45,11 +46,12 @@ struct ExportCommand: Command {
     init(arguments: ParsedArguments, context: CommandContext) throws {
         self.arguments = arguments
         guard arguments.positionals.count == 1 else {
-            throw UsageError("export needs one kind: readings, ppm, alarms or summary")
+            throw UsageError("export needs one kind: " + ExportKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
         let name = arguments.positionals[0]
         guard let kind = ExportKind(rawValue: name) else {
-            throw UsageError("export \(name): unknown kind (expected readings|rolling|ppm|alarms|summary)")
+            throw UsageError("export \(name): unknown kind (expected "
+                             + ExportKind.allCases.map(\.rawValue).joined(separator: "|") + ")")
         }
         self.kind = kind
         format = try arguments.choice("--format", default: ExportFormat.csv)

@@ -4,6 +4,7 @@ import ThingLogStore
 /// What `export` writes (SPEC §4): the kinds, their columns in order, and how rows stream out of the store.
 public enum ExportKind: String, CaseIterable, Sendable {
     case readings, rolling, ppm, alarms, summary
+    case alarmHealth = "alarm-health"
 
     public var columns: [String] {
         switch self {
@@ -13,6 +14,8 @@ public enum ExportKind: String, CaseIterable, Sendable {
         case .alarms: ["id", "product", "device", "rule", "severity", "metric", "started_at", "fired_at", "ended_at",
                        "duration_s", "peak", "peak_at", "threshold"]
         case .summary: ["product", "device", "metric", "count", "min", "max", "mean", "stddev", "first_ts", "last_ts"]
+        case .alarmHealth: ["product", "device", "rule", "severity", "alarms", "chattering_episodes", "standing",
+                            "active_share"]
         }
     }
 }

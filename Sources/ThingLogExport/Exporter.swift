@@ -77,12 +77,29 @@ public struct Exporter {
             try alarms(filter: filter, body)
         case .summary:
             try summary(filter: filter, body)
+        case .alarmHealth:
+            try alarmHealth(filter: filter, body)
         }
     }
 
     /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
     package func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
         try store.samples(of: series, from: from, to: to, body)
+    }
+
+    /// Alarm health per device × rule with an alarm starting in the range. An open range is the span of the alarms it
+    /// holds: from the earliest start to the latest end (or last sample of an alarm still active).
+    private func alarmHealth(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
+        var alarms: [StoredAlarm] = []
+        try store.alarms(filter.selection, from: filter.from, to: filter.to) { alarms.append($0) }
+        guard let earliest = alarms.map(\.startedAt).min() else { return }
+        let latest = alarms.map { $0.endedAt ?? ($0.startedAt + Int64($0.durationSeconds * 1000)) }.max() ?? earliest
+        let from = filter.from ?? earliest, to = filter.to ?? max(latest, earliest + 1)
+        for row in AlarmHealth.rows(alarms, from: from, to: to) {
+            try body([.text(row.product), .text(row.device), .text(row.rule), .text(row.severity),
+                      .number(Double(row.alarms)), .number(Double(row.chatteringEpisodes)),
+                      .number(row.standing ? 1 : 0), .number(row.activeShare)])
+        }
     }
 
     /// Every alarm whose [started_at, ended_at) overlaps the range; an open alarm extends to the end.

@@ -73,6 +73,10 @@ import Testing
             .status == 400, "both framings: a smuggling attempt")
         #expect(error("POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n")?.status == 501)
         #expect(error("POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")?.status == 400)
+        // Fuzzer reproducer: a signed chunk size ("-6") was read as a negative length and trapped.
+        #expect(error("POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-6;x\r\nabc")?.status == 400)
+        #expect(error("POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n+6\r\nabcdef\r\n0\r\n\r\n")?
+            .status == 400)
         #expect(error("POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n", maximumBody: 100)?
             .status == 413)
         #expect(error("GET /p HTTP/1.1\r\nHost: h\r\nX: " + String(repeating: "a", count: 2000) + "\r\n\r\n")?

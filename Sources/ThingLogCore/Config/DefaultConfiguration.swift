@@ -20,12 +20,16 @@ enum DefaultConfiguration {
         {"name": "co-50", "metric": "MQ7.CO", "above": 50, "clear": 35, "for": "60m", "severity": "warning"},
         {"name": "co-100", "metric": "MQ7.CO", "above": 100, "clear": 50, "for": "10m", "severity": "critical"},
         {"name": "co-300", "metric": "MQ7.CO", "above": 300, "clear": 100, "severity": "critical"},
-        {"name": "ch4-10lel", "metric": "MQ4.CH4", "above": 5000, "clear": 4000, "severity": "warning", "clear_for": "2m"},
-        {"name": "ch4-20lel", "metric": "MQ4.CH4", "above": 10000, "clear": 5000, "severity": "critical", "clear_for": "2m"},
-        {"name": "lpg-10lel", "metric": "MQ2.LPG", "above": 2100, "clear": 1500, "severity": "warning", "clear_for": "2m"},
+        {"name": "ch4-10lel", "metric": "MQ4.CH4", "above": 5000, "clear": 4000, "severity": "warning",
+         "clear_for": "2m"},
+        {"name": "ch4-20lel", "metric": "MQ4.CH4", "above": 10000, "clear": 5000, "severity": "critical",
+         "clear_for": "2m"},
+        {"name": "lpg-10lel", "metric": "MQ2.LPG", "above": 2100, "clear": 1500, "severity": "warning",
+         "clear_for": "2m"},
         {"name": "co2-ventilation", "metric": "MQ135.CO2", "above": 1000, "clear": 900, "for": "10m",
          "severity": "info"},
-        {"name": "co2-5000", "metric": "MQ135.CO2", "above": 5000, "clear": 4000, "severity": "warning", "clear_for": "2m"},
+        {"name": "co2-5000", "metric": "MQ135.CO2", "above": 5000, "clear": 4000, "severity": "warning",
+         "clear_for": "2m"},
         {"name": "offline", "kind": "stale", "after": "10m", "severity": "warning"}
       ]
     }
