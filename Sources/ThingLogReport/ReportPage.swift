@@ -11,6 +11,8 @@ struct ReportPage {
     let windowName: String?
     /// Messages quarantined during the day, by reason.
     let rejects: [(reason: String, count: Int)]
+    /// Per device × rule with an alarm starting this day (SPEC §4 "alarm health").
+    let alarmHealth: [AlarmHealth.Row]
 
     static let style = """
         body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px auto;
@@ -48,7 +50,7 @@ struct ReportPage {
         out += "<p class=\"note\">MQ gas sensors are not certified gas detectors: every ppm value here is an "
             + "estimate from an uncertified sensor, its calibration and datasheet curves. Use it for trends and "
             + "early warning, not for safety or compliance decisions.</p>\n"
-        out += overview() + alarmTable()
+        out += overview() + alarmTable() + alarmHealthSection()
         for device in devices { out += section(device) }
         return out + "</body></html>\n"
     }
@@ -200,7 +202,7 @@ struct ReportPage {
     }
 
     /// A fragment id made only of safe characters, unique per device (`PRODUCT/NAME`, as bytes).
-    private func anchor(_ identity: String) -> String {
+    func anchor(_ identity: String) -> String {
         "d-" + hexString(Array(SHA256.hash(Array(identity.utf8)).prefix(6)))
     }
 

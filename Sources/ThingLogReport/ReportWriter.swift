@@ -37,17 +37,26 @@ public struct ReportWriter {
     public func run() throws -> ReportResult {
         let analysis = try Analyzer(path: databasePath, configuration: configuration).run()
         let store = try StoreReader.open(path: databasePath)
-        let (devices, rejects, meanWindow, files) = try store.inSnapshot { try read(store) }
-        let page = ReportPage(day: day, devices: devices, generatedAt: generatedAt, windowName: meanWindow?.name,
-                              rejects: rejects)
-        let folder = try writeFolder(files + [("report.html", Array(page.html().utf8))])
-        return ReportResult(folder: folder, devices: devices.count, alarms: devices.reduce(0) { $0 + $1.alarms.count },
-                            analysis: analysis)
+        let contents = try store.inSnapshot { try read(store) }
+        let page = ReportPage(day: day, devices: contents.devices, generatedAt: generatedAt,
+                              windowName: contents.meanWindow?.name, rejects: contents.rejects,
+                              alarmHealth: contents.alarmHealth)
+        let folder = try writeFolder(contents.files + [("report.html", Array(page.html().utf8))])
+        return ReportResult(folder: folder, devices: contents.devices.count,
+                            alarms: contents.devices.reduce(0) { $0 + $1.alarms.count }, analysis: analysis)
+    }
+
+    /// What the day's folder is made of, read in one snapshot.
+    private struct DayContents {
+        var devices: [DeviceReport]
+        var rejects: [(reason: String, count: Int)]
+        var meanWindow: RollingWindow?
+        var files: [(name: String, bytes: [UInt8])]
+        var alarmHealth: [AlarmHealth.Row]
     }
 
     /// The day's export files and page contents, read in one snapshot.
-    private func read(_ store: StoreReader) throws
-        -> ([DeviceReport], [(reason: String, count: Int)], RollingWindow?, [(name: String, bytes: [UInt8])]) {
+    private func read(_ store: StoreReader) throws -> DayContents {
         let exporter = Exporter(store: store, windows: configuration.windows)
         let filter = ExportFilter(from: day.start, to: day.end)
 
@@ -65,7 +74,10 @@ public struct ReportWriter {
         let builder = DeviceReportBuilder(exporter: exporter, configuration: configuration, day: day)
         let devices = try stored.map { try builder.build(device: $0) }
         let rejects = try store.rejectCounts(from: day.start, to: day.end)
-        return (devices, rejects, builder.meanWindow, files)
+        var alarms: [StoredAlarm] = []
+        try store.alarms(StoreReader.Selection(), from: day.start, to: day.end) { alarms.append($0) }
+        return DayContents(devices: devices, rejects: rejects, meanWindow: builder.meanWindow, files: files,
+                           alarmHealth: AlarmHealth.rows(alarms, from: day.start, to: day.end))
     }
 
     /// Writes the files into a fresh hidden folder beside the target (each synced to the disk), then swaps it into

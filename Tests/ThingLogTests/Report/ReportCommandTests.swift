@@ -155,5 +155,24 @@ import Testing
         #expect(try database.integer("SELECT COUNT(*) FROM alarms WHERE rule != 'offline'") > 0,
                 "gas events raise alarms")
         #expect(try database.integer("SELECT COUNT(*) FROM ppm WHERE quality = 0") > 0, "calibrated estimates")
+        // Alarm health: the per-rule counts equal the day's alarm rows, and every bad actor links to a device.
+        #expect(html.contains("<h2>Alarm health</h2>"))
+        let section = try #require(html.components(separatedBy: "<h2>Alarm health</h2>").last)
+        let health = runCLI(["export", "alarm-health", "--from", "2026-11-26", "--to", "2026-11-27", "--db",
+                             directory.file("demo/thinglog.db")], in: directory.path)
+        let rows = parseCSV(health.standardOutput).dropFirst()
+        var perRule: [String: Int] = [:]
+        for row in rows { perRule[row[2], default: 0] += Int(row[4]) ?? 0 }
+        let dayAlarms = try database.rows("""
+            SELECT rule, COUNT(*) FROM alarms WHERE started_at >= 1795651200000 AND started_at < 1795737600000
+            GROUP BY rule
+            """)
+        for row in dayAlarms {
+            let rule = row[0].stringValue ?? "", count = Int(row[1].int64Value ?? 0)
+            #expect(perRule[rule] == count, "\(rule)")
+            #expect(section.contains("<tr><td>\(rule)</td>"), "\(rule) has a row")
+        }
+        let links = section.components(separatedBy: "href=\"#").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(!links.isEmpty && links.allSatisfy { html.contains("id=\"\($0)\"") }, "bad actors link to charts")
     }
 }
