@@ -158,9 +158,9 @@ import Testing
         // Alarm health: the per-rule counts equal the day's alarm rows, and every bad actor links to a device.
         #expect(html.contains("<h2>Alarm health</h2>"))
         let section = try #require(html.components(separatedBy: "<h2>Alarm health</h2>").last)
-        let health = runCLI(["export", "alarm-health", "--from", "2026-11-26", "--to", "2026-11-27", "--db",
-                             directory.file("demo/thinglog.db")], in: directory.path)
-        let rows = parseCSV(health.standardOutput).dropFirst()
+        let exported = runCLI(["export", "alarm-health", "--from", "2026-11-26", "--to", "2026-11-27", "--db",
+                               directory.file("demo/thinglog.db")], in: directory.path)
+        let rows = parseCSV(exported.standardOutput).dropFirst()
         var perRule: [String: Int] = [:]
         for row in rows { perRule[row[2], default: 0] += Int(row[4]) ?? 0 }
         let dayAlarms = try database.rows("""
@@ -174,5 +174,22 @@ import Testing
         }
         let links = section.components(separatedBy: "href=\"#").dropFirst().map { String($0.prefix { $0 != "\"" }) }
         #expect(!links.isEmpty && links.allSatisfy { html.contains("id=\"\($0)\"") }, "bad actors link to charts")
+
+        // The off-delay is what quiets the demo: the same day without `clear_for` has more alarms, and chatters.
+        func health(_ extra: [String] = []) -> (alarms: Int, episodes: Int) {
+            let rows = parseCSV(runCLI(["export", "alarm-health", "--from", "2026-11-26", "--to", "2026-11-27",
+                                        "--db", directory.file("demo/thinglog.db")] + extra,
+                                       in: directory.path).standardOutput).dropFirst()
+            return (rows.reduce(0) { $0 + (Int($1[4]) ?? 0) }, rows.reduce(0) { $0 + (Int($1[5]) ?? 0) })
+        }
+        let withOffDelay = health()
+        directory.write("no-off-delay.json", DefaultConfiguration.json
+            .replacingOccurrences(of: "\"template\": \"templates/CS0SLTKSYA.json\",", with: "")
+            .replacingOccurrences(of: "\"clear_for\": \"2m\"", with: "\"clear_for\": \"0s\""))
+        #expect(runCLI(["analyze", "--config", "no-off-delay.json", "--db", directory.file("demo/thinglog.db")],
+                       in: directory.path).status == 0)
+        let without = health()
+        #expect(without.alarms > withOffDelay.alarms && without.episodes > withOffDelay.episodes,
+                "\(without) without clear_for, \(withOffDelay) with it")
     }
 }
