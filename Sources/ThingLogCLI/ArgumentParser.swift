@@ -29,6 +29,8 @@ public struct OptionSpec: Sendable {
         case time
         /// `HOST[:PORT]` or `[IPv6]:PORT`.
         case address(defaultPort: Int)
+        /// A duration such as `90s`, `15m`, `2h`, `1d` (SPEC §7).
+        case duration
     }
 
     public init(_ name: String, _ valueName: String? = nil, _ help: String, repeatable: Bool = false,
@@ -65,6 +67,10 @@ public struct OptionSpec: Sendable {
             }
         case .address(let port):
             _ = try BrokerAddress(value, flag: name, defaultPort: port)
+        case .duration:
+            guard DurationText.milliseconds(value) != nil else {
+                throw UsageError("\(name) \(value): expected a duration such as 90s, 15m, 2h or 1d")
+            }
         }
     }
 }
@@ -80,6 +86,9 @@ public struct ParsedArguments: Sendable {
 
     /// The value of an `.integer` option (checked when parsed).
     public func integer(_ name: String) -> Int? { value(name).flatMap { Int($0) } }
+
+    /// The milliseconds of a `.duration` option (checked when parsed).
+    public func duration(_ name: String) -> Int64? { value(name).flatMap(DurationText.milliseconds) }
 
     /// The value of `name` as one of `T`'s cases (declared with `.choice` of its raw values, so parsing has checked
     /// it); a usage error naming the flag and the accepted forms otherwise.

@@ -8,7 +8,7 @@ public enum CLI {
     static var commands: [any Command.Type] {
         [SubscribeCommand.self, ReceiveCommand.self, IngestCommand.self, AnalyzeCommand.self, CalibrateCommand.self,
          StatsCommand.self, ExportCommand.self, QueryCommand.self, SimulateCommand.self,
-         CredentialsCommand.self, ReportCommand.self, DemoCommand.self]
+         CredentialsCommand.self, ReportCommand.self, DemoCommand.self, BackupCommand.self, CheckCommand.self]
     }
 
     /// Runs `arguments` (without the program name) and returns the exit status.

@@ -57,6 +57,13 @@ package enum DurableFile {
     }
 
     /// Syncs a directory, so that a rename in it survives a power loss.
+    /// Flushes an existing file's contents to the disk.
+    package static func syncFile(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw RuntimeError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        try syncAndClose(descriptor, path: path)
+    }
+
     package static func syncDirectory(containing path: String) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let descriptor = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
