@@ -8,7 +8,8 @@ public enum CLI {
     static var commands: [any Command.Type] {
         [SubscribeCommand.self, ReceiveCommand.self, IngestCommand.self, AnalyzeCommand.self, CalibrateCommand.self,
          StatsCommand.self, ExportCommand.self, QueryCommand.self, SimulateCommand.self,
-         CredentialsCommand.self, ReportCommand.self, DemoCommand.self, BackupCommand.self, CheckCommand.self]
+         CredentialsCommand.self, ReportCommand.self, DemoCommand.self, BackupCommand.self, CheckCommand.self,
+         VersionCommand.self]
     }
 
     /// Runs `arguments` (without the program name) and returns the exit status.
@@ -26,6 +27,10 @@ public enum CLI {
             } else {
                 context.standardOutput.write(overview)
             }
+            return 0
+        }
+        if first == "--version" {
+            context.standardOutput.write(VersionCommand.text)
             return 0
         }
         guard let commandType = command(named: first) else {

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// Opens the thinglog store (SPEC §5): WAL mode, a busy timeout, forward migrations under `user_version`.
@@ -9,6 +10,9 @@ public enum StoreConnection {
         /// Survives power loss too (`synchronous=FULL`): subscribe, which acknowledges what it committed.
         case powerLoss
     }
+
+    /// The SQLite library thinglog runs on (`thinglog version`).
+    public static var sqliteVersion: String { String(cString: sqlite3_libversion()) }
 
     /// The store path from `--db`, else `$THINGLOG_DB`, else `./thinglog.db` (SPEC §3).
     public static func path(explicit: String?, environment: [String: String], currentDirectory: String) -> String {

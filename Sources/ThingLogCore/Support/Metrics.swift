@@ -1,8 +1,17 @@
 import Foundation
 
-/// thinglog's version, the one place it is written (`thinglog_build_info`).
+/// What was built: the version (written here only; `scripts/set-version` changes it) and, in release builds, the
+/// commit and date `scripts/build-release` stamps into `BuildStamp`.
 public enum BuildInfo {
     public static let version = "0.5.0-dev"
+    public static var commit: String? { BuildStamp.commit.isEmpty ? nil : BuildStamp.commit }
+    public static var date: String? { BuildStamp.date.isEmpty ? nil : BuildStamp.date }
+
+    /// `0.5.0-dev (commit 1a2b3c4, built 2026-11-30)`.
+    public static var description: String {
+        let details = [commit.map { "commit \($0)" }, date.map { "built \($0)" }].compactMap { $0 }
+        return version + (details.isEmpty ? "" : " (" + details.joined(separator: ", ") + ")")
+    }
 }
 
 /// Process-lifetime counters for `GET /metrics` (SPEC §4 `receive`), rendered in the Prometheus text format 0.0.4.
@@ -98,7 +107,8 @@ public final class Metrics: @unchecked Sendable {
             out += "thinglog_commit_seconds_sum \(Self.number(commitSum))\n"
             out += "thinglog_commit_seconds_count \(cumulative)\n"
             out += "# HELP thinglog_build_info The running thinglog.\n# TYPE thinglog_build_info gauge\n"
-            out += "thinglog_build_info{version=\"\(Self.escaped(BuildInfo.version))\"} 1\n"
+            out += "thinglog_build_info{version=\"\(Self.escaped(BuildInfo.version))\","
+                + "commit=\"\(Self.escaped(BuildInfo.commit ?? ""))\"} 1\n"
             return out
         }
     }

@@ -153,7 +153,7 @@ import Testing
         #expect(samples["thinglog_readings_total"] == 120)
         #expect(samples["thinglog_http_requests_total{code=\"200\"}"] == 5, "4 POSTs and the start-up /healthz probe")
         #expect(samples["thinglog_commit_seconds_count"] == samples["thinglog_commits_total"])
-        #expect(samples["thinglog_build_info{version=\"\(BuildInfo.version)\"}"] == 1)
+        #expect(samples["thinglog_build_info{version=\"\(BuildInfo.version)\",commit=\"\"}"] == 1)
         let stats = try runBinary(["stats", "--json", "--db", server.database], in: directory.path)
         #expect(stats.standardOutput.contains("\"reports\":60") && stats.standardOutput.contains("\"readings\":120"))
         #expect(server.stop().status == 0)
