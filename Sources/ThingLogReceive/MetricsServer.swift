@@ -55,7 +55,7 @@ public final class MetricsServer: @unchecked Sendable {
             response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                     body: Array(metrics.render(dbBytes: Self.databaseBytes(databasePath)).utf8))
         case ("GET", "/healthz"):
-            response = .text(200, "ok\n")
+            response = metrics.problem.map { .text(503, "\($0)\n") } ?? .text(200, "ok\n")
         case (_, "/metrics"), (_, "/healthz"):
             response = .text(405, "method not allowed\n", headers: [("Allow", "GET")])
         default:

@@ -66,6 +66,7 @@ public final class Receiver {
     public func run(stopDescriptor: Int32) throws {
         var stopping = false
         while true {
+            reportOutages()
             if !stopping, StopSignal.isRequested(stopDescriptor) {
                 stopping = true
                 server.stopAccepting()
@@ -74,7 +75,9 @@ public final class Receiver {
                                        wake: (stopping ? [] : [stopDescriptor]) + [committer.wakeDescriptor])
             for (ticket, request) in requests { handle(request, ticket) }
             do {
-                if !open.entries.isEmpty {
+                // During a store outage the writer holds a batch: the open one waits (and grows no further, as new
+                // POSTs get 503), so the loop keeps answering.
+                if !open.entries.isEmpty, committer.hasRoom {
                     awaitingCommit += open.token.requests.count
                     try committer.submit(open)
                     open = GroupCommitter<Answers>.Batch(entries: [], token: Answers())
@@ -85,10 +88,30 @@ public final class Receiver {
                 for request in open.token.requests { respond(request.ticket, .text(503, "store failure\n"), false) }
                 throw error
             }
-            if stopping && awaitingCommit == 0 && !server.isWriting { break }
+            if stopping && awaitingCommit == 0 && open.entries.isEmpty && !server.isWriting { break }
+            if stopping, committer.outage != nil {
+                // Stopping while the store cannot write: what is held is answered 503 (the platform sends it
+                // again), and the writer gives up on its batch.
+                for request in open.token.requests { respond(request.ticket, .text(503, "store unavailable\n"), false) }
+                break
+            }
         }
         answer(try committer.finish())
         server.closeAll()
+    }
+
+    /// One log line when a store outage starts and one when it ends; meanwhile POSTs and `/healthz` get 503.
+    private func reportOutages() {
+        if let outage = committer.outage, metrics.problem == nil {
+            metrics.problem = "store unavailable: \(outage.reason)"
+            log("receive: store unavailable (\(outage.reason)): answering 503 with Retry-After, retrying the "
+                + "\(awaitingCommit) requests held until it can write again")
+        }
+        for ended in committer.takeEndedOutages() {
+            metrics.problem = nil
+            let seconds = Double((ended.endedAt ?? ended.since) - ended.since) / 1000
+            log("receive: store available again after \(Formatting.fixed(seconds, digits: 1)) s (\(ended.reason))")
+        }
     }
 
     private func answer(_ done: [GroupCommitter<Answers>.Done]) {
@@ -120,11 +143,17 @@ public final class Receiver {
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
             if let failure {
                 respond(ticket, .text(503, "store failure: \(failure)\n"), keepAlive)
+            } else if let problem = metrics.problem {
+                respond(ticket, .text(503, "\(problem)\n"), keepAlive)
             } else {
                 respond(ticket, .text(200, "ok\n"), keepAlive)
             }
         case ("POST", settings.path):
             if let refusal = authenticate(request) { return respond(ticket, refusal, keepAlive) }
+            if let problem = metrics.problem {
+                // Nothing more is taken in while the store cannot write: the platform sends it again later.
+                return respond(ticket, .text(503, "\(problem)\n", headers: [("Retry-After", "5")]), keepAlive)
+            }
             let entries = ForwardedBody.entries(request.body, now: wallClock(), parser: parser)
             guard !entries.isEmpty else { return respond(ticket, .json(200, Self.body(for: [])), keepAlive) }
             open.entries += entries

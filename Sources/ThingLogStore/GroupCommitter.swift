@@ -45,6 +45,34 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     private var submitted = 0
     private var written = 0
     private var isStopped = false
+    private var isStopping = false
+    private let capacity: Int
+    private var currentOutage: Outage?
+    private var endedOutages: [Outage] = []
+
+    /// A store fault being waited out (`SQLiteError.isStoreFault`): since when and why.
+    public struct Outage: Sendable, Equatable {
+        /// Monotonic milliseconds.
+        public var since: Int64
+        public var reason: String
+        /// When it ended (monotonic ms); nil while it lasts.
+        public var endedAt: Int64?
+    }
+
+    /// The outage being waited out now, if any.
+    public var outage: Outage? { lock.withLock { currentOutage } }
+
+    /// Outages that ended since the last call, oldest first (for the one log line each gets when it ends).
+    public func takeEndedOutages() -> [Outage] {
+        lock.withLock {
+            defer { endedOutages.removeAll() }
+            return endedOutages
+        }
+    }
+
+    /// Whether `submit` would return at once (no batch is waiting for the writer): a network loop that must keep
+    /// its connection alive submits only then, holding what arrives meanwhile.
+    public var hasRoom: Bool { queue.count < capacity }
 
     /// Readable while finished batches wait to be taken.
     public var wakeDescriptor: Int32 { pipe[0] }
@@ -52,6 +80,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     public init(writer: sending StoreWriter, capacity: Int = 1) throws {
         self.writer = writer
         queue = BoundedQueue(capacity: capacity)
+        self.capacity = capacity
         guard Glibc.pipe(&pipe) == 0 else {
             throw RuntimeError("cannot create a pipe: \(String(cString: strerror(errno)))")
         }
@@ -111,16 +140,36 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
 
     /// Writes and commits one batch (an entry the store refuses is quarantined, see `StoreWriter.append`). Another
     /// process holding the write lock past the busy timeout (a long manual transaction in `sqlite3`) is waited out,
-    /// not fatal: nothing is acknowledged meanwhile, so the broker holds the rest.
+    /// and so is a store fault (a full disk, a read-only remount, an I/O error): the batch is retried with backoff
+    /// until it commits, and nothing is acknowledged meanwhile, so the broker or the platform holds the rest. Only
+    /// `finish()` gives up on a fault (the batch is then not committed, and nothing of it was acknowledged).
     private func commitRetryingWhileBusy(_ batch: Batch) throws -> AppendSummary {
         var pause: UInt32 = 50_000
         while true {
             do {
-                return try writer.append(batch.entries)
-            } catch let error as SQLiteError where error.isBusy {
+                let summary = try writer.append(batch.entries)
+                lock.withLock {
+                    if var ended = currentOutage {
+                        ended.endedAt = MonotonicClock.now()
+                        endedOutages.append(ended)
+                        currentOutage = nil
+                    }
+                }
+                return summary
+            } catch let error as SQLiteError where error.isBusy || error.isStoreFault {
                 writer.rollback()
+                if error.isStoreFault {
+                    let stopping = lock.withLock {
+                        if currentOutage == nil {
+                            currentOutage = Outage(since: MonotonicClock.now(), reason: error.message, endedAt: nil)
+                        }
+                        return isStopping
+                    }
+                    if stopping { throw error }
+                    wake()
+                }
                 usleep(pause)
-                pause = min(pause * 2, 1_000_000)
+                pause = min(pause * 2, error.isStoreFault ? 5_000_000 : 1_000_000)
             }
         }
     }
@@ -163,6 +212,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     /// Writes what was submitted, stops the thread, and returns the last finished batches. An open stream that was
     /// never committed is rolled back.
     public func finish() throws -> [Done] {
+        lock.withLock { isStopping = true }
         queue.close()
         if !lock.withLock({ isStopped }) {
             stopped.wait()

@@ -36,6 +36,9 @@ extension SQLiteError {
         public static let misuse: Int32 = 21
         public static let range: Int32 = 25
         public static let cantOpen: Int32 = 14
+        public static let readOnly: Int32 = 8
+        public static let ioError: Int32 = 10
+        public static let full: Int32 = 13
         public static let notADatabase: Int32 = 26
     }
 
@@ -47,4 +50,10 @@ extension SQLiteError {
 
     /// Another connection holds the lock past the busy timeout: worth waiting for, not fatal.
     public var isBusy: Bool { code == Code.busy || code == Code.locked }
+
+    /// The store cannot be written for now (a full disk, a read-only remount, an I/O error, a file that went away):
+    /// an outage to wait out, not a reason to stop (issue 15).
+    public var isStoreFault: Bool {
+        [Code.full, Code.readOnly, Code.ioError, Code.cantOpen].contains(code)
+    }
 }

@@ -55,6 +55,8 @@ public final class Subscriber {
     private var sharedSilenceDeadline: (at: Int64, messages: Int)?
     /// Whether a connection was ready before (the next ready one is a reconnection).
     private var hasBeenReady = false
+    /// Whether a store outage has been logged and not yet ended.
+    private var isInOutage = false
 
     public init(client: MQTTClient, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
                 metrics: Metrics? = nil, wallClock: @escaping () -> Int64 = Timestamp.now,
@@ -81,10 +83,14 @@ public final class Subscriber {
             for event in events { try handle(event) }
             let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
             let now = MonotonicClock.now()
-            if let batch = policy.batchToClose(drained: drained, atMessageLimit: isAtLimit, now: now) {
+            // While the writer holds a batch (a store outage), what arrives stays in the open batch: the broker
+            // sends no more than its in-flight window without PUBACKs, and the connection is kept alive.
+            if committer.hasRoom,
+               let batch = policy.batchToClose(drained: drained, atMessageLimit: isAtLimit, now: now) {
                 try committer.submit(batch)
             }
             try acknowledge(committer.takeFinished())
+            reportOutages()
             warnIfSharedSubscriptionIsSilent(now: now)
             if settings.showsStatus, now - status.at >= settings.statusIntervalMilliseconds {
                 let rate = Double(totals.messages - status.messages) * 1000 / Double(now - status.at)
@@ -149,6 +155,23 @@ public final class Subscriber {
             try closeBatch()
             _ = try committer.finish()
             throw failure
+        }
+    }
+
+    /// One log line when a store outage starts and one when it ends; `/healthz` says 503 meanwhile.
+    private func reportOutages() {
+        if let outage = committer.outage, metrics?.problem == nil, !isInOutage {
+            isInOutage = true
+            metrics?.problem = "store unavailable: \(outage.reason)"
+            log("subscribe: store unavailable (\(outage.reason)): holding \(policy.open.entries.count) messages, "
+                + "acknowledging nothing, retrying until it can write again")
+        }
+        for ended in committer.takeEndedOutages() {
+            isInOutage = false
+            metrics?.problem = nil
+            let seconds = Double((ended.endedAt ?? ended.since) - ended.since) / 1000
+            log("subscribe: store available again after \(Formatting.fixed(seconds, digits: 1)) s (\(ended.reason)); "
+                + "everything held is committed")
         }
     }
 

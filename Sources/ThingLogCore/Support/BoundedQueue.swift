@@ -38,6 +38,13 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     }
 
     /// No more elements will be pushed; waiting consumers drain what is left, waiting producers give up.
+    /// Elements waiting.
+    public var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count
+    }
+
     public func close() {
         condition.lock()
         isClosed = true

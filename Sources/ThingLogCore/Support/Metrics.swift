@@ -27,8 +27,15 @@ public final class Metrics: @unchecked Sendable {
     private var gauges: [String: Double] = [:]
     private var commitCounts = [Int](repeating: 0, count: Metrics.commitBuckets.count + 1)
     private var commitSum = 0.0
+    private var currentProblem: String?
 
     public init() {}
+
+    /// Why the process cannot do its job now (a store outage being waited out), for `GET /healthz`; nil when healthy.
+    public var problem: String? {
+        get { lock.withLock { currentProblem } }
+        set { lock.withLock { currentProblem = newValue } }
+    }
 
     /// Adds `value` to a counter.
     public func add(_ name: String, _ labels: [(String, String)] = [], _ value: Double = 1) {

@@ -12,12 +12,13 @@ final class ReceiveServer: @unchecked Sendable {
     private let errorPipe = Pipe()
 
     /// Starts `thinglog receive` with `arguments` (after `--listen` and `--db`) and waits until it listens.
-    init(directory: TemporaryDirectory, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    init(directory: TemporaryDirectory, arguments: [String] = [], environment: [String: String] = [:],
+         database: String? = nil) throws {
         self.directory = directory
         port = try MosquittoBroker.freePort()
-        database = directory.file("receive.db")
+        self.database = database ?? directory.file("receive.db")
         process.executableURL = URL(fileURLWithPath: try thinglogBinary())
-        process.arguments = ["receive", "--listen", "127.0.0.1:\(port)", "--db", database] + arguments
+        process.arguments = ["receive", "--listen", "127.0.0.1:\(port)", "--db", self.database] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
         var variables = ProcessInfo.processInfo.environment
         for (key, value) in environment { variables[key] = value }

@@ -11,9 +11,9 @@ import Testing
 
     /// A forwarding envelope (protocol.md §6) for device `device`, with a device timestamp of now − `ago` ms.
     static func envelope(seq: Int, device: String = "dev1", value: Int = 500, ago: Int64 = 60_000,
-                         timestamped: Bool = true) -> String {
+                         timestamped: Bool = true, at time: Int64? = nil) -> String {
         let now = Timestamp.now()
-        let stamp = timestamped ? ",\"timestamp\":\(now - ago - Int64(seq))" : ""
+        let stamp = timestamped ? ",\"timestamp\":\(time ?? (now - ago - Int64(seq)))" : ""
         return "{\"payload\":{\"clientToken\":\"t\(seq)\",\"method\":\"report\",\"params\":{\"MQ7\":\(value),"
             + "\"DHT11_T\":21}\(stamp)},\"seq\":\(seq),\"timestamp\":\(now / 1000),"
             + "\"topic\":\"$thing/up/property/CS0SLTKSYA/\(device)\",\"devicename\":\"\(device)\","

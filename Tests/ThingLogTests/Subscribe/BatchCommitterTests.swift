@@ -61,19 +61,21 @@ import Testing
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 10)
     }
 
-    @Test func aFailingStoreStopsItWithTheError() throws {
+    /// A store that cannot be written (here a read-only connection: SQLITE_READONLY) is an outage, waited out with
+    /// the batch held and nothing acknowledged; only stopping gives up on it, with the error (issue 15).
+    @Test func aStoreThatCannotBeWrittenIsWaitedOutUntilStopped() throws {
         let db = directory.file("f.db")
         _ = try StoreConnection.openForWriting(path: db)
-        // A read-only connection: the first write fails.
         let committer = try BatchCommitter(writer: StoreWriter(database: Database(path: db, mode: .readOnly)))
         try committer.submit(batch(0..<10, connection: 1))
-        var failed = false
-        for _ in 0..<200 where !failed {
-            do { _ = try committer.takeFinished() } catch { failed = true }
+        var outage: BatchCommitter.Outage?
+        for _ in 0..<200 where outage == nil {
+            outage = committer.outage
             usleep(5000)
         }
-        #expect(failed)
-        #expect(throws: (any Error).self) { try committer.submit(batch(10..<20, connection: 1)) }
+        #expect(outage?.reason.contains("readonly") == true, "\(String(describing: outage))")
+        #expect(try committer.takeFinished().isEmpty, "nothing is committed, so nothing may be acknowledged")
+        #expect(throws: (any Error).self) { try committer.finish() }
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 0)
     }
 }

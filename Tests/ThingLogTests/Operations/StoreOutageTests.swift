@@ -1,0 +1,80 @@
+import Foundation
+import Glibc
+import Testing
+@testable import ThingLogCore
+@testable import ThingLogStore
+
+/// A real full disk under a running receiver (issue 15): a small tmpfs holds the store. The receiver stays up,
+/// answers 503 with Retry-After and `/healthz` 503 while the disk is full, resumes by itself once the filesystem
+/// grows, and every envelope it answered 200 is in the store. Needs root to mount; skipped with a note otherwise.
+@Suite(.serialized) struct StoreOutageTests {
+    let directory = TemporaryDirectory()
+
+    static func mount(_ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/mount")
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    @Test func aFullDiskIsWaitedOutAndNothingAnsweredIsLost() throws {
+        let mountPoint = directory.file("small")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard getuid() == 0, Self.mount(["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint]) else {
+            print("StoreOutageTests: skipped, mounting a tmpfs needs root (run the suite as root to test a full disk)")
+            return
+        }
+        defer { _ = Self.mount(["-o", "remount,size=64m", mountPoint]); umount(mountPoint) }
+        let server = try ReceiveServer(directory: directory, database: mountPoint + "/s.db")
+        var answered: [Int] = []
+        var sawFull = false
+        var seq = 0
+        // Distinct device times: a reading at a device's stored time would be a duplicate, not a new one.
+        let base = Timestamp.now() - 3_600_000
+        for _ in 0..<400 {
+            let body = "[" + (0..<100).map { index in
+                ReceiveTests.envelope(seq: seq + index, device: "dev\(index % 10)", value: seq + index,
+                                      at: base + Int64(seq + index) * 10)
+            }.joined(separator: ",") + "]"
+            // The request that meets the full disk is held until the disk has room again: the client gives up on
+            // it (as the platform would, and sends it again later); the next ones are answered 503 at once.
+            let result = try server.curl(["--max-time", "3", "-X", "POST", "--data-binary", body, server.url])
+            if result.status == 0 { continue }
+            if result.status == 200 {
+                answered += (seq..<seq + 100).map { $0 }
+            } else {
+                #expect(result.status == 503, "\(result)")
+                sawFull = true
+                break
+            }
+            seq += 100
+        }
+        try #require(sawFull, "the 3 MiB filesystem filled up")
+        #expect(try server.curl(["http://127.0.0.1:\(server.port)/healthz"]).status == 503)
+        #expect(server.process.isRunning, "still up while the disk is full")
+        #expect(Self.mount(["-o", "remount,size=64m", mountPoint]))
+        // It resumes by itself: the held batch commits, then POSTs are taken again.
+        let deadline = Date().addingTimeInterval(20)
+        var resumed = false
+        while Date() < deadline {
+            if try server.curl(["http://127.0.0.1:\(server.port)/healthz"]).status == 200 { resumed = true; break }
+            usleep(200_000)
+        }
+        #expect(resumed, "healthy again without a restart")
+        let more = try server.curl(["-X", "POST", "--data-binary", ReceiveTests.envelope(seq: 1_000_000), server.url])
+        #expect(more.status == 200)
+        let (status, log) = server.stop()
+        #expect(status == 0, "\(log)")
+        #expect(log.contains("store unavailable") && log.contains("store available again"), "\(log)")
+        let stored = Set(try Database(path: server.database, mode: .readOnly)
+            .rows("SELECT packet_id FROM reports").compactMap { $0[0].int64Value })
+        let missing = Set(answered.map(Int64.init)).subtracting(stored).sorted()
+        let detail = "missing \(missing.count): \(missing.prefix(20)) of \(answered.count) answered, "
+            + "\(stored.count) stored"
+        #expect(missing.isEmpty, "every envelope answered 200 is stored; \(detail)")
+        #expect(stored.contains(1_000_000))
+    }
+}
