@@ -87,9 +87,11 @@ struct ReceiveCommand: Command {
         let settings = Receiver.Settings(path: path, token: token, maximumBodyBytes: maximumBody,
                                          databasePath: databasePath)
         let log: (String) -> Void = { context.standardError.write($0 + "\n") }
+        let reopen = SubscribeCommand.writerFactory(path: databasePath, durability: durability,
+                                                    limits: configuration.limits)
         let receiver = try Receiver(host: listen.host, port: listen.port, writer: writer,
                                     parser: configuration.reportParser, settings: settings, wallClock: context.clock,
-                                    log: log)
+                                    reopen: reopen, log: log)
         log("receive: listening on http://\(listen.host):\(receiver.port)\(path)"
             + (token == nil ? " (requests not signed)" : " (signed requests only)"))
         try receiver.run(stopDescriptor: StopSignal.install())

@@ -46,11 +46,11 @@ public final class Receiver {
     /// Listens on `host:port` (port 0: any free port, see `port`).
     public init(host: String, port: Int, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
                 metrics: Metrics = Metrics(), wallClock: @escaping () -> Int64 = Timestamp.now,
-                log: @escaping (String) -> Void) throws {
+                reopen: (@Sendable () throws -> StoreWriter)? = nil, log: @escaping (String) -> Void) throws {
         var limits = HTTPServer.Limits()
         limits.maximumBodyBytes = settings.maximumBodyBytes
         server = try HTTPServer(host: host, port: port, limits: limits)
-        committer = try GroupCommitter(writer: writer)
+        committer = try GroupCommitter(writer: writer, reopen: reopen)
         self.parser = parser
         self.settings = settings
         self.metrics = metrics

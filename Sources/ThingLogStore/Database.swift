@@ -94,6 +94,13 @@ public final class Database {
 
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
+    /// Whether the file this connection has open is no longer the one at `path` (renamed away, deleted or replaced):
+    /// SQLite would go on writing to a file nobody will read.
+    public var fileHasMoved: Bool {
+        var moved: Int32 = 0
+        return sqlite3_file_control(handle, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0
+    }
+
 }
 
 /// What a transaction is for.

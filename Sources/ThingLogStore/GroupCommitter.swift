@@ -35,7 +35,21 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         public var seconds: Double
     }
 
-    private let writer: StoreWriter
+    /// Replaced only on the writer thread (`reopen`), after the store file was replaced under it; nil between closing
+    /// the old connection and opening the new one.
+    private var currentWriter: StoreWriter?
+    private let path: String
+
+    /// The writer, or a store fault while it is being reopened.
+    private var writer: StoreWriter {
+        get throws(SQLiteError) {
+            guard let currentWriter else {
+                throw SQLiteError(code: SQLiteError.Code.cantOpen, message: "the store \(path) is being reopened")
+            }
+            return currentWriter
+        }
+    }
+    private let reopen: (@Sendable () throws -> StoreWriter)?
     private let queue: BoundedQueue<Batch>
     private let lock = NSLock()
     private var finished: [Done] = []
@@ -77,8 +91,14 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     /// Readable while finished batches wait to be taken.
     public var wakeDescriptor: Int32 { pipe[0] }
 
-    public init(writer: sending StoreWriter, capacity: Int = 1) throws {
-        self.writer = writer
+    /// `reopen` makes a writer on the store's path again: when the store file was replaced under the running writer
+    /// (restored from a backup), the outage ends by writing to the new file; without it the outage lasts until the
+    /// old file is back.
+    public init(writer: sending StoreWriter, capacity: Int = 1,
+                reopen: (@Sendable () throws -> StoreWriter)? = nil) throws {
+        path = writer.database.path
+        currentWriter = writer
+        self.reopen = reopen
         queue = BoundedQueue(capacity: capacity)
         self.capacity = capacity
         guard Glibc.pipe(&pipe) == 0 else {
@@ -126,7 +146,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
                     lock.withLock { written += 1 }
                 }
             } catch {
-                writer.rollback()
+                currentWriter?.rollback()
                 lock.withLock { failure = error }
                 queue.close()
                 wake()
@@ -135,7 +155,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
             wake()
         }
         // Stopped with a stream still open (its input failed): nothing of it is committed.
-        if streamStarted != nil { writer.rollback() }
+        if streamStarted != nil { currentWriter?.rollback() }
     }
 
     /// Writes and commits one batch (an entry the store refuses is quarantined, see `StoreWriter.append`). Another
@@ -157,8 +177,9 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
                 }
                 return summary
             } catch let error as SQLiteError where error.isBusy || error.isStoreFault {
-                writer.rollback()
+                currentWriter?.rollback()
                 if error.isStoreFault {
+                    reopenIfReplaced()
                     let stopping = lock.withLock {
                         if currentOutage == nil {
                             currentOutage = Outage(since: MonotonicClock.now(), reason: error.message, endedAt: nil)
@@ -172,6 +193,18 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
                 pause = min(pause * 2, error.isStoreFault ? 5_000_000 : 1_000_000)
             }
         }
+    }
+
+    /// A store file renamed away or deleted is waited for; one replaced by another file (a restore) is reopened.
+    /// The old connection is closed first, so that its write-ahead log (which has the old file's pages and sits under
+    /// the path's name) is checkpointed into the old file and removed before the new file is opened.
+    private func reopenIfReplaced() {
+        guard let reopen else { return }
+        if let old = currentWriter {
+            guard old.database.fileHasMoved, FileManager.default.fileExists(atPath: path) else { return }
+            currentWriter = nil
+        }
+        currentWriter = try? reopen()
     }
 
     private func wake() {

@@ -133,6 +133,11 @@ public final class StoreWriter {
 
     /// Starts a write transaction.
     public func begin() throws {
+        // A store renamed, deleted or replaced under a running writer is an outage (issue 15), not a place to write.
+        guard !database.fileHasMoved else {
+            throw SQLiteError(code: SQLiteError.Code.cantOpen,
+                              message: "the store file \(database.path) was moved, deleted or replaced")
+        }
         try database.begin(.write)
         transactionSummary = AppendSummary()
     }

@@ -60,10 +60,10 @@ public final class Subscriber {
 
     public init(client: MQTTClient, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
                 metrics: Metrics? = nil, wallClock: @escaping () -> Int64 = Timestamp.now,
-                log: @escaping (String) -> Void) throws {
+                reopen: (@Sendable () throws -> StoreWriter)? = nil, log: @escaping (String) -> Void) throws {
         self.client = client
         self.metrics = metrics
-        committer = try BatchCommitter(writer: writer)
+        committer = try BatchCommitter(writer: writer, reopen: reopen)
         policy = BatchPolicy(maximumBatch: settings.maximumBatch,
                              maximumAgeMilliseconds: settings.maximumBatchAgeMilliseconds)
         self.parser = parser

@@ -77,4 +77,44 @@ import Testing
         #expect(missing.isEmpty, "every envelope answered 200 is stored; \(detail)")
         #expect(stored.contains(1_000_000))
     }
+
+    /// The store file renamed away under a running receiver is an outage (SQLite would go on writing to a file nobody
+    /// reads); renamed back, writing resumes; replaced by another file (a restore), the receiver reopens it.
+    @Test func aStoreMovedAwayIsWaitedForAndAReplacedOneReopened() throws {
+        let server = try ReceiveServer(directory: directory)
+        let path = server.database
+        func post(_ seq: Int) throws -> Int {
+            try server.curl(["--max-time", "3", "-X", "POST", "--data-binary",
+                             ReceiveTests.envelope(seq: seq, at: 1_796_000_000_000 + Int64(seq)), server.url]).status
+        }
+        func waitHealthy() throws -> Bool {
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline {
+                if try server.curl(["http://127.0.0.1:\(server.port)/healthz"]).status == 200 { return true }
+                usleep(200_000)
+            }
+            return false
+        }
+        #expect(try post(1) == 200)
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".moved")
+        #expect(try post(2) == 0, "held: the client gives up, the platform would send it again")
+        #expect(try post(3) == 503)
+        #expect(try server.curl(["http://127.0.0.1:\(server.port)/healthz"]).status == 503)
+        try FileManager.default.moveItem(atPath: path + ".moved", toPath: path)
+        #expect(try waitHealthy(), "back in place: the held batch commits")
+        #expect(try post(4) == 200)
+
+        // A restore: another file at the path. The receiver writes to it from then on.
+        let backup = runCLI(["backup", directory.file("restore.db"), "--db", path], in: directory.path)
+        #expect(backup.status == 0, "\(backup.standardError)")
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".old")
+        try FileManager.default.copyItem(atPath: directory.file("restore.db"), toPath: path)
+        _ = try post(5)
+        #expect(try waitHealthy())
+        #expect(try post(6) == 200)
+        #expect(server.stop().status == 0)
+        let stored = Set(try Database(path: path, mode: .readOnly).rows("SELECT packet_id FROM reports")
+            .compactMap { $0[0].int64Value })
+        #expect(stored.isSuperset(of: [1, 2, 4, 6]), "\(stored.sorted())")
+    }
 }
