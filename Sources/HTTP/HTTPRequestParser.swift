@@ -117,6 +117,7 @@ public struct HTTPRequestParser: Sendable {
                 if let complete = request { return complete }
             case .body(var request, let remaining):
                 guard bufferedBytes >= remaining else { return nil }
+                state = .head
                 request.body = Array(buffer[start..<start + remaining])
                 start += remaining
                 state = .head
@@ -141,6 +142,8 @@ public struct HTTPRequestParser: Sendable {
                 }
             case .chunkData(var request, let remaining):
                 guard bufferedBytes >= remaining else { return nil }
+                // The state lets go of the request first, so the body grows in place instead of being copied.
+                state = .head
                 request.body.append(contentsOf: buffer[start..<start + remaining])
                 start += remaining
                 state = .chunkDataEnd(request)

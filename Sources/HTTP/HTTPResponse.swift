@@ -3,6 +3,8 @@ public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The answer to a HEAD request: the fields (with the body's length) and no body.
+    public var isHeadOnly = false
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -29,7 +31,7 @@ public struct HTTPResponse: Sendable, Equatable {
         head += "Content-Length: \(body.count)\r\n"
         if !keepAlive { head += "Connection: close\r\n" }
         head += "\r\n"
-        return Array(head.utf8) + body
+        return Array(head.utf8) + (isHeadOnly ? [] : body)
     }
 
     public static func reason(_ status: Int) -> String {

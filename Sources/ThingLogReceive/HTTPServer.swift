@@ -39,12 +39,22 @@ final class HTTPServer {
         var isReadClosed = false
         /// Close once the outbox is written.
         var closeAfterWrite = false
+        /// The peer closed its sending side: answers still owed are written, then the connection closes.
+        var peerClosed = false
+        /// Our side is shut down after a final answer; what the peer still sends is read and dropped until it
+        /// closes (or a short while passes), so that the answer is not lost to a reset.
+        var lingeringSince: Int64?
+        /// When bytes last left the outbox.
+        var lastWriteAt: Int64
 
         init(descriptor: Int32, parser: HTTPRequestParser, now: Int64) {
             self.descriptor = descriptor
             self.parser = parser
             since = now
+            lastWriteAt = now
         }
+
+        var pendingBytes: Int { outbox.count - outboxOffset }
 
         var outstanding: Int { nextSequence - nextToSend }
     }
@@ -56,6 +66,12 @@ final class HTTPServer {
     private var connections: [Int: Connection] = [:]
     private var nextConnection = 1
     private(set) var isAccepting = true
+    /// Stopping: no new requests are read from open connections either.
+    private var isDraining = false
+    /// A connection whose unread answers exceed this is not read until the client takes them.
+    static let maximumPendingBytes = 1 << 20
+    /// How long a lingering close waits for the peer.
+    static let lingerMilliseconds: Int64 = 2_000
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     init(host: String, port: Int, limits: Limits) throws {
@@ -120,6 +136,7 @@ final class HTTPServer {
     /// Stops accepting new connections (they stay in the kernel's queue until the socket closes).
     func stopAccepting() {
         isAccepting = false
+        isDraining = true
     }
 
     /// Waits up to `timeout` ms for sockets or one of `wake`, then accepts, reads, writes and enforces timeouts.
@@ -134,11 +151,14 @@ final class HTTPServer {
         for id in order {
             guard let connection = connections[id] else { continue }
             var events: Int16 = 0
-            if !connection.isReadClosed && connection.outstanding < limits.maximumOutstanding {
-                events |= Int16(POLLIN)
-            }
+            let mayRead = !connection.isReadClosed && !isDraining && connection.outstanding < limits.maximumOutstanding
+                && connection.pendingBytes < Self.maximumPendingBytes
+            if mayRead || connection.lingeringSince != nil { events |= Int16(POLLIN) }
             if connection.outboxOffset < connection.outbox.count { events |= Int16(POLLOUT) }
-            descriptors.append(pollfd(fd: connection.descriptor, events: events, revents: 0))
+            // A half-closed connection waiting for its answers would report POLLHUP at every poll: left out until
+            // there is something to write.
+            let watched = connection.peerClosed && events == 0 ? -1 : connection.descriptor
+            descriptors.append(pollfd(fd: watched, events: events, revents: 0))
         }
         _ = Glibc.poll(&descriptors, nfds_t(descriptors.count), Int32(clamping: max(0, timeout)))
         let time = MonotonicClock.now()
@@ -148,7 +168,11 @@ final class HTTPServer {
             let revents = descriptors[acceptIndex + 1 + offset].revents
             guard let connection = connections[id] else { continue }
             if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-                requests += read(connection, id: id, now: time)
+                if connection.lingeringSince != nil {
+                    drain(connection, id: id)
+                } else if !connection.isReadClosed {
+                    requests += read(connection, id: id, now: time)
+                }
             }
             if revents & Int16(POLLOUT) != 0 || connection.outboxOffset < connection.outbox.count { flush(id) }
         }
@@ -173,9 +197,15 @@ final class HTTPServer {
 
     private func read(_ connection: Connection, id: Int, now: Int64) -> [(Ticket, HTTPRequest)] {
         let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.descriptor, $0.baseAddress, $0.count) }
-        if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
-            // The peer closed (or broke) its side: answers still owed cannot be delivered.
+        if count < 0 && errno != EAGAIN && errno != EINTR {
             remove(id)
+            return []
+        }
+        if count == 0 {
+            // The peer closed its sending side (a half-close): answers still owed go out, then the connection closes.
+            connection.isReadClosed = true
+            connection.peerClosed = true
+            if connection.outstanding == 0 && connection.pendingBytes == 0 { remove(id) }
             return []
         }
         guard count > 0 else { return [] }
@@ -231,9 +261,9 @@ final class HTTPServer {
     private func flush(_ id: Int) {
         guard let connection = connections[id] else { return }
         while connection.outboxOffset < connection.outbox.count {
-            let written = connection.outbox.withUnsafeBytes {
-                send(connection.descriptor, $0.baseAddress! + connection.outboxOffset,
-                     $0.count - connection.outboxOffset, Int32(MSG_NOSIGNAL))
+            let written = connection.outbox.withUnsafeBytes { bytes in
+                send(connection.descriptor, bytes.baseAddress.map { $0 + connection.outboxOffset },
+                     bytes.count - connection.outboxOffset, Int32(MSG_NOSIGNAL))
             }
             if written < 0 {
                 if errno == EAGAIN || errno == EINTR { return }
@@ -241,19 +271,43 @@ final class HTTPServer {
                 return
             }
             connection.outboxOffset += written
+            connection.lastWriteAt = MonotonicClock.now()
         }
         connection.outbox.removeAll(keepingCapacity: true)
         connection.outboxOffset = 0
-        if connection.closeAfterWrite { remove(id) }
+        if connection.closeAfterWrite {
+            // A final answer (an error, `Connection: close`): shut our side and linger, so that request bytes still
+            // arriving do not make the kernel reset the connection before the client has read the answer.
+            shutdown(connection.descriptor, Int32(SHUT_WR))
+            connection.closeAfterWrite = false
+            connection.lingeringSince = MonotonicClock.now()
+        } else if connection.peerClosed && connection.outstanding == 0 {
+            remove(id)
+        }
     }
 
-    /// Cuts off slow requests and idle keep-alive connections.
+    /// Reads and drops what a lingering connection still sends; closes it at the peer's end of stream.
+    private func drain(_ connection: Connection, id: Int) {
+        let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.descriptor, $0.baseAddress, $0.count) }
+        if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) { remove(id) }
+    }
+
+    /// Cuts off slow requests, idle keep-alive connections, clients that do not read their answers, and lingering
+    /// connections past the linger time.
     private func expire(now: Int64) {
         for (id, connection) in connections {
-            let isSlow = connection.parser.isInsideRequest && now - connection.since > limits.requestTimeoutMilliseconds
+            if let lingering = connection.lingeringSince {
+                if now - lingering > Self.lingerMilliseconds { remove(id) }
+                continue
+            }
+            // Slow: we are waiting on the client alone (reading, nothing owed) and its request is not complete.
+            let isSlow = connection.parser.isInsideRequest && !connection.isReadClosed && connection.outstanding == 0
+                && now - connection.since > limits.requestTimeoutMilliseconds
             let isIdle = !connection.parser.isInsideRequest && connection.outstanding == 0
-                && connection.outbox.isEmpty && now - connection.since > limits.idleTimeoutMilliseconds
-            if isSlow || isIdle { remove(id) }
+                && connection.pendingBytes == 0 && now - connection.since > limits.idleTimeoutMilliseconds
+            let isNotReading = connection.pendingBytes > 0
+                && now - connection.lastWriteAt > limits.requestTimeoutMilliseconds
+            if isSlow || isIdle || isNotReading { remove(id) }
         }
     }
 

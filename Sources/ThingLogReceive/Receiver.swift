@@ -133,43 +133,46 @@ public final class Receiver {
     /// Answers a request at once, or (a POST of envelopes) adds its entries to the open batch to answer after the
     /// commit.
     private func handle(_ request: HTTPRequest, _ ticket: HTTPServer.Ticket) {
-        let keepAlive = request.keepAlive
+        guard var response = immediateResponse(to: request, ticket) else { return }
+        response.isHeadOnly = request.method == "HEAD"
+        respond(ticket, response, request.keepAlive)
+    }
+
+    /// The answer to give at once, or nil for a POST of envelopes, which joins the open batch and is answered after
+    /// its commit.
+    private func immediateResponse(to request: HTTPRequest, _ ticket: HTTPServer.Ticket) -> HTTPResponse? {
         switch (request.method, request.path) {
         case ("GET", "/metrics"), ("HEAD", "/metrics"):
             let text = metrics.render(dbBytes: MetricsServer.databaseBytes(settings.databasePath))
-            let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                        body: Array(text.utf8))
-            respond(ticket, response, keepAlive)
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                                body: Array(text.utf8))
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
-            if let failure {
-                respond(ticket, .text(503, "store failure: \(failure)\n"), keepAlive)
-            } else if let problem = metrics.problem {
-                respond(ticket, .text(503, "\(problem)\n"), keepAlive)
-            } else {
-                respond(ticket, .text(200, "ok\n"), keepAlive)
-            }
+            if let failure { return .text(503, "store failure: \(failure)\n") }
+            if let problem = metrics.problem { return .text(503, "\(problem)\n") }
+            return .text(200, "ok\n")
         case ("POST", settings.path):
-            if let refusal = authenticate(request) { return respond(ticket, refusal, keepAlive) }
+            if let refusal = authenticate(request) { return refusal }
             if let problem = metrics.problem {
                 // Nothing more is taken in while the store cannot write: the platform sends it again later.
-                return respond(ticket, .text(503, "\(problem)\n", headers: [("Retry-After", "5")]), keepAlive)
+                return .text(503, "\(problem)\n", headers: [("Retry-After", "5")])
             }
             let entries = ForwardedBody.entries(request.body, now: wallClock(), parser: parser)
-            guard !entries.isEmpty else { return respond(ticket, .json(200, Self.body(for: [])), keepAlive) }
+            guard !entries.isEmpty else { return .json(200, Self.body(for: [])) }
             open.entries += entries
-            open.token.requests.append((ticket, Self.body(for: entries), keepAlive))
+            open.token.requests.append((ticket, Self.body(for: entries), request.keepAlive))
+            return nil
         case ("GET", settings.path):
-            if let refusal = authenticate(request) { return respond(ticket, refusal, keepAlive) }
+            if let refusal = authenticate(request) { return refusal }
             guard let echo = request.header("echostr") ?? request.queryValue("echostr")
                     ?? request.queryValue("Echostr") else {
-                return respond(ticket, .text(400, "expected an Echostr header or echostr parameter\n"), keepAlive)
+                return .text(400, "expected an Echostr header or echostr parameter\n")
             }
-            respond(ticket, .text(200, echo), keepAlive)
+            return .text(200, echo)
         case (_, settings.path), (_, "/metrics"), (_, "/healthz"):
             let allowed = request.path == settings.path ? "GET, POST" : "GET, HEAD"
-            respond(ticket, .text(405, "method not allowed\n", headers: [("Allow", allowed)]), keepAlive)
+            return .text(405, "method not allowed\n", headers: [("Allow", allowed)])
         default:
-            respond(ticket, .text(404, "not found\n"), keepAlive)
+            return .text(404, "not found\n")
         }
     }
 

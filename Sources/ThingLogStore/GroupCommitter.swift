@@ -180,15 +180,15 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
                 currentWriter?.rollback()
                 if error.isStoreFault {
                     reopenIfReplaced()
-                    let stopping = lock.withLock {
+                    lock.withLock {
                         if currentOutage == nil {
                             currentOutage = Outage(since: MonotonicClock.now(), reason: error.message, endedAt: nil)
                         }
-                        return isStopping
                     }
-                    if stopping { throw error }
                     wake()
                 }
+                // Stopping gives up on a batch the store cannot take: nothing of it was acknowledged.
+                if lock.withLock({ isStopping }) { throw error }
                 usleep(pause)
                 pause = min(pause * 2, error.isStoreFault ? 5_000_000 : 1_000_000)
             }
@@ -224,7 +224,9 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(pipe[0], &buffer, buffer.count) > 0 {}
         return try lock.withLock {
-            if let failure { throw failure }
+            // Batches committed before a failure are handed back first (their senders are owed an answer); the
+            // failure is thrown by the next call.
+            if finished.isEmpty, let failure { throw failure }
             let done = finished
             finished.removeAll()
             return done
@@ -244,8 +246,14 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
 
     /// Writes what was submitted, stops the thread, and returns the last finished batches. An open stream that was
     /// never committed is rolled back.
-    public func finish() throws -> [Done] {
+    /// From now on a batch the store cannot take (a fault, a lock held by another process) is given up instead of
+    /// retried, so that stopping never waits for the store; call before handing over the last batch.
+    public func beginStopping() {
         lock.withLock { isStopping = true }
+    }
+
+    public func finish() throws -> [Done] {
+        beginStopping()
         queue.close()
         if !lock.withLock({ isStopped }) {
             stopped.wait()

@@ -66,6 +66,11 @@ struct BatchPolicy {
         return open
     }
 
+    /// Drops the open batch (nothing of it was acknowledged, so the broker redelivers it).
+    mutating func discardOpen() {
+        open = BatchCommitter.Batch(entries: [], token: Acknowledgements())
+    }
+
     /// How long the network may be waited on: until the open batch is due, or `idle` when there is none.
     func pollTimeout(now: Int64, idle: Int64 = 1_000) -> Int64 {
         open.entries.isEmpty ? idle : max(0, openedAt + maximumAgeMilliseconds - now)

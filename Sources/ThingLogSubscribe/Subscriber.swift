@@ -100,6 +100,7 @@ public final class Subscriber {
                 status = (now, totals.messages)
             }
         }
+        committer.beginStopping()
         try closeBatch()
         try acknowledge(committer.finish())
         client.disconnect()
@@ -143,8 +144,9 @@ public final class Subscriber {
         case .published:
             break
         case .disconnected(let reason):
-            // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver.
-            try closeBatch()
+            // What was received is valid: keep it. Its PUBACKs cannot go out; the broker will redeliver. While the
+            // writer is held by a store outage it is dropped instead (the redelivery brings it back).
+            if committer.hasRoom { try closeBatch() } else { policy.discardOpen() }
             metrics?.set("thinglog_mqtt_connected", 0)
             sharedSilenceDeadline = nil
             log("subscribe: connection to \(endpoint) lost: \(reason); reconnecting")
@@ -152,6 +154,7 @@ public final class Subscriber {
             log("subscribe: cannot connect to \(endpoint): \(reason); retrying in "
                 + "\(Formatting.fixed(Double(wait) / 1000, digits: 1)) s")
         case .failed(let failure):
+            committer.beginStopping()
             try closeBatch()
             _ = try committer.finish()
             throw failure

@@ -57,7 +57,8 @@ final class ReceiveServer: @unchecked Sendable {
         try rawRequest(bytes: Array(text.utf8))
     }
 
-    func rawRequest(bytes: [UInt8], pause: useconds_t = 0) throws -> String {
+    /// With `halfClose`, the sending side is shut down after the request (as `nc -N` does).
+    func rawRequest(bytes: [UInt8], pause: useconds_t = 0, halfClose: Bool = false) throws -> String {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
@@ -83,6 +84,7 @@ final class ReceiveServer: @unchecked Sendable {
         } else {
             _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }
+        if halfClose { shutdown(descriptor, Int32(SHUT_WR)) }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {

@@ -97,6 +97,16 @@ import Testing
         let statuses = answers.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
         #expect(statuses == ["200", "200", "200"], "\(answers)")
         #expect(answers.contains("\"accepted\":1") && answers.contains("\r\n\r\none") && answers.hasSuffix("ok\n"))
+        // HEAD answers carry no body, so a pipelined request after one is read correctly.
+        let head = try server.rawRequest("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "GET /thinglog/forward?echostr=two HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 200") && head.contains("Content-Length: 3\r\n")
+                && head.hasSuffix("\r\n\r\ntwo") && !head.contains("ok\n"), "\(head)")
+        // A client that half-closes after its POST still gets the 200 once the envelope is committed.
+        let envelope = Self.envelope(seq: 77)
+        let halfClosed = try server.rawRequest(bytes: Array(("POST /thinglog/forward HTTP/1.1\r\nHost: t\r\n"
+            + "Content-Length: \(envelope.utf8.count)\r\n\r\n\(envelope)").utf8), halfClose: true)
+        #expect(halfClosed.hasPrefix("HTTP/1.1 200") && halfClosed.contains("\"accepted\":1"), "\(halfClosed)")
         // Bad data in good HTTP: quarantined with its reason, still 200.
         let bad = try server.curl(["-X", "POST", "--data-binary", "[\(Self.envelope(seq: 8)), {\"seq\": 9}, 42]",
                                    server.url])

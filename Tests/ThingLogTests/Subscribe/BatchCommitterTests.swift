@@ -78,4 +78,19 @@ import Testing
         #expect(throws: (any Error).self) { try committer.finish() }
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 0)
     }
+
+    /// Stopping never waits for a lock another process holds: the batch is given up (nothing was acknowledged).
+    @Test func stoppingGivesUpOnABusyStore() throws {
+        let db = directory.file("busy.db")
+        let holder = try StoreConnection.openForWriting(path: db)
+        let committer = try BatchCommitter(writer: StoreWriter(database: Database(path: db,
+                                                                                  busyTimeoutMilliseconds: 50)))
+        try holder.begin(.write)
+        try committer.submit(batch(0..<10, connection: 1))
+        usleep(200_000)
+        let started = Date()
+        #expect(throws: (any Error).self) { try committer.finish() }
+        #expect(Date().timeIntervalSince(started) < 5)
+        holder.rollback()
+    }
 }
