@@ -59,6 +59,16 @@ enum CommonOptions {
     static let progress = OptionSpec("--progress", nil, "print status lines on stderr even when it is not a terminal")
     static let username = OptionSpec("--username", "U", "user name for the broker")
     static let passwordFile = OptionSpec("--password-file", "F", "file holding the broker password (first line)")
+
+    /// How `subscribe` and `receive` make a writer on the store at `path` again (after the file was replaced under
+    /// the running one).
+    static func writerFactory(path: String, durability: StoreConnection.Durability,
+                              limits: IngestLimits) -> @Sendable () throws -> StoreWriter {
+        {
+            let database = try StoreConnection.openForWriting(path: path, durability: durability, cacheMebibytes: 4)
+            return try StoreWriter(database: database, limits: limits, minimumCacheMebibytes: 4)
+        }
+    }
 }
 
 extension CommandContext {

@@ -87,7 +87,7 @@ struct ReceiveCommand: Command {
         let settings = Receiver.Settings(path: path, token: token, maximumBodyBytes: maximumBody,
                                          databasePath: databasePath)
         let log: (String) -> Void = { context.standardError.write($0 + "\n") }
-        let reopen = SubscribeCommand.writerFactory(path: databasePath, durability: durability,
+        let reopen = CommonOptions.writerFactory(path: databasePath, durability: durability,
                                                     limits: configuration.limits)
         let receiver = try Receiver(host: listen.host, port: listen.port, writer: writer,
                                     parser: configuration.reportParser, settings: settings, wallClock: context.clock,

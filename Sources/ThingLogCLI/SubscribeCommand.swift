@@ -139,7 +139,8 @@ struct SubscribeCommand: Command {
         }
         defer { metricsServer?.stop() }
         let writer = try StoreWriter(database: database, limits: configuration.limits, minimumCacheMebibytes: 4)
-        let reopen = Self.writerFactory(path: databasePath, durability: durability, limits: configuration.limits)
+        let reopen = CommonOptions.writerFactory(path: databasePath, durability: durability,
+                                                 limits: configuration.limits)
         let subscriber = try Subscriber(client: client, writer: writer,
                                     parser: configuration.reportParser, settings: settings, metrics: metrics,
                                     wallClock: context.clock, reopen: reopen,
@@ -157,15 +158,6 @@ struct SubscribeCommand: Command {
             + (subscriber.totals.flowRate.map { ", \(Int($0)) msg/s from the first message to the last commit" } ?? "")
             + "\n")
         return 0
-    }
-
-    /// Makes a writer on the store at `path` again (after the file was replaced under the running one).
-    static func writerFactory(path: String, durability: StoreConnection.Durability,
-                              limits: IngestLimits) -> @Sendable () throws -> StoreWriter {
-        {
-            let database = try StoreConnection.openForWriting(path: path, durability: durability, cacheMebibytes: 4)
-            return try StoreWriter(database: database, limits: limits, minimumCacheMebibytes: 4)
-        }
     }
 
     /// Stable across restarts for one host and store, so the broker keeps the session; distinct between stores.

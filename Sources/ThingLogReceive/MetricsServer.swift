@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HTTP
 import ThingLogCore
+import ThingLogStore
 
 /// `GET /metrics` and `GET /healthz` on a thread of their own, for `subscribe --http` (SPEC §4): the same endpoints
 /// `receive` serves, over the same server. Counters come from `metrics`; the store size is read when scraped.
@@ -52,8 +53,9 @@ public final class MetricsServer: @unchecked Sendable {
         let response: HTTPResponse
         switch (request.method, request.path) {
         case ("GET", "/metrics"):
+            let text = metrics.render(dbBytes: StoreStatistics.storeBytes(path: databasePath))
             response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                    body: Array(metrics.render(dbBytes: Self.databaseBytes(databasePath)).utf8))
+                                    body: Array(text.utf8))
         case ("GET", "/healthz"):
             response = metrics.problem.map { .text(503, "\($0)\n") } ?? .text(200, "ok\n")
         case (_, "/metrics"), (_, "/healthz"):
@@ -63,19 +65,5 @@ public final class MetricsServer: @unchecked Sendable {
         }
         metrics.add("thinglog_http_requests_total", [("code", String(response.status))])
         return response
-    }
-
-    /// The store file and its write-ahead log, in bytes; nil when there is no store.
-    static func databaseBytes(_ path: String) -> Int64? {
-        var total: Int64 = 0
-        var found = false
-        for suffix in ["", "-wal"] {
-            var info = stat()
-            if stat(path + suffix, &info) == 0 {
-                total += Int64(info.st_size)
-                found = true
-            }
-        }
-        return found ? total : nil
     }
 }

@@ -143,7 +143,7 @@ public final class Receiver {
     private func immediateResponse(to request: HTTPRequest, _ ticket: HTTPServer.Ticket) -> HTTPResponse? {
         switch (request.method, request.path) {
         case ("GET", "/metrics"), ("HEAD", "/metrics"):
-            let text = metrics.render(dbBytes: MetricsServer.databaseBytes(settings.databasePath))
+            let text = metrics.render(dbBytes: StoreStatistics.storeBytes(path: settings.databasePath))
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                 body: Array(text.utf8))
         case ("GET", "/healthz"), ("HEAD", "/healthz"):

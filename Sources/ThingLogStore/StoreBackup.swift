@@ -42,7 +42,7 @@ public enum StoreBackup {
                 throw RuntimeError("backup: cannot rename into \(target): \(String(cString: strerror(errno)))")
             }
             DurableFile.syncDirectory(containing: target)
-            var result = Result(path: target, bytes: fileSize(target), reports: counts.reports,
+            var result = Result(path: target, bytes: StoreStatistics.fileSize(target), reports: counts.reports,
                                 readings: counts.readings,
                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9, removed: [])
             if let keep, intoDirectory { result.removed = try rotate(destination, keep: keep) }
@@ -111,10 +111,5 @@ public enum StoreBackup {
         let removed = names.dropLast(keep).map { (directory as NSString).appendingPathComponent($0) }
         for path in removed { try FileManager.default.removeItem(atPath: path) }
         return removed
-    }
-
-    private static func fileSize(_ path: String) -> Int64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
     }
 }

@@ -47,13 +47,9 @@ public struct StoreCheck: Sendable {
             let free = statvfs(directory.isEmpty ? "." : directory, &space) == 0
                 ? Int64(space.f_bavail) * Int64(space.f_frsize) : -1
             return StoreCheck(integrity: integrity, isFullCheck: full, schemaVersion: Schema.currentVersion,
-                              databaseBytes: Self.size(path), walBytes: Self.size(path + "-wal"), freeBytes: free,
+                              databaseBytes: StoreStatistics.fileSize(path),
+                              walBytes: StoreStatistics.fileSize(path + "-wal"), freeBytes: free,
                               devices: devices, analyzedThrough: analyzed)
         }
-    }
-
-    private static func size(_ path: String) -> Int64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
     }
 }

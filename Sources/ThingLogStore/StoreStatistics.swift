@@ -62,9 +62,15 @@ public struct StoreStatistics: Sendable, Equatable {
             dropped: try dropped())
     }
 
+    /// A file's size in bytes, 0 when there is none.
     static func fileSize(_ path: String) -> Int64 {
         var info = stat()
         return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    /// The store file and its write-ahead log, in bytes (`thinglog_db_bytes`); nil when there is no store.
+    public static func storeBytes(path: String) -> Int64? {
+        FileManager.default.fileExists(atPath: path) ? fileSize(path) + fileSize(path + "-wal") : nil
     }
 
     /// The SPEC's JSON object, keys in the SPEC's order.
