@@ -1,24 +1,55 @@
 -- Share of expected reports received per device in [from, to), expected from each device's median interval.
-WITH times AS (
-    -- A report's readings share its time; range seeks per series, so the cost follows the range, not the history.
-    SELECT DISTINCT d.id AS device_id, r.ts AS ts
-    FROM devices d
-    CROSS JOIN series s ON s.device_id = d.id
-    CROSS JOIN readings r ON r.series_id = s.id AND r.ts >= :from AND r.ts < :to
+-- (Intervals between reports in whole seconds. Whole hours from the hourly rollups of when each device reported,
+-- the rest from the raw readings: SPEC §6.)
+WITH params AS (
+    SELECT :from AS f, :to AS t, :from + (((-:from) % 3600000) + 3600000) % 3600000 AS lo
+),
+ranges AS (
+    SELECT d.id AS device_id, p.f AS f, p.t AS t, p.lo AS lo,
+           MAX(p.lo, COALESCE(MIN(p.t, c.complete_before)
+                              - ((MIN(p.t, c.complete_before) % 3600000) + 3600000) % 3600000, p.lo)) AS hi
+    FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
+),
+raw_times AS (
+    -- A report's readings share its time; range seeks per series.
+    SELECT r.device_id AS device_id, x.ts AS ts
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    UNION
+    SELECT r.device_id, x.ts
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+),
+segments AS (
+    -- Runs of reports: a rolled-up hour (count, first, last, its gaps) or one raw report time.
+    SELECT r.device_id AS device_id, h.first_ts AS first_ts, h.last_ts AS last_ts, h.count AS reports,
+           h.gaps AS gaps
+    FROM ranges r CROSS JOIN frame_rollup_1h h ON h.device_id = r.device_id AND h.bucket >= r.lo AND h.bucket < r.hi
+    UNION ALL
+    SELECT device_id, ts, ts, 1, NULL FROM raw_times
 ),
 gaps AS (
-    SELECT device_id, ts - LAG(ts) OVER (PARTITION BY device_id ORDER BY ts) AS gap FROM times
+    SELECT device_id, (first_ts - LAG(last_ts) OVER (PARTITION BY device_id ORDER BY first_ts) + 500) / 1000 AS gap,
+           1 AS times
+    FROM segments
+    UNION ALL
+    SELECT s.device_id, CAST(j.key AS INTEGER), j.value FROM segments s, json_each(s.gaps) j WHERE s.gaps IS NOT NULL
 ),
 ranked AS (
-    SELECT device_id, gap, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY gap) AS n,
-           COUNT(*) OVER (PARTITION BY device_id) AS c
+    SELECT device_id, gap, times,
+           SUM(times) OVER (PARTITION BY device_id ORDER BY gap ROWS UNBOUNDED PRECEDING) AS through,
+           SUM(times) OVER (PARTITION BY device_id) AS c
     FROM gaps WHERE gap IS NOT NULL
 ),
 medians AS (
-    SELECT device_id, AVG(gap) AS median FROM ranked WHERE n IN ((c + 1) / 2, (c + 2) / 2) GROUP BY device_id
+    -- The middle gap (or the mean of the two middle ones) in gap order.
+    SELECT device_id, AVG(gap) * 1000 AS median FROM ranked
+    WHERE (through - times < (c + 1) / 2 AND (c + 1) / 2 <= through)
+       OR (through - times < (c + 2) / 2 AND (c + 2) / 2 <= through)
+    GROUP BY device_id
 ),
 counts AS (
-    SELECT device_id, COUNT(*) AS reports FROM times GROUP BY device_id
+    SELECT device_id, SUM(reports) AS reports FROM segments GROUP BY device_id
 )
 SELECT d.product AS product, d.name AS device, counts.reports AS reports,
        CAST(ROUND((:to - :from) / medians.median) AS INTEGER) AS expected,

@@ -1,9 +1,32 @@
 -- Daily count, min, max and mean of every series in [from, to) (UTC days).
--- (Driven by series, with a primary-key range seek each: the cost follows the range, not the history.)
-SELECT strftime('%Y-%m-%d', r.ts / 1000, 'unixepoch') AS day, d.product AS product, d.name AS device,
-       s.metric AS metric, COUNT(*) AS count, MIN(r.value) AS min, MAX(r.value) AS max, AVG(r.value) AS mean
-FROM devices d
-CROSS JOIN series s ON s.device_id = d.id
-CROSS JOIN readings r ON r.series_id = s.id AND r.ts >= :from AND r.ts < :to
-GROUP BY day, d.id, metric
+-- Whole hours come from the hourly rollups (SPEC §6); the partial hours at the edges, and what analyze has not rolled
+-- up yet, from the raw readings: the numbers of a full scan, at a cost that follows the range, not the history.
+WITH params AS (
+    SELECT :from AS f, :to AS t, :from + (((-:from) % 3600000) + 3600000) % 3600000 AS lo
+),
+ranges AS (
+    -- Per device: the hourly rollups cover [lo, hi), raw readings the rest of [f, t).
+    SELECT d.id AS device_id, p.f AS f, p.t AS t, p.lo AS lo,
+           MAX(p.lo, COALESCE(MIN(p.t, c.complete_before)
+                              - ((MIN(p.t, c.complete_before) % 3600000) + 3600000) % 3600000, p.lo)) AS hi
+    FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
+),
+parts AS (
+    SELECT s.device_id AS device_id, s.metric AS metric, u.bucket / 86400000 AS day_number, u.count AS n,
+           u.mean AS mean, u.min AS low, u.max AS high
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.bucket >= r.lo AND u.bucket < r.hi
+    UNION ALL
+    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    UNION ALL
+    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+)
+SELECT strftime('%Y-%m-%d', parts.day_number * 86400, 'unixepoch') AS day, d.product AS product, d.name AS device,
+       parts.metric AS metric, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean
+FROM parts JOIN devices d ON d.id = parts.device_id
+GROUP BY parts.day_number, parts.device_id, parts.metric
 ORDER BY day, product, device, metric;

@@ -44,6 +44,9 @@ public final class Analyzer {
     let configuration: Configuration
     /// Bump when analysis semantics change, so stores analyzed by an older thinglog are recomputed.
     static let semanticsVersion = 4
+    /// 5-minute rollups are kept for this long before the newest data (hourly ones for ever), as Home Assistant
+    /// keeps its short-term statistics: at one report a minute, 5-minute rows cost about half the readings' space.
+    var fiveMinuteRetention: Int64 = 3 * 86_400_000
     /// A device with a long history commits after this many frames (about half a second of writing).
     var framesPerCommit = 100_000
     /// For tests: fail right after this many intermediate commits, as a crash would.
@@ -72,6 +75,8 @@ public final class Analyzer {
         let snapshot = try store.snapshot(through: options.to ?? .max, fingerprint: fingerprint, full: options.full)
         if snapshot.isFull { try store.resetResults(fingerprint: fingerprint) }
         let dataEnd = snapshot.devices.compactMap(\.newest).max()
+        let keepFiveMinutesFrom = dataEnd.map { RollupWidth.fiveMinutes.bucket(of: $0 - fiveMinuteRetention) }
+            ?? .min
         var summary = AnalysisSummary(analyzedThrough: dataEnd)
         var commits = 0
         for device in snapshot.devices {
@@ -87,7 +92,8 @@ public final class Analyzer {
             if plan.after == nil { summary.recomputedDevices += 1 }
             try store.beginDevice()
             do {
-                let state = try analyze(device: device, plan: plan, dataEnd: dataEnd, store: store,
+                let state = try analyze(device: device, plan: plan, dataEnd: dataEnd,
+                                        keepFiveMinutesFrom: keepFiveMinutesFrom, store: store,
                                         summary: &summary) { partial in
                     // A long history commits in pieces, so a concurrent subscriber never waits long. The piece's
                     // state claims no new report or calibration: after a crash here, the next run sees them again
@@ -141,8 +147,8 @@ public final class Analyzer {
 
     /// Analyzes one device inside its write transaction, calling `checkpoint` with the state so far after every
     /// `framesPerCommit` frames (their results written); returns the final state to save.
-    private func analyze(device: AnalysisStore.Device, plan: DevicePlan, dataEnd: Int64?, store: AnalysisStore,
-                         summary: inout AnalysisSummary,
+    private func analyze(device: AnalysisStore.Device, plan: DevicePlan, dataEnd: Int64?, keepFiveMinutesFrom: Int64,
+                         store: AnalysisStore, summary: inout AnalysisSummary,
                          checkpoint: (DeviceAnalysis.State) throws -> Void) throws -> DeviceAnalysis.State {
         let series = try store.series(ofDevice: device.id)
         let metrics = Set(series.map(\.metric))
@@ -160,15 +166,29 @@ public final class Analyzer {
                                    from: plan.emitFrom ?? .min)
         }
 
-        let analysis = DeviceAnalysis(device: device.identity, metrics: series.map(\.metric),
-                                      configuration: configuration, ppmSeries: ppmSeries,
-                                      calibrations: try store.calibrations(ofDevice: device.id), state: plan.state)
+        // Rollups are rebuilt from the start of the hour the run's first result falls in.
+        let rollupFrom = (plan.after ?? plan.emitFrom).map { RollupWidth.hour.bucket(of: $0) } ?? .min
+        let analysis = DeviceAnalysis(device: device.identity, series: series, configuration: configuration,
+                                      ppmSeries: ppmSeries, calibrations: try store.calibrations(ofDevice: device.id),
+                                      state: plan.state,
+                                      rollups: (from: rollupFrom, keepFiveMinutesFrom: keepFiveMinutesFrom))
+        let rollupWriter = store.rollupWriter()
+        try rollupWriter.clear(device: device.id, series: analysis.rollups.series, from: rollupFrom,
+                               keepFiveMinutesFrom: keepFiveMinutesFrom)
+        if let through = plan.after {
+            try feedAnalyzedPart(from: rollupFrom, through: through, series: series, ppmSeries: ppmSeries,
+                                 rollups: analysis.rollups, store: store)
+        }
         let frames = try store.frames(series: series, after: plan.after, through: device.newest ?? .min)
         let sink = try store.ppmWriter()
-        func writeResults(alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)]) throws {
+        func writeResults(alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], openRollups: Bool = true) throws {
             summary.ppmEstimates += analysis.ppmRows.count
             try sink.write(analysis.ppmRows)
             analysis.ppmRows.removeAll(keepingCapacity: true)
+            let rollups = analysis.rollups.take(includingOpen: openRollups)
+            try rollupWriter.write(rollups.fiveMinutes, width: .fiveMinutes)
+            try rollupWriter.write(rollups.hours, width: .hour)
+            try rollupWriter.write(rollups.frames, device: device.id)
             try store.writeAlarms(alarms, device: device.id)
             summary.alarms += alarms.count
             summary.openAlarms += alarms.filter { $0.alarm.endedAt == nil }.count
@@ -178,7 +198,9 @@ public final class Analyzer {
             analysis.process(frames, emitting: plan.emitFrom.map { frames.time >= $0 } ?? true)
             summary.frames += 1
             framesSinceCommit += 1
-            if analysis.ppmRows.count >= 32_768 { try writeResults(alarms: []) }
+            if analysis.ppmRows.count + analysis.rollups.finishedCount >= 32_768 {
+                try writeResults(alarms: [], openRollups: false)
+            }
             if framesSinceCommit >= framesPerCommit {
                 try writeResults(alarms: analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) })
                 analysis.endedAlarms.removeAll()
@@ -189,5 +211,25 @@ public final class Analyzer {
         try writeResults(alarms: analysis.endedAlarms.map { ($0, $0.endedAt ?? $0.startedAt) }
                          + analysis.openAlarms(dataEnd: dataEnd))
         return analysis.state
+    }
+
+    /// Feeds the rollups what a continuing run's first hour already holds, `from ≤ time ≤ through`: the raw readings
+    /// and the stored usable estimates, so that the hour's rows are rebuilt whole.
+    private func feedAnalyzedPart(from: Int64, through: Int64, series: [(id: Int64, metric: String)],
+                                  ppmSeries: [String: [Int64]], rollups: RollupBuilder,
+                                  store: AnalysisStore) throws {
+        let frames = try store.frames(series: series, after: from - 1, through: through)
+        while try frames.next() {
+            rollups.addFrame(time: frames.time)
+            for (slot, value) in frames.values.enumerated() where !value.isNaN {
+                rollups.add(slot, time: frames.time, value: value)
+            }
+        }
+        for id in ppmSeries.values.joined() {
+            guard let slot = rollups.slot(of: .ppm(id)) else { continue }
+            try store.usableEstimates(ppmSeries: id, from: from, through: through) { time, ppm in
+                rollups.add(slot, time: time, value: ppm)
+            }
+        }
     }
 }

@@ -52,6 +52,8 @@ final class DeviceAnalysis {
         /// (effective from, R0), in effect order.
         var calibrations: [(Int64, Double)]
         var calibrationIndex = -1
+        /// The rollup slot of the first gas; the others follow in order.
+        var rollupSlot = 0
 
         init(metricIndex: Int, chain: SensorChain, seriesIDs: [Int64], evaluatorsByGas: [[Int]],
              calibrations: [(Int64, Double)]) {
@@ -88,6 +90,9 @@ final class DeviceAnalysis {
     private(set) var state: State
     /// Output the analyzer has not written yet; it empties these as it writes.
     var ppmRows: [PPMRow] = []
+    /// The rollups of the device's raw series (slots in metric order) and ppm series, fed from `rollupFrom` on.
+    let rollups: RollupBuilder
+    private let rollupFrom: Int64
     var endedAlarms: [AlarmEvent] = []
 
     /// A fresh state for `device` under `configuration`, before any frame.
@@ -97,10 +102,13 @@ final class DeviceAnalysis {
         })
     }
 
-    /// `ppmSeries[sensor.key]` are the series ids of the sensor's gases in configuration order; `calibrations`
-    /// the saved R0 history per sensor key.
-    init(device: String, metrics: [String], configuration: Configuration, ppmSeries: [String: [Int64]],
-         calibrations: [String: [(Int64, Double)]], state: State) {
+    /// `series` are the device's raw series in metric order; `ppmSeries[sensor.key]` the series ids of the sensor's
+    /// gases in configuration order; `calibrations` the saved R0 history per sensor key. Frames at or after
+    /// `rollups.from` feed the rollups.
+    init(device: String, series: [(id: Int64, metric: String)], configuration: Configuration,
+         ppmSeries: [String: [Int64]], calibrations: [String: [(Int64, Double)]], state: State,
+         rollups: (from: Int64, keepFiveMinutesFrom: Int64)) {
+        let metrics = series.map(\.metric)
         self.device = device
         self.configuration = configuration
         self.state = state
@@ -125,7 +133,14 @@ final class DeviceAnalysis {
                                       seriesIDs: seriesIDs,
                                       evaluatorsByGas: byGas, calibrations: calibrations[sensor.key] ?? []))
         }
+        var rollupSeries = series.map { RollupSeries.raw($0.id) }
+        for sensor in sensors {
+            sensor.rollupSlot = rollupSeries.count
+            rollupSeries += sensor.seriesIDs.map(RollupSeries.ppm)
+        }
         self.sensors = sensors
+        self.rollups = RollupBuilder(series: rollupSeries, keepFiveMinutesFrom: rollups.keepFiveMinutesFrom)
+        rollupFrom = rollups.from
         staleRules = configuration.alarms.compactMap { rule in
             if case .stale(let after) = rule.kind { (rule, after) } else { nil }
         }
@@ -144,6 +159,11 @@ final class DeviceAnalysis {
         }
         state.throughTime = time
         let isWarmingUp = time - (state.warmupStart ?? time) < configuration.warmupMilliseconds
+        let rollingUp = time >= rollupFrom
+        if rollingUp {
+            rollups.addFrame(time: time)
+            for (slot, value) in values.enumerated() where !value.isNaN { rollups.add(slot, time: time, value: value) }
+        }
         let temperature = temperatureIndex.map { values[$0] }.flatMap { $0.isNaN ? nil : $0 }
         let humidity = humidityIndex.map { values[$0] }.flatMap { $0.isNaN ? nil : $0 }
 
@@ -164,6 +184,7 @@ final class DeviceAnalysis {
                                           ratio: estimate.ratio, quality: estimate.quality))
                 }
                 guard let ppm = estimate.ppm, estimate.quality.isUsable else { continue }
+                if rollingUp { rollups.add(plan.rollupSlot + gasIndex, time: time, value: ppm) }
                 for evaluator in plan.evaluatorsByGas[gasIndex] { feed(evaluator, time, ppm, emitting) }
             }
         }
@@ -196,10 +217,4 @@ final class DeviceAnalysis {
         AlarmEvent(device: device, rule: rule.name, severity: rule.severity, series: nil, startedAt: lastReport + after,
                    firedAt: lastReport + after, endedAt: next, peak: nil, peakAt: nil, threshold: Double(after) / 1000)
     }
-}
-
-/// a mod b in [0, b) for b > 0.
-package func floorModulo(_ a: Int64, _ b: Int64) -> Int64 {
-    let remainder = a % b
-    return remainder < 0 ? remainder + b : remainder
 }

@@ -1,3 +1,5 @@
+import ThingLogCore
+
 import ThingLogStore
 
 /// Sum, minimum, maximum and count of the values in a first-in-first-out window, in amortized O(1) per step and
@@ -100,12 +102,6 @@ public struct SlidingAggregate: Sendable {
         for entry in entries.reversed() { stack.append(Entry(time: entry.time, value: entry.value, below: stack.last)) }
         return stack
     }
-}
-
-/// ⌊a / b⌋ for b > 0, also for negative a.
-package func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
-    let quotient = a / b
-    return a % b < 0 ? quotient - 1 : quotient
 }
 
 /// One rolling-window result at one sample (SPEC §4 `rolling` columns).

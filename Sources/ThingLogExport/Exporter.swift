@@ -115,23 +115,20 @@ public struct Exporter {
     }
 
     /// Per device and series (raw metrics and usable ppm estimates of series like `MQ7.CO`): count, min, max, mean,
-    /// sample standard deviation (Welford, so long series stay exact, and scaled, so extreme values do not
-    /// overflow), first and last time.
+    /// sample standard deviation (Welford, scaled, so extreme values do not overflow), first and last time; from the
+    /// hourly rollups and raw samples at the edges (SPEC §6), equal to a scan of the samples.
     private func summary(filter: ExportFilter, _ body: ([ExportValue]) throws -> Void) throws {
+        let completeBefore = try store.rollupsCompleteBefore()
         for series in try series(filter, raw: true, ppm: true) {
-            var moments = RunningMoments()
-            var first: Int64 = 0, last: Int64 = 0
-            try samples(of: series, from: filter.from ?? .min, to: filter.to ?? .max) { time, value in
-                if moments.count == 0 { first = time }
-                moments.add(value)
-                last = time
+            guard let statistics = try store.statistics(of: series, from: filter.from ?? .min, to: filter.to ?? .max,
+                                                        completeBefore: completeBefore[series.deviceID]) else {
+                continue
             }
-            guard moments.count > 0 else { continue }
-            let stddev: ExportValue = moments.sampleStandardDeviation.map(ExportValue.number) ?? .empty
+            let stddev: ExportValue = statistics.sampleStandardDeviation.map(ExportValue.number) ?? .empty
             try body([.text(series.product), .text(series.device), .text(series.name),
-                      .number(Double(moments.count)), .number(moments.minimum), .number(moments.maximum),
-                      .number(moments.mean), stddev,
-                      .timestamp(first), .timestamp(last)])
+                      .number(Double(statistics.count)), .number(statistics.minimum), .number(statistics.maximum),
+                      .number(statistics.mean), stddev,
+                      .timestamp(statistics.firstTime), .timestamp(statistics.lastTime)])
         }
     }
 }

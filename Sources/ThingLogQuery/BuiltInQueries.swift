@@ -14,26 +14,57 @@ ORDER BY day, rule, severity;
 """# + "\n"),
         ("coverage", #"""
 -- Share of expected reports received per device in [from, to), expected from each device's median interval.
-WITH times AS (
-    -- A report's readings share its time; range seeks per series, so the cost follows the range, not the history.
-    SELECT DISTINCT d.id AS device_id, r.ts AS ts
-    FROM devices d
-    CROSS JOIN series s ON s.device_id = d.id
-    CROSS JOIN readings r ON r.series_id = s.id AND r.ts >= :from AND r.ts < :to
+-- (Intervals between reports in whole seconds. Whole hours from the hourly rollups of when each device reported,
+-- the rest from the raw readings: SPEC §6.)
+WITH params AS (
+    SELECT :from AS f, :to AS t, :from + (((-:from) % 3600000) + 3600000) % 3600000 AS lo
+),
+ranges AS (
+    SELECT d.id AS device_id, p.f AS f, p.t AS t, p.lo AS lo,
+           MAX(p.lo, COALESCE(MIN(p.t, c.complete_before)
+                              - ((MIN(p.t, c.complete_before) % 3600000) + 3600000) % 3600000, p.lo)) AS hi
+    FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
+),
+raw_times AS (
+    -- A report's readings share its time; range seeks per series.
+    SELECT r.device_id AS device_id, x.ts AS ts
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    UNION
+    SELECT r.device_id, x.ts
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+),
+segments AS (
+    -- Runs of reports: a rolled-up hour (count, first, last, its gaps) or one raw report time.
+    SELECT r.device_id AS device_id, h.first_ts AS first_ts, h.last_ts AS last_ts, h.count AS reports,
+           h.gaps AS gaps
+    FROM ranges r CROSS JOIN frame_rollup_1h h ON h.device_id = r.device_id AND h.bucket >= r.lo AND h.bucket < r.hi
+    UNION ALL
+    SELECT device_id, ts, ts, 1, NULL FROM raw_times
 ),
 gaps AS (
-    SELECT device_id, ts - LAG(ts) OVER (PARTITION BY device_id ORDER BY ts) AS gap FROM times
+    SELECT device_id, (first_ts - LAG(last_ts) OVER (PARTITION BY device_id ORDER BY first_ts) + 500) / 1000 AS gap,
+           1 AS times
+    FROM segments
+    UNION ALL
+    SELECT s.device_id, CAST(j.key AS INTEGER), j.value FROM segments s, json_each(s.gaps) j WHERE s.gaps IS NOT NULL
 ),
 ranked AS (
-    SELECT device_id, gap, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY gap) AS n,
-           COUNT(*) OVER (PARTITION BY device_id) AS c
+    SELECT device_id, gap, times,
+           SUM(times) OVER (PARTITION BY device_id ORDER BY gap ROWS UNBOUNDED PRECEDING) AS through,
+           SUM(times) OVER (PARTITION BY device_id) AS c
     FROM gaps WHERE gap IS NOT NULL
 ),
 medians AS (
-    SELECT device_id, AVG(gap) AS median FROM ranked WHERE n IN ((c + 1) / 2, (c + 2) / 2) GROUP BY device_id
+    -- The middle gap (or the mean of the two middle ones) in gap order.
+    SELECT device_id, AVG(gap) * 1000 AS median FROM ranked
+    WHERE (through - times < (c + 1) / 2 AND (c + 1) / 2 <= through)
+       OR (through - times < (c + 2) / 2 AND (c + 2) / 2 <= through)
+    GROUP BY device_id
 ),
 counts AS (
-    SELECT device_id, COUNT(*) AS reports FROM times GROUP BY device_id
+    SELECT device_id, SUM(reports) AS reports FROM segments GROUP BY device_id
 )
 SELECT d.product AS product, d.name AS device, counts.reports AS reports,
        CAST(ROUND((:to - :from) / medians.median) AS INTEGER) AS expected,
@@ -43,24 +74,67 @@ ORDER BY product, device;
 """# + "\n"),
         ("daily-stats", #"""
 -- Daily count, min, max and mean of every series in [from, to) (UTC days).
--- (Driven by series, with a primary-key range seek each: the cost follows the range, not the history.)
-SELECT strftime('%Y-%m-%d', r.ts / 1000, 'unixepoch') AS day, d.product AS product, d.name AS device,
-       s.metric AS metric, COUNT(*) AS count, MIN(r.value) AS min, MAX(r.value) AS max, AVG(r.value) AS mean
-FROM devices d
-CROSS JOIN series s ON s.device_id = d.id
-CROSS JOIN readings r ON r.series_id = s.id AND r.ts >= :from AND r.ts < :to
-GROUP BY day, d.id, metric
+-- Whole hours come from the hourly rollups (SPEC §6); the partial hours at the edges, and what analyze has not rolled
+-- up yet, from the raw readings: the numbers of a full scan, at a cost that follows the range, not the history.
+WITH params AS (
+    SELECT :from AS f, :to AS t, :from + (((-:from) % 3600000) + 3600000) % 3600000 AS lo
+),
+ranges AS (
+    -- Per device: the hourly rollups cover [lo, hi), raw readings the rest of [f, t).
+    SELECT d.id AS device_id, p.f AS f, p.t AS t, p.lo AS lo,
+           MAX(p.lo, COALESCE(MIN(p.t, c.complete_before)
+                              - ((MIN(p.t, c.complete_before) % 3600000) + 3600000) % 3600000, p.lo)) AS hi
+    FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
+),
+parts AS (
+    SELECT s.device_id AS device_id, s.metric AS metric, u.bucket / 86400000 AS day_number, u.count AS n,
+           u.mean AS mean, u.min AS low, u.max AS high
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.bucket >= r.lo AND u.bucket < r.hi
+    UNION ALL
+    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    UNION ALL
+    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
+    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+)
+SELECT strftime('%Y-%m-%d', parts.day_number * 86400, 'unixepoch') AS day, d.product AS product, d.name AS device,
+       parts.metric AS metric, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean
+FROM parts JOIN devices d ON d.id = parts.device_id
+GROUP BY parts.day_number, parts.device_id, parts.metric
 ORDER BY day, product, device, metric;
 """# + "\n"),
         ("hourly-means", #"""
 -- Hourly mean, min, max and count of one series in [from, to) (UTC hours): --param device=D metric=M from=T to=T.
--- (device is NAME or PRODUCT/NAME.)
-SELECT strftime('%Y-%m-%dT%H:00:00Z', ts / 1000, 'unixepoch') AS hour, AVG(value) AS mean, MIN(value) AS min,
-       MAX(value) AS max, COUNT(*) AS count
-FROM readings_v
-WHERE (device = :device OR product || '/' || device = :device) AND metric = :metric AND ts >= :from AND ts < :to
-GROUP BY ts / 3600000
-ORDER BY hour;
+-- (device is NAME or PRODUCT/NAME.) Whole hours from the hourly rollups, the rest from the raw readings (SPEC §6).
+WITH params AS (
+    SELECT :from AS f, :to AS t, :from + (((-:from) % 3600000) + 3600000) % 3600000 AS lo
+),
+ranges AS (
+    SELECT s.id AS series_id, p.f AS f, p.t AS t, p.lo AS lo,
+           MAX(p.lo, COALESCE(MIN(p.t, c.complete_before)
+                              - ((MIN(p.t, c.complete_before) % 3600000) + 3600000) % 3600000, p.lo)) AS hi
+    FROM devices d JOIN series s ON s.device_id = d.id CROSS JOIN params p
+    LEFT JOIN rollup_complete_v c ON c.device_id = d.id
+    WHERE (d.name = :device OR d.product || '/' || d.name = :device) AND s.metric = :metric
+),
+parts AS (
+    SELECT u.bucket AS hour_start, u.count AS n, u.mean AS mean, u.min AS low, u.max AS high
+    FROM ranges r CROSS JOIN rollup_1h u ON u.series_key = r.series_id AND u.bucket >= r.lo AND u.bucket < r.hi
+    UNION ALL
+    SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    UNION ALL
+    SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+)
+SELECT strftime('%Y-%m-%dT%H:00:00Z', hour_start / 1000, 'unixepoch') AS hour, SUM(n * mean) / SUM(n) AS mean,
+       MIN(low) AS min, MAX(high) AS max, SUM(n) AS count
+FROM parts
+GROUP BY hour_start
+ORDER BY hour_start;
 """# + "\n"),
         ("latest", #"""
 -- The newest reading of every series.

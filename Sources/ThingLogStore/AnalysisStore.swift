@@ -88,6 +88,7 @@ public final class AnalysisStore {
         try writer.transaction {
             try writer.execute("""
                 DELETE FROM ppm; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
+                DELETE FROM rollup_5m; DELETE FROM rollup_1h; DELETE FROM frame_rollup_1h;
                 """)
             try setState("configuration", fingerprint)
         }
@@ -195,6 +196,24 @@ public final class AnalysisStore {
     /// A writer of ppm rows inside the device's write transaction.
     public func ppmWriter() throws -> PPMWriter {
         try PPMWriter(database: writer)
+    }
+
+    /// A writer of rollups inside the device's write transaction.
+    public func rollupWriter() -> RollupWriter {
+        RollupWriter(database: writer)
+    }
+
+    /// The usable estimates (SPEC §6) of a ppm series with `from ≤ ts ≤ through`, in time order, as stored: what the
+    /// open rollup bucket a continuing run starts in already holds.
+    public func usableEstimates(ppmSeries: Int64, from: Int64, through: Int64,
+                                _ body: (Int64, Double) throws -> Void) throws {
+        let statement = try writer.cachedStatement("""
+            SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts <= ?
+            AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts
+            """)
+        defer { statement.reset() }
+        try statement.bind([.integer(ppmSeries), .integer(from), .integer(through)])
+        while try statement.step() { try body(statement.int64(0), statement.double(1)) }
     }
 
     /// Saves the device's analysis state.

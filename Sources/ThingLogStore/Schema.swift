@@ -6,11 +6,82 @@
 /// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
-    static let migrations: [String] = [version1, version2, version3, version4, version5]
+    static let migrations: [String] = [version1, version2, version3, version4, version5, version6]
 
     static var currentVersion: Int { migrations.count }
 
     static let appendOnlyTables = ["reports", "readings", "events", "rejects"]
+
+    /// Rollups (SPEC §6 "Rollups"): per raw metric and ppm series, per 5-minute and 1-hour UTC bucket, count, mean,
+    /// M2, min, max, first and last time; per device and hour, when it reported (`frame_rollup_1h`, for `coverage`).
+    /// `rollup_complete_v` says up to when a device's rollups hold every reading: its analyzed time, or earlier when
+    /// reports arrived since that carry older readings (late data analyze has not seen). Saved analysis states are
+    /// dropped so that the next `analyze` builds the rollups of the whole history.
+    static let version6 = """
+    CREATE TABLE rollup_5m(
+        series_key INTEGER NOT NULL,    -- series.id, or −ppm_series.id for a ppm series (usable estimates)
+        bucket INTEGER NOT NULL,        -- bucket start, epoch ms
+        count INTEGER NOT NULL,
+        mean REAL NOT NULL,
+        m2 REAL NOT NULL,               -- sum of squared deviations from the mean = m2 · 4^m2_shift
+        m2_shift INTEGER NOT NULL,      -- 0 unless a value above 1e150 arrived
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        first_ts INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY(series_key, bucket)
+    ) WITHOUT ROWID;
+    CREATE TABLE rollup_1h(
+        series_key INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        mean REAL NOT NULL,
+        m2 REAL NOT NULL,
+        m2_shift INTEGER NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        first_ts INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY(series_key, bucket)
+    ) WITHOUT ROWID;
+    CREATE TABLE frame_rollup_1h(
+        device_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        count INTEGER NOT NULL,         -- distinct sample times (reports with readings)
+        first_ts INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        gaps TEXT NOT NULL,             -- {"gap in whole seconds": times, ...} between consecutive sample times
+        PRIMARY KEY(device_id, bucket)
+    ) WITHOUT ROWID;
+    CREATE VIEW rollup_complete_v AS
+        SELECT a.device_id AS device_id,
+               MIN(a.through_ts + 1, COALESCE(late.earliest, a.through_ts + 1)) AS complete_before
+        FROM analysis_devices a LEFT JOIN (
+            SELECT r.device_id AS device_id, MIN(r.received_at + r.ts_offset) AS earliest
+            FROM reports r JOIN analysis_devices x ON x.device_id = r.device_id
+            WHERE r.id > (SELECT MIN(through_report) FROM analysis_devices) AND r.id > x.through_report
+            GROUP BY r.device_id
+        ) late ON late.device_id = a.device_id
+        WHERE a.through_ts IS NOT NULL;
+    \(statisticsView("stats_5m_v", table: "rollup_5m"))
+    \(statisticsView("stats_1h_v", table: "rollup_1h"))
+    DELETE FROM analysis_devices;
+    """
+
+    private static func statisticsView(_ name: String, table: String) -> String {
+        let columns = """
+            r.bucket AS bucket, r.count AS count, r.mean AS mean, r.min AS min, r.max AS max,
+                   CASE WHEN r.count > 1 THEN sqrt(r.m2 / (r.count - 1)) * power(2.0, r.m2_shift) END AS stddev
+            """
+        return """
+            CREATE VIEW \(name) AS
+                SELECT d.product AS product, d.name AS device, s.metric AS metric, \(columns)
+                FROM \(table) r JOIN series s ON s.id = r.series_key JOIN devices d ON d.id = s.device_id
+                UNION ALL
+                SELECT d.product, d.name, p.sensor || '.' || p.gas, \(columns)
+                FROM \(table) r JOIN ppm_series p ON p.id = -r.series_key JOIN devices d ON d.id = p.device_id;
+            """
+    }
 
     /// A device is (product, name) compared as bytes (SPEC §5): `devices` is rebuilt with that key (same ids, so no
     /// raw row is touched), calibrations and alarms name their device by id, and every view puts `product` before

@@ -57,6 +57,7 @@ public struct StoreReader {
         public var gas: String
         public var id: Int64
         public var isPPM: Bool
+        public var deviceID: Int64
     }
 
     /// The series a selection covers, raw and/or ppm, ordered by product, device and name (or sensor, gas).
@@ -67,15 +68,15 @@ public struct StoreReader {
         if raw {
             let condition = selection.conditions(deviceID: "d.id", metric: "s.metric")
             parts.append("""
-                SELECT d.product, d.name, s.metric, '', '', s.id, 0 FROM series s JOIN devices d ON d.id = s.device_id
-                WHERE \(condition.sql)
+                SELECT d.product, d.name, s.metric, '', '', s.id, 0, d.id FROM series s
+                JOIN devices d ON d.id = s.device_id WHERE \(condition.sql)
                 """)
             values += condition.values
         }
         if ppm {
             let condition = selection.conditions(deviceID: "d.id", metric: "p.sensor || '.' || p.gas")
             parts.append("""
-                SELECT d.product, d.name, p.sensor || '.' || p.gas, p.sensor, p.gas, p.id, 1 FROM ppm_series p
+                SELECT d.product, d.name, p.sensor || '.' || p.gas, p.sensor, p.gas, p.id, 1, d.id FROM ppm_series p
                 JOIN devices d ON d.id = p.device_id WHERE \(condition.sql)
                 """)
             values += condition.values
@@ -85,7 +86,7 @@ public struct StoreReader {
         return try database.rows(parts.joined(separator: " UNION ALL ") + " ORDER BY \(order)", values).map { row in
             Series(product: row[0].stringValue ?? "", device: row[1].stringValue ?? "", name: row[2].stringValue ?? "",
                    sensor: row[3].stringValue ?? "", gas: row[4].stringValue ?? "", id: row[5].int64Value ?? 0,
-                   isPPM: row[6] == .integer(1))
+                   isPPM: row[6] == .integer(1), deviceID: row[7].int64Value ?? 0)
         }
     }
 

@@ -42,3 +42,51 @@ package struct RunningMoments {
         count > 1 ? (scaledSquares / Double(count - 1)).squareRoot() / scale : nil
     }
 }
+
+// MARK: Stored form and merging (rollups, SPEC §6)
+
+extension RunningMoments {
+    /// The sum of squared deviations as stored in a rollup: `M2 = m2 · 4^shift`, so that values near ±1.7e308 keep
+    /// a finite `m2` (`shift` is 0 unless a value above 1e150 arrived).
+    package var storedSquares: (m2: Double, shift: Int) {
+        (scaledSquares, scale == 1 ? 0 : -scale.exponent)
+    }
+
+    /// Restores moments from their stored form (`mean` unscaled, `m2` as `storedSquares` gives it).
+    package init(count: Int, mean: Double, m2: Double, shift: Int, minimum: Double, maximum: Double) {
+        self.count = count
+        self.minimum = minimum
+        self.maximum = maximum
+        scale = shift == 0 ? 1 : Double(sign: .plus, exponent: -shift, significand: 1)
+        scaledMean = mean * scale
+        scaledSquares = m2
+    }
+
+    /// Adds the values `other` summarizes (Chan et al.'s parallel formula), as if they had been added one by one.
+    package mutating func merge(_ other: RunningMoments) {
+        guard other.count > 0 else { return }
+        guard count > 0 else {
+            self = other
+            return
+        }
+        var other = other
+        // Both on the smaller scale (powers of two: exact up to underflow of negligible terms).
+        if other.scale < scale {
+            let ratio = other.scale / scale
+            scaledMean *= ratio
+            scaledSquares *= ratio * ratio
+            scale = other.scale
+        } else if scale < other.scale {
+            let ratio = scale / other.scale
+            other.scaledMean *= ratio
+            other.scaledSquares *= ratio * ratio
+        }
+        let total = Double(count + other.count)
+        let delta = other.scaledMean - scaledMean
+        scaledMean += delta * (Double(other.count) / total)
+        scaledSquares += other.scaledSquares + delta * delta * (Double(count) * Double(other.count) / total)
+        count += other.count
+        minimum = min(minimum, other.minimum)
+        maximum = max(maximum, other.maximum)
+    }
+}

@@ -47,6 +47,20 @@ import Testing
         ["ppm", "alarms"].map { runCLI(["export", $0, "--db", db], in: directory.path).standardOutput }.joined()
             + runCLI(["export", "rolling", "--device", "dev2", "--window", "5m", "--window", "twa8h", "--db", db],
                      in: directory.path).standardOutput
+            + rollups(db)
+    }
+
+    /// The rollup tables, every value exactly (doubles as bit patterns).
+    func rollups(_ db: String) -> String {
+        guard let database = try? Database(path: db) else { return "no store" }
+        return ["rollup_5m", "rollup_1h", "frame_rollup_1h"].map { table in
+            let rows = (try? database.rows("SELECT * FROM \(table) ORDER BY 1, 2")) ?? []
+            return table + "\r\n" + rows.map { row in
+                row.map { value in
+                    if case .real(let number) = value { String(number.bitPattern, radix: 16) } else { "\(value)" }
+                }.joined(separator: ",")
+            }.joined(separator: "\r\n") + "\r\n"
+        }.joined()
     }
 
     func reference() -> String {
@@ -162,6 +176,27 @@ import Testing
         resumed.framesPerCommit = 997
         _ = try resumed.run()
         #expect(exported(db) == expected)
+    }
+
+    @Test func fiveMinuteRollupsExpireTheSameWayInPiecesAsInOneRun() throws {
+        let configuration = try ConfigurationLoader.load(path: nil, currentDirectory: directory.path)
+        func analyzer(_ db: String) -> Analyzer {
+            let analyzer = Analyzer(path: db, configuration: configuration)
+            analyzer.fiveMinuteRetention = 2 * 3_600_000
+            return analyzer
+        }
+        let whole = directory.file("retention-whole.db")
+        ingest(lines[...], into: whole)
+        _ = try analyzer(whole).run(AnalysisOptions(full: true))
+        let pieces = directory.file("retention-pieces.db")
+        for range in [0..<lines.count / 3, lines.count / 3..<lines.count * 2 / 3, lines.count * 2 / 3..<lines.count] {
+            ingest(lines[range], into: pieces)
+            _ = try analyzer(pieces).run()
+        }
+        let expected = rollups(whole)
+        #expect(rollups(pieces) == expected)
+        let kept = try Database(path: whole).integer("SELECT COUNT(DISTINCT bucket) FROM rollup_5m")
+        #expect(kept == 25 || kept == 24, "two hours of 5-minute buckets (and the one the cut falls in)")
     }
 
     @Test func damagedSavedStateIsRecomputed() throws {

@@ -102,7 +102,7 @@ import Testing
                               "metric=MQ2", "--param", "from=0", "--param", "to=9999999999999"], db: db)
         #expect(injected.status == 0)
         #expect(try json(injected).rows.isEmpty)
-        let missing = query(["hourly-means", "--param", "device=dev1"], db: db)
+        let missing = query(["hourly-means", "--param", "device=dev1", "--param", "from=0", "--param", "to=1"], db: db)
         #expect(missing.status == 2 && missing.standardError.contains("missing parameter :metric"))
         let unknown = query(["latest", "--param", "colour=red"], db: db)
         #expect(unknown.status == 2 && unknown.standardError.contains("--param colour"))

@@ -3,6 +3,7 @@ import Testing
 @testable import ThingLogCore
 @testable import ThingLogStore
 @testable import ThingLogIngest
+@testable import ThingLogAnalysis
 
 @Suite struct StoreTests {
     let directory = TemporaryDirectory()
@@ -38,8 +39,8 @@ import Testing
     }
 
     /// Version 5 rebuilds `devices` with the (product, name) key: no raw row is lost or rewritten, calibrations find
-    /// their device, and the views carry `product`.
-    @Test func aVersion4StoreMigratesWithoutTouchingRawRows() throws {
+    /// their device, and the views carry `product`. Version 6 adds rollups, built whole by the next analyze.
+    @Test func olderStoresMigrateWithoutTouchingRawRows() throws {
         let old = try Database(path: path)
         for version in 0..<4 { try old.execute(Schema.migrations[version]) }
         try old.execute("PRAGMA user_version=4")
@@ -55,14 +56,22 @@ import Testing
             INSERT INTO calibrations(device, sensor, r0_ohms, effective_from, window_from, samples, rs_stddev_ohms,
                                      compensated, created_at) VALUES ('dev2', 'MQ7', 3000, 6000, 0, 5, 1.5, 0, 1);
             """)
+        // Versions 5 and 6 leave raw rows alone; 6 drops saved analysis states, so the next analyze rolls up all.
+        try old.execute(Schema.migrations[4])
+        try old.execute("""
+            PRAGMA user_version=5;
+            INSERT INTO analysis_devices(device_id, through_ts, through_report, calibrations_through, state)
+                VALUES (1, 5000, 2, 0, x'00');
+            """)
         func raw(_ database: Database) throws -> [[SQLiteValue]] {
             try database.rows("SELECT * FROM reports ORDER BY id")
                 + database.rows("SELECT * FROM readings ORDER BY 1, 2")
         }
         let before = try raw(old)
         let database = try StoreConnection.openForWriting(path: path)
-        #expect(try database.integer("PRAGMA user_version") == 5)
+        #expect(try database.integer("PRAGMA user_version") == 6)
         #expect(try raw(database) == before)
+        #expect(try database.integer("SELECT COUNT(*) FROM analysis_devices") == 0)
         #expect(try database.rows("SELECT product, device, metric, ts, value FROM readings_v ORDER BY ts")
                 == [[.text("P1"), .text("dev1"), .text("MQ7"), .integer(5000), .real(1)],
                     [.text("P2"), .text("dev2"), .text("MQ7"), .integer(5990), .real(2)]])
@@ -75,6 +84,11 @@ import Testing
         #expect(try database.integer("SELECT COUNT(*) FROM devices") == 3)
         #expect(throws: SQLiteError.self) { try database.execute("DELETE FROM readings") }
         #expect(try database.scalar("PRAGMA integrity_check") == .text("ok"))
+        let configuration = try ConfigurationLoader.load(path: nil, currentDirectory: directory.path)
+        _ = try Analyzer(path: path, configuration: configuration).run()
+        #expect(try database.rows("SELECT series_key, bucket, count FROM rollup_1h WHERE series_key > 0 ORDER BY 1")
+                == [[.integer(1), .integer(0), .integer(1)], [.integer(2), .integer(0), .integer(1)],
+                    [.integer(3), .integer(0), .integer(1)]])
     }
 
     @Test func newerSchemaIsRefused() throws {

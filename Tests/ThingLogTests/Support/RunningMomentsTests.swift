@@ -37,4 +37,32 @@ import Testing
         single.add(1e17)
         #expect(single.mean == 1e17 && single.sampleStandardDeviation == nil)
     }
+
+    /// Merging parts (Chan's formula), through the stored form rollups keep, gives what adding every value does.
+    @Test(arguments: [3, 9])
+    func mergedPartsMatchATwoPassComputation(seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed)
+        for extreme in [false, true] {
+            let values = (0..<3_000).map { index in
+                extreme && index % 7 == 0 ? Double.random(in: -1...1, using: &generator) * 1.7e308
+                                          : Double.random(in: 0...4095, using: &generator)
+            }
+            var merged = RunningMoments()
+            var start = 0
+            while start < values.count {
+                let end = min(values.count, start + Int.random(in: 1...200, using: &generator))
+                var part = RunningMoments()
+                values[start..<end].forEach { part.add($0) }
+                let stored = part.storedSquares
+                merged.merge(RunningMoments(count: part.count, mean: part.mean, m2: stored.m2, shift: stored.shift,
+                                            minimum: part.minimum, maximum: part.maximum))
+                start = end
+            }
+            let expected = twoPass(values, scale: extreme ? 0x1p600 : 1)
+            let stddev = try #require(merged.sampleStandardDeviation)
+            #expect(merged.count == values.count && merged.minimum == values.min() && merged.maximum == values.max())
+            #expect(abs(merged.mean - expected.mean) <= 1e-12 * max(abs(expected.mean), extreme ? 1e308 : 1))
+            #expect(stddev.isFinite && abs(stddev - expected.stddev) <= 1e-12 * expected.stddev, "seed \(seed)")
+        }
+    }
 }

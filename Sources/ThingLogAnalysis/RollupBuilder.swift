@@ -1,0 +1,102 @@
+import ThingLogCore
+
+/// Builds one device's rollups (SPEC §6 "Rollups") from its values in time order: for each series (a slot) and
+/// each width the open bucket, closed when a value of a later bucket arrives; and the frame rollup of when the device
+/// reported. Pure: the analyzer feeds it and writes what it hands back.
+///
+/// A bucket is always built from all of its values in time order (the analyzer starts at a bucket boundary), so the
+/// same data gives bit-identical rows whatever sequence of runs built them.
+final class RollupBuilder {
+    private struct OpenBucket {
+        var bucket = Int64.min
+        var moments = RunningMoments()
+        var firstTime: Int64 = 0
+        var lastTime: Int64 = 0
+    }
+
+    let series: [RollupSeries]
+    /// 5-minute rows of buckets before this time are not kept (their retention has passed).
+    let keepFiveMinutesFrom: Int64
+    private var fiveMinutes: [OpenBucket]
+    private var hours: [OpenBucket]
+    private var frame: FrameRollupRow?
+    private var finishedFiveMinutes: [RollupRow] = []
+    private var finishedHours: [RollupRow] = []
+    private var finishedFrames: [FrameRollupRow] = []
+    private let slotBySeries: [RollupSeries: Int]
+
+    init(series: [RollupSeries], keepFiveMinutesFrom: Int64) {
+        self.series = series
+        self.keepFiveMinutesFrom = keepFiveMinutesFrom
+        fiveMinutes = Array(repeating: OpenBucket(), count: series.count)
+        hours = fiveMinutes
+        slotBySeries = Dictionary(series.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The slot of `series`, nil when this builder does not know it.
+    func slot(of series: RollupSeries) -> Int? { slotBySeries[series] }
+
+    /// Number of finished rows waiting to be taken.
+    var finishedCount: Int { finishedFiveMinutes.count + finishedHours.count + finishedFrames.count }
+
+    /// Adds a value of the series in `slot` (values of one slot arrive in time order; non-finite ones are skipped).
+    func add(_ slot: Int, time: Int64, value: Double) {
+        guard value.isFinite else { return }
+        Self.add(&fiveMinutes[slot], width: .fiveMinutes, time: time, value: value) { closed in
+            if closed.bucket >= keepFiveMinutesFrom { finishedFiveMinutes.append(row(closed, slot)) }
+        }
+        Self.add(&hours[slot], width: .hour, time: time, value: value) { closed in
+            finishedHours.append(row(closed, slot))
+        }
+    }
+
+    private static func add(_ open: inout OpenBucket, width: RollupWidth, time: Int64, value: Double,
+                            close: (OpenBucket) -> Void) {
+        let bucket = width.bucket(of: time)
+        if open.bucket != bucket {
+            if open.bucket != .min { close(open) }
+            open = OpenBucket(bucket: bucket, firstTime: time)
+        }
+        open.moments.add(value)
+        open.lastTime = time
+    }
+
+    private func row(_ open: OpenBucket, _ slot: Int) -> RollupRow {
+        RollupRow(series: series[slot], bucket: open.bucket, moments: open.moments, firstTime: open.firstTime,
+                  lastTime: open.lastTime)
+    }
+
+    /// Records that the device reported at `time` (times arrive in increasing order).
+    func addFrame(time: Int64) {
+        let bucket = RollupWidth.hour.bucket(of: time)
+        if var current = frame, current.bucket == bucket {
+            current.count += 1
+            current.gaps[FrameRollupRow.gapSeconds(time - current.lastTime), default: 0] += 1
+            current.lastTime = time
+            frame = current
+        } else {
+            if let frame { finishedFrames.append(frame) }
+            frame = FrameRollupRow(bucket: bucket, count: 1, firstTime: time, lastTime: time, gaps: [:])
+        }
+    }
+
+    /// What is ready to write: the finished rows (handed over only once) and, with `includingOpen`, the buckets still
+    /// open as they stand (partial; written again, complete, later).
+    func take(includingOpen: Bool) -> (fiveMinutes: [RollupRow], hours: [RollupRow], frames: [FrameRollupRow]) {
+        var result = (fiveMinutes: finishedFiveMinutes, hours: finishedHours, frames: finishedFrames)
+        finishedFiveMinutes.removeAll(keepingCapacity: true)
+        finishedHours.removeAll(keepingCapacity: true)
+        finishedFrames.removeAll(keepingCapacity: true)
+        if includingOpen {
+            for slot in series.indices {
+                let five = fiveMinutes[slot], hour = hours[slot]
+                if five.bucket != .min, five.bucket >= keepFiveMinutesFrom {
+                    result.fiveMinutes.append(row(five, slot))
+                }
+                if hour.bucket != .min { result.hours.append(row(hour, slot)) }
+            }
+            if let frame { result.frames.append(frame) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,70 @@
+import ThingLogCore
+
+/// Writes and clears one device's rollups (SPEC §6 "Rollups") inside analyze's write transaction. Rows replace
+/// those of the same series and bucket, so a bucket written partially (at a piece commit) is completed later.
+public struct RollupWriter {
+    private let database: Database
+
+    init(database: Database) {
+        self.database = database
+    }
+
+    static func table(_ width: RollupWidth) -> String {
+        switch width {
+        case .fiveMinutes: "rollup_5m"
+        case .hour: "rollup_1h"
+        }
+    }
+
+    /// Removes the rollups of `series` and the device's frame rollups with buckets at or after `from`, and
+    /// 5-minute rows of buckets before `keepFiveMinutesFrom` (their retention has passed).
+    package func clear(device: Int64, series: [RollupSeries], from: Int64, keepFiveMinutesFrom: Int64) throws {
+        for width in RollupWidth.allCases {
+            let statement = try database.cachedStatement(
+                "DELETE FROM \(Self.table(width)) WHERE series_key = ? AND bucket >= ?")
+            for entry in series { try statement.execute([.integer(entry.key), .integer(from)]) }
+        }
+        let expired = try database.cachedStatement("DELETE FROM rollup_5m WHERE series_key = ? AND bucket < ?")
+        for entry in series { try expired.execute([.integer(entry.key), .integer(keepFiveMinutesFrom)]) }
+        try database.cachedStatement("DELETE FROM frame_rollup_1h WHERE device_id = ? AND bucket >= ?")
+            .execute([.integer(device), .integer(from)])
+    }
+
+    /// Writes rows of one width.
+    package func write(_ rows: [RollupRow], width: RollupWidth) throws {
+        guard !rows.isEmpty else { return }
+        let insert = try database.cachedStatement("""
+            INSERT OR REPLACE INTO \(Self.table(width))(series_key, bucket, count, mean, m2, m2_shift, min, max,
+                                                        first_ts, last_ts)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows {
+            insert.rewind()
+            let squares = row.moments.storedSquares
+            try insert.bind(row.series.key, at: 1)
+            try insert.bind(row.bucket, at: 2)
+            try insert.bind(Int64(row.moments.count), at: 3)
+            try insert.bind(row.moments.mean, at: 4)
+            try insert.bind(squares.m2, at: 5)
+            try insert.bind(Int64(squares.shift), at: 6)
+            try insert.bind(row.moments.minimum, at: 7)
+            try insert.bind(row.moments.maximum, at: 8)
+            try insert.bind(row.firstTime, at: 9)
+            try insert.bind(row.lastTime, at: 10)
+            _ = try insert.step()
+        }
+    }
+
+    /// Writes a device's frame rollups.
+    package func write(_ rows: [FrameRollupRow], device: Int64) throws {
+        guard !rows.isEmpty else { return }
+        let insert = try database.cachedStatement("""
+            INSERT OR REPLACE INTO frame_rollup_1h(device_id, bucket, count, first_ts, last_ts, gaps)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows {
+            try insert.execute([.integer(device), .integer(row.bucket), .integer(Int64(row.count)),
+                                .integer(row.firstTime), .integer(row.lastTime), .text(row.gapsText)])
+        }
+    }
+}
