@@ -46,7 +46,7 @@ public final class Analyzer {
     static let semanticsVersion = 4
     /// 5-minute rollups are kept for this long before the newest data (hourly ones for ever), as Home Assistant
     /// keeps its short-term statistics: at one report a minute, 5-minute rows cost about half the readings' space.
-    var fiveMinuteRetention: Int64 = 3 * 86_400_000
+    var fiveMinuteRetention: Int64 = 2 * 86_400_000
     /// A device with a long history commits after this many frames (about half a second of writing).
     var framesPerCommit = 100_000
     /// For tests: fail right after this many intermediate commits, as a crash would.

@@ -37,8 +37,8 @@ raw_times AS (
 ),
 segments AS (
     -- Runs of reports: a rolled-up hour (count, first, last, its gaps) or one raw report time.
-    SELECT r.device_id AS device_id, h.first_ts AS first_ts, h.last_ts AS last_ts, h.count AS reports,
-           h.gaps AS gaps
+    SELECT r.device_id AS device_id, h.bucket + h.first_offset AS first_ts,
+           h.bucket + h.last_offset AS last_ts, h.count AS reports, h.gaps AS gaps
     FROM ranges r CROSS JOIN frame_rollup_1h h ON h.device_id = r.device_id AND h.bucket >= r.lo AND h.bucket < r.hi
     UNION ALL
     SELECT device_id, ts, ts, 1, NULL FROM raw_times

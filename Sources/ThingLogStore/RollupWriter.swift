@@ -35,7 +35,7 @@ public struct RollupWriter {
         guard !rows.isEmpty else { return }
         let insert = try database.cachedStatement("""
             INSERT OR REPLACE INTO \(Self.table(width))(series_key, bucket, count, mean, m2, m2_shift, min, max,
-                                                        first_ts, last_ts)
+                                                        first_offset, last_offset)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for row in rows {
@@ -49,8 +49,8 @@ public struct RollupWriter {
             try insert.bind(Int64(squares.shift), at: 6)
             try insert.bind(row.moments.minimum, at: 7)
             try insert.bind(row.moments.maximum, at: 8)
-            try insert.bind(row.firstTime, at: 9)
-            try insert.bind(row.lastTime, at: 10)
+            try insert.bind(row.firstTime - row.bucket, at: 9)
+            try insert.bind(row.lastTime - row.bucket, at: 10)
             _ = try insert.step()
         }
     }
@@ -59,12 +59,13 @@ public struct RollupWriter {
     package func write(_ rows: [FrameRollupRow], device: Int64) throws {
         guard !rows.isEmpty else { return }
         let insert = try database.cachedStatement("""
-            INSERT OR REPLACE INTO frame_rollup_1h(device_id, bucket, count, first_ts, last_ts, gaps)
+            INSERT OR REPLACE INTO frame_rollup_1h(device_id, bucket, count, first_offset, last_offset, gaps)
             VALUES (?, ?, ?, ?, ?, ?)
             """)
         for row in rows {
             try insert.execute([.integer(device), .integer(row.bucket), .integer(Int64(row.count)),
-                                .integer(row.firstTime), .integer(row.lastTime), .text(row.gapsText)])
+                                .integer(row.firstTime - row.bucket), .integer(row.lastTime - row.bucket),
+                                .text(row.gapsText)])
         }
     }
 }

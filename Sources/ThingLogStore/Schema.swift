@@ -27,8 +27,8 @@ enum Schema {
         m2_shift INTEGER NOT NULL,      -- 0 unless a value above 1e150 arrived
         min REAL NOT NULL,
         max REAL NOT NULL,
-        first_ts INTEGER NOT NULL,
-        last_ts INTEGER NOT NULL,
+        first_offset INTEGER NOT NULL,  -- first and last sample time, in ms after the bucket start
+        last_offset INTEGER NOT NULL,
         PRIMARY KEY(series_key, bucket)
     ) WITHOUT ROWID;
     CREATE TABLE rollup_1h(
@@ -40,16 +40,16 @@ enum Schema {
         m2_shift INTEGER NOT NULL,
         min REAL NOT NULL,
         max REAL NOT NULL,
-        first_ts INTEGER NOT NULL,
-        last_ts INTEGER NOT NULL,
+        first_offset INTEGER NOT NULL,
+        last_offset INTEGER NOT NULL,
         PRIMARY KEY(series_key, bucket)
     ) WITHOUT ROWID;
     CREATE TABLE frame_rollup_1h(
         device_id INTEGER NOT NULL,
         bucket INTEGER NOT NULL,
         count INTEGER NOT NULL,         -- distinct sample times (reports with readings)
-        first_ts INTEGER NOT NULL,
-        last_ts INTEGER NOT NULL,
+        first_offset INTEGER NOT NULL,  -- ms after the bucket start
+        last_offset INTEGER NOT NULL,
         gaps TEXT NOT NULL,             -- {"gap in whole seconds": times, ...} between consecutive sample times
         PRIMARY KEY(device_id, bucket)
     ) WITHOUT ROWID;

@@ -56,7 +56,7 @@ extension StoreReader {
         }
         if low < high {
             let statement = try database.cachedStatement("""
-                SELECT count, mean, m2, m2_shift, min, max, first_ts, last_ts FROM rollup_1h
+                SELECT count, mean, m2, m2_shift, min, max, bucket + first_offset, bucket + last_offset FROM rollup_1h
                 WHERE series_key = ? AND bucket >= ? AND bucket < ? ORDER BY bucket
                 """)
             defer { statement.reset() }
