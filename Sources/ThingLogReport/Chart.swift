@@ -11,6 +11,16 @@ struct Chart {
         var color: String
         var band: [(start: Int64, end: Int64, low: Double, high: Double)] = []
         var line: [(time: Int64, value: Double)] = []
+        /// A ppm estimate's datasheet range (SPEC §6 "Beyond a curve's range"): values beyond it are drawn at its
+        /// edge, dashed, as a meter shows over-range.
+        var validRange: ClosedRange<Double>?
+
+        /// The value as drawn: clamped to the valid range.
+        func drawn(_ value: Double) -> Double {
+            validRange.map { min(max(value, $0.lowerBound), $0.upperBound) } ?? value
+        }
+
+        func isExtrapolated(_ value: Double) -> Bool { validRange.map { !$0.contains(value) } ?? false }
     }
 
     /// A shaded time span (an alarm) and a horizontal rule line (its threshold).
@@ -30,8 +40,10 @@ struct Chart {
     /// The chart as an `<svg>` element. Every string from the data is escaped.
     func svg(day: ReportDay) -> String {
         let plotWidth = Self.width - Self.left - Self.right, plotHeight = Self.height - Self.top - Self.bottom
-        var values = series.flatMap { $0.band.flatMap { [$0.low, $0.high] } + $0.line.map(\.value) }
-            + rules.map(\.value)
+        var values = series.flatMap { series in
+            series.band.flatMap { [series.drawn($0.low), series.drawn($0.high)] }
+                + series.line.map { series.drawn($0.value) }
+        } + rules.map(\.value)
         if logarithmic { values = values.filter { $0 > 0 } }
         let scale = AxisScale(values: values, logarithmic: logarithmic)
         func x(_ time: Int64) -> Double {
@@ -47,6 +59,15 @@ struct Chart {
             let x0 = x(span.start), x1 = max(x(span.end), x0 + 1)
             out += "<rect x=\"\(f(x0))\" y=\"\(f(Self.top))\" width=\"\(f(x1 - x0))\" height=\"\(f(plotHeight))\" "
                 + "fill=\"\(span.color)\" opacity=\"0.28\"><title>\(htmlEscaped(span.label))</title></rect>"
+        }
+        // The curves' datasheet range, shaded (SPEC §6): estimates outside it are extrapolations.
+        let ranges = series.compactMap(\.validRange)
+        if let lower = ranges.map(\.lowerBound).min(), let upper = ranges.map(\.upperBound).max() {
+            let y0 = y(upper), y1 = y(lower)
+            out += "<rect x=\"\(f(Self.left))\" y=\"\(f(y0))\" width=\"\(f(plotWidth))\" "
+                + "height=\"\(f(max(y1 - y0, 0)))\" "
+                + "class=\"valid\"><title>datasheet range \(AxisScale.label(lower))–\(AxisScale.label(upper)) ppm"
+                + "</title></rect>"
         }
         // Axes, grid and labels.
         out += "<g class=\"axis\">"
@@ -80,21 +101,36 @@ struct Chart {
             }
             for bucket in series.band where !logarithmic || bucket.low > 0 {
                 if let last = run.last, last.end != bucket.start { closeBand() }
-                run.append(bucket)
+                run.append((bucket.start, bucket.end, series.drawn(bucket.low), series.drawn(bucket.high)))
             }
             closeBand()
-            // Break the line where samples are missing for more than two buckets.
-            var path = ""
-            var previous: Int64?
+            // Break the line where samples are missing for more than two buckets; a step to or from a value beyond
+            // the valid range goes into the dashed path.
+            var solid = "", dashed = ""
+            var previous: (time: Int64, point: String, extrapolated: Bool)?
             let gap = (day.end - day.start) / 100
             for point in series.line where !logarithmic || point.value > 0 {
-                let command = previous.map { point.time - $0 > gap } ?? true ? "M" : "L"
-                path += "\(command)\(f(x(point.time))),\(f(y(point.value)))"
-                previous = point.time
+                let here = "\(f(x(point.time))),\(f(y(series.drawn(point.value))))"
+                let extrapolated = series.isExtrapolated(point.value)
+                if let last = previous, point.time - last.time <= gap {
+                    if extrapolated || last.extrapolated {
+                        dashed += "M\(last.point)L\(here)"
+                    } else {
+                        solid += (solid.hasSuffix(last.point) ? "" : "M\(last.point)") + "L\(here)"
+                    }
+                } else if !extrapolated {
+                    solid += "M\(here)"
+                }
+                previous = (point.time, here, extrapolated)
             }
-            if !path.isEmpty {
-                out += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.4\">"
+            if !solid.isEmpty {
+                out += "<path d=\"\(solid)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.4\">"
                     + "<title>\(htmlEscaped(series.name))</title></path>"
+            }
+            if !dashed.isEmpty {
+                out += "<path d=\"\(dashed)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.4\" "
+                    + "class=\"extrapolated\"><title>\(htmlEscaped(series.name)): beyond the datasheet range "
+                    + "(extrapolated), drawn at its edge</title></path>"
             }
         }
         // Threshold lines; labels on the right, moved to the left when they would overlap the one above.

@@ -76,7 +76,9 @@ struct DeviceReportBuilder {
             guard !gases.isEmpty else { continue }
             var ppm = Chart(title: "\(raw.name) ppm (estimate)", unit: "ppm", logarithmic: true)
             for (index, gas) in gases.enumerated() {
-                ppm.series.append(try reduce(gas, name: gas.gas, color: Self.gasColors[index % Self.gasColors.count]))
+                var drawn = try reduce(gas, name: gas.gas, color: Self.gasColors[index % Self.gasColors.count])
+                drawn.validRange = configuration.ppmRanges[gas.name]
+                ppm.series.append(drawn)
             }
             ppm.spans = spans { $0.hasPrefix(raw.name + ".") }
             for rule in configuration.alarms {

@@ -1,4 +1,5 @@
 import ThingLogCore
+import ThingLogStore
 import ThingLogExport
 
 /// The report's alarm-health section (SPEC §4, after EEMUA 191 / ISA-18.2): per rule, then the ten device × rules
@@ -35,7 +36,8 @@ extension ReportPage {
         }.prefix(10)
         for row in worst {
             let label = DeviceReport.label(product: row.product, name: row.device)
-            out += "<tr><td><a href=\"#\(anchor("\(row.product)/\(row.device)"))\">\(htmlEscaped(label))</a></td>"
+            let device = StoredDevice(id: 0, product: row.product, name: row.device)
+            out += "<tr><td><a href=\"\(link(to: device))\">\(htmlEscaped(label))</a></td>"
                 + "<td>\(htmlEscaped(row.rule))</td><td class=\"n\">\(row.alarms)</td>"
                 + "<td class=\"n\">\(row.chatteringEpisodes)</td><td class=\"n\">\(row.standing ? "yes" : "")</td>"
                 + "<td class=\"n\">\(Formatting.fixed(row.activeShare * 100, digits: 1)) %</td></tr>\n"

@@ -13,6 +13,8 @@ struct ReportPage {
     let rejects: [(reason: String, count: Int)]
     /// Per device × rule with an alarm starting this day (SPEC §4 "alarm health").
     let alarmHealth: [AlarmHealth.Row]
+    /// Datasheet ranges of the ppm series (`SENSOR.GAS`): values beyond them are shown clamped and marked.
+    let ppmRanges: [String: ClosedRange<Double>]
 
     static let style = """
         body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px auto;
@@ -33,29 +35,43 @@ struct ReportPage {
         svg.chart text{font-size:10px;fill:#555}svg.chart .grid{stroke:#e6e6e6;stroke-width:1}
         svg.chart .frame{fill:none;stroke:#999;stroke-width:1}
         svg.chart .threshold{stroke:#b71c1c;stroke-width:1;stroke-dasharray:4 3}svg.chart .threshold-label{fill:#b71c1c}
+        svg.chart .valid{fill:#2ca02c;opacity:0.07}svg.chart .extrapolated{stroke-dasharray:2 2;opacity:0.8}
+        svg.spark{display:block}
         section.device{break-before:auto}details summary{cursor:pointer;color:#1f4e9c;margin:4px 0}
         @media print{body{margin:0;max-width:none;font-size:11px}.charts{grid-template-columns:repeat(2,1fr)}
         h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
         """
 
+    /// More devices than this make the report a fleet overview linking to one page per device.
+    static let fleetThreshold = 25
+    var isFleet: Bool { devices.count > Self.fleetThreshold }
+
+    /// The main page: with few devices everything on it; for a fleet an overview (`fleetOverview`) whose device
+    /// pages come from `devicePage`.
     func html() -> String {
-        let zone = htmlEscaped(day.zoneName)
-        var out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            + "<title>thinglog report \(day.name)</title><style>\(Self.style)</style></head><body>\n"
-        out += "<h1>Environment report — \(day.name)</h1>\n"
-        out += "<p class=\"meta\">Local day \(day.name) in \(zone) (\(Timestamp.iso8601(day.start)) to "
-            + "\(Timestamp.iso8601(day.end)) UTC). \(devices.count) devices. Times below are local. "
-            + "Generated \(Timestamp.iso8601(generatedAt)) by thinglog.</p>\n"
-        out += "<p class=\"note\">MQ gas sensors are not certified gas detectors: every ppm value here is an "
-            + "estimate from an uncertified sensor, its calibration and datasheet curves. Use it for trends and "
-            + "early warning, not for safety or compliance decisions.</p>\n"
-        out += overview() + alarmTable() + alarmHealthSection()
-        for device in devices { out += section(device) }
+        var out = pageStart(title: "thinglog report \(day.name)", heading: "Environment report — \(day.name)",
+                            devices: "\(devices.count) devices")
+        out += (isFleet ? fleetOverview() : overview()) + alarmTable() + alarmHealthSection()
+        if !isFleet { for device in devices { out += section(device) } }
         return out + "</body></html>\n"
     }
 
-    private func alarmCounts(_ device: DeviceReport) -> (critical: Int, warning: Int, info: Int) {
+    /// The document head, title and the notes every page carries.
+    func pageStart(title: String, heading: String, devices: String) -> String {
+        let zone = htmlEscaped(day.zoneName)
+        return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            + "<title>\(htmlEscaped(title))</title><style>\(Self.style)</style></head><body>\n"
+            + "<h1>\(htmlEscaped(heading))</h1>\n"
+            + "<p class=\"meta\">Local day \(day.name) in \(zone) (\(Timestamp.iso8601(day.start)) to "
+            + "\(Timestamp.iso8601(day.end)) UTC). \(htmlEscaped(devices)). Times below are local. "
+            + "Generated \(Timestamp.iso8601(generatedAt)) by thinglog.</p>\n"
+            + "<p class=\"note\">MQ gas sensors are not certified gas detectors: every ppm value here is an "
+            + "estimate from an uncertified sensor, its calibration and datasheet curves. Use it for trends and "
+            + "early warning, not for safety or compliance decisions.</p>\n"
+    }
+
+    func alarmCounts(_ device: DeviceReport) -> (critical: Int, warning: Int, info: Int) {
         var counts = (critical: 0, warning: 0, info: 0)
         for row in device.alarms {
             switch row[Alarm.severity] {
@@ -78,14 +94,19 @@ struct ReportPage {
             func cell(_ count: Int, _ kind: String) -> String {
                 "<td class=\"n\(count > 0 ? " " + kind : "")\">\(count)</td>"
             }
-            out += "<tr><td><a href=\"#\(anchor(device.identity))\">\(htmlEscaped(device.label))</a></td>"
+            out += "<tr><td><a href=\"\(link(to: device.device))\">\(htmlEscaped(device.label))</a></td>"
                 + "<td class=\"n\">\(device.reports)</td><td class=\"n\">\(percent(device.coverage))</td>"
                 + "<td>\(device.firstReport.map(day.clock) ?? "–")</td>"
                 + "<td>\(device.lastReport.map(day.clock) ?? "–")</td>"
                 + cell(counts.critical, "critical") + cell(counts.warning, "warning") + cell(counts.info, "info")
                 + "</tr>\n"
         }
-        out += "</table>\n"
+        out += "</table>\n" + quarantineNote()
+        return out
+    }
+
+    func quarantineNote() -> String {
+        var out = ""
         if rejects.isEmpty {
             out += "<p class=\"meta\">No message was quarantined this day.</p>\n"
         } else {
@@ -134,7 +155,8 @@ struct ReportPage {
                 + "<td>\(clock(first[Alarm.startedAt]))</td>"
                 + "<td>\(open ? "still active" : lastEnd.map(day.clock) ?? "–")</td>"
                 + "<td class=\"n\">\(duration(.number(total)))</td>"
-                + "<td class=\"n\">\(peaks.max().map { number(.number($0)) } ?? "–")</td>"
+                + "<td class=\"n\">\(peaks.max().map { measured(.number($0), series: first[Alarm.metric]) } ?? "–")"
+                + "</td>"
                 + "<td class=\"n\">\(number(first[Alarm.threshold]))</td></tr>\n"
         }
         out += "</table>\n"
@@ -150,13 +172,13 @@ struct ReportPage {
                 + "<td>\(htmlEscaped(text(row[Alarm.metric]) ?? "–"))</td><td>\(clock(row[Alarm.firedAt]))</td>"
                 + "<td>\(time(row[Alarm.endedAt]) == nil ? "still active" : clock(row[Alarm.endedAt]))</td>"
                 + "<td class=\"n\">\(duration(row[Alarm.duration]))</td>"
-                + "<td class=\"n\">\(number(row[Alarm.peak]))</td>"
+                + "<td class=\"n\">\(measured(row[Alarm.peak], series: row[Alarm.metric]))</td>"
                 + "<td class=\"n\">\(number(row[Alarm.threshold]))</td></tr>\n"
         }
         return out + "</table></details>\n"
     }
 
-    private func section(_ device: DeviceReport) -> String {
+    func section(_ device: DeviceReport) -> String {
         var out = "<section class=\"device\"><h2 id=\"\(anchor(device.identity))\">\(htmlEscaped(device.label))</h2>"
         out += "<p class=\"meta\">\(device.reports) reports"
         if let coverage = device.coverage { out += ", coverage \(percent(coverage))" }
@@ -185,11 +207,14 @@ struct ReportPage {
         if !device.summary.isEmpty {
             out += "<table><tr><th>series</th><th>count</th><th>min</th><th>max</th><th>mean</th><th>stddev</th></tr>\n"
             for row in device.summary {
-                out += "<tr><td>\(htmlEscaped(text(row[Summary.metric]) ?? ""))</td>"
+                let series = row[Summary.metric]
+                let extrapolated = [row[Summary.min], row[Summary.max]].contains { isBeyondRange($0, series: series) }
+                out += "<tr><td>\(htmlEscaped(text(series) ?? ""))</td>"
                     + "<td class=\"n\">\(number(row[Summary.count]))</td>"
-                    + "<td class=\"n\">\(number(row[Summary.min]))</td><td class=\"n\">\(number(row[Summary.max]))</td>"
-                    + "<td class=\"n\">\(number(row[Summary.mean]))</td>"
-                    + "<td class=\"n\">\(number(row[Summary.stddev]))</td></tr>\n"
+                    + "<td class=\"n\">\(measured(row[Summary.min], series: series))</td>"
+                    + "<td class=\"n\">\(measured(row[Summary.max], series: series))</td>"
+                    + "<td class=\"n\">\(measured(row[Summary.mean], series: series))</td>"
+                    + "<td class=\"n\">\(extrapolated ? "–" : number(row[Summary.stddev]))</td></tr>\n"
             }
             out += "</table>"
         }
@@ -226,7 +251,7 @@ struct ReportPage {
     private func text(_ value: ExportValue) -> String? { if case .text(let text) = value { text } else { nil } }
     private func time(_ value: ExportValue) -> Int64? { if case .timestamp(let time) = value { time } else { nil } }
     private func clock(_ value: ExportValue) -> String { time(value).map(day.clock) ?? "–" }
-    private func percent(_ value: Double?) -> String {
+    func percent(_ value: Double?) -> String {
         value.map { Formatting.fixed($0 * 100, digits: 1) + " %" } ?? "–"
     }
 
@@ -236,6 +261,28 @@ struct ReportPage {
         if number == number.rounded() { return String(Int64(number)) }
         let digits = abs(number) >= 100 ? 1 : abs(number) >= 1 ? 2 : 4
         return Formatting.fixed(number, digits: digits)
+    }
+
+    /// The datasheet range of a ppm series named by a summary row or an alarm (`MQ7.CO`, `MQ7.CO@5m`).
+    private func range(of series: ExportValue) -> ClosedRange<Double>? {
+        guard let name = text(series) else { return nil }
+        return ppmRanges[String(name.split(separator: "@", maxSplits: 1).first ?? "")]
+    }
+
+    private func isBeyondRange(_ value: ExportValue, series: ExportValue) -> Bool {
+        guard case .number(let number) = value, let range = range(of: series) else { return false }
+        return !range.contains(number)
+    }
+
+    /// A value as people read it: a ppm estimate beyond its curve's datasheet range is shown clamped to the range
+    /// edge and marked (`> 10000`, `< 200`), as a meter shows over-range (SPEC §6); HTML-escaped.
+    private func measured(_ value: ExportValue, series: ExportValue) -> String {
+        guard case .number(let amount) = value, let range = range(of: series), !range.contains(amount) else {
+            return number(value)
+        }
+        let edge = amount > range.upperBound ? "> " + number(.number(range.upperBound))
+                                             : "< " + number(.number(range.lowerBound))
+        return "<span title=\"beyond the datasheet range: extrapolated\">\(htmlEscaped(edge))</span>"
     }
 
     private func duration(_ value: ExportValue) -> String {

@@ -40,8 +40,14 @@ public struct ReportWriter {
         let contents = try store.inSnapshot { try read(store) }
         let page = ReportPage(day: day, devices: contents.devices, generatedAt: generatedAt,
                               windowName: contents.meanWindow?.name, rejects: contents.rejects,
-                              alarmHealth: contents.alarmHealth)
-        let folder = try writeFolder(contents.files + [("report.html", Array(page.html().utf8))])
+                              alarmHealth: contents.alarmHealth, ppmRanges: configuration.ppmRanges)
+        var files = contents.files + [("report.html", Array(page.html().utf8))]
+        if page.isFleet {
+            files += contents.devices.map {
+                ("devices/" + ReportPage.fileName(of: $0.device), Array(page.devicePage($0).utf8))
+            }
+        }
+        let folder = try writeFolder(files)
         return ReportResult(folder: folder, devices: contents.devices.count,
                             alarms: contents.devices.reduce(0) { $0 + $1.alarms.count }, analysis: analysis)
     }
@@ -98,7 +104,15 @@ public struct ReportWriter {
                 if let failAfterFiles, index >= failAfterFiles {
                     throw RuntimeError("simulated failure writing \(file.name)")
                 }
-                try DurableFile.create((staging as NSString).appendingPathComponent(file.name), bytes: file.bytes)
+                let path = (staging as NSString).appendingPathComponent(file.name)
+                let folder = (path as NSString).deletingLastPathComponent
+                if folder != staging, !manager.fileExists(atPath: folder) {
+                    try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                }
+                try DurableFile.create(path, bytes: file.bytes)
+            }
+            if files.contains(where: { $0.name.hasPrefix("devices/") }) {
+                DurableFile.syncDirectory(containing: staging + "/devices/x")
             }
             DurableFile.syncDirectory(containing: staging + "/x")
             var isDirectory: ObjCBool = false

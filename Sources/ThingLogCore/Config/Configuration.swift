@@ -70,3 +70,18 @@ public struct AlarmRule: Sendable, Equatable {
     public var severity: Severity
     public var kind: Kind
 }
+
+extension Configuration {
+    /// The datasheet range of every configured ppm series (`SENSOR.GAS`), as stored estimates read (the curve's
+    /// range plus its baseline): estimates outside it are extrapolations (SPEC §6 "Beyond a curve's range").
+    public var ppmRanges: [String: ClosedRange<Double>] {
+        var result: [String: ClosedRange<Double>] = [:]
+        for sensor in sensors {
+            for curve in sensor.gases {
+                result["\(sensor.key).\(curve.gas)"] = (curve.range.lowerBound + curve.baseline)...(
+                    curve.range.upperBound + curve.baseline)
+            }
+        }
+        return result
+    }
+}

@@ -125,7 +125,8 @@ struct RollupFixture {
                 let m2 = row[4].doubleValue! * pow(4, Double(row[5].int64Value!))
                 let stddev = expected.count > 1 ? (m2 / Double(expected.count - 1)).squareRoot() : nil
                 #expect(row[2].int64Value == Int64(expected.count) && row[6].doubleValue == expected.minimum
-                        && row[7].doubleValue == expected.maximum && row[1].int64Value! + row[8].int64Value! == expected.first
+                        && row[7].doubleValue == expected.maximum
+                        && row[1].int64Value! + row[8].int64Value! == expected.first
                         && row[1].int64Value! + row[9].int64Value! == expected.last, "\(table) \(key)")
                 #expect(fixture.close(row[3].doubleValue, expected.mean)
                         && fixture.close(stddev, expected.stddev, scale: abs(expected.mean)), "\(table) \(key)")
