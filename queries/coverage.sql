@@ -22,24 +22,32 @@ raw_times AS (
 ),
 segments AS (
     -- Runs of reports: a rolled-up hour (count, first, last, its gaps) or one raw report time.
-    SELECT r.device_id AS device_id, h.bucket + h.first_offset AS first_ts,
-           h.bucket + h.last_offset AS last_ts, h.count AS reports, h.gaps AS gaps
-    FROM ranges r CROSS JOIN frame_rollup_1h h ON h.device_id = r.device_id AND h.bucket >= r.lo AND h.bucket < r.hi
+    SELECT r.device_id AS device_id, h.slot * 3600000 + h.first_offset AS first_ts,
+           h.slot * 3600000 + h.last_offset AS last_ts, h.count AS reports, h.gaps AS gaps,
+           CASE WHEN h.gaps LIKE '[%' THEN json_extract(h.gaps, '$[0]') END AS first_gap
+    FROM ranges r CROSS JOIN frame_rollup_1h h
+         ON h.device_id = r.device_id AND h.slot >= r.lo / 3600000 AND h.slot < r.hi / 3600000
     UNION ALL
-    SELECT device_id, ts, ts, 1, NULL FROM raw_times
+    SELECT device_id, ts, ts, 1, NULL, NULL FROM raw_times
 ),
 gaps AS (
     SELECT device_id, (first_ts - LAG(last_ts) OVER (PARTITION BY device_id ORDER BY first_ts) + 500) / 1000 AS gap,
            1 AS times
     FROM segments
     UNION ALL
-    SELECT s.device_id, CAST(j.key AS INTEGER), j.value FROM segments s, json_each(s.gaps) j WHERE s.gaps IS NOT NULL
+    -- An hour's histogram: an object {"gap": times}, or an array [first gap, times of it, of the next, ...].
+    SELECT s.device_id, COALESCE(s.first_gap + j.key - 1, CAST(j.key AS INTEGER)), j.value
+    FROM segments s, json_each(s.gaps) j
+    WHERE s.gaps IS NOT NULL AND (s.first_gap IS NULL OR j.key > 0)
+),
+histogram AS (
+    SELECT device_id, gap, SUM(times) AS times FROM gaps WHERE gap IS NOT NULL AND times > 0 GROUP BY device_id, gap
 ),
 ranked AS (
     SELECT device_id, gap, times,
            SUM(times) OVER (PARTITION BY device_id ORDER BY gap ROWS UNBOUNDED PRECEDING) AS through,
            SUM(times) OVER (PARTITION BY device_id) AS c
-    FROM gaps WHERE gap IS NOT NULL
+    FROM histogram
 ),
 medians AS (
     -- The middle gap (or the mean of the two middle ones) in gap order.

@@ -12,21 +12,24 @@ ranges AS (
     FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
 ),
 parts AS (
-    SELECT s.device_id AS device_id, s.metric AS metric, u.bucket / 86400000 AS day_number, u.count AS n,
+    SELECT s.id AS series_id, u.slot / 24 AS day_number, u.count AS n,
            u.mean AS mean, u.min AS low, u.max AS high
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.bucket >= r.lo AND u.bucket < r.hi
+    CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
-    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    SELECT s.id, x.ts / 86400000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
     UNION ALL
-    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    SELECT s.id, x.ts / 86400000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+),
+days AS (
+    SELECT series_id, day_number, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean
+    FROM parts GROUP BY series_id, day_number
 )
-SELECT strftime('%Y-%m-%d', parts.day_number * 86400, 'unixepoch') AS day, d.product AS product, d.name AS device,
-       parts.metric AS metric, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean
-FROM parts JOIN devices d ON d.id = parts.device_id
-GROUP BY parts.day_number, parts.device_id, parts.metric
+SELECT strftime('%Y-%m-%d', days.day_number * 86400, 'unixepoch') AS day, d.product AS product, d.name AS device,
+       s.metric AS metric, days.count AS count, days.min AS min, days.max AS max, days.mean AS mean
+FROM days JOIN series s ON s.id = days.series_id JOIN devices d ON d.id = s.device_id
 ORDER BY day, product, device, metric;

@@ -12,8 +12,9 @@ ranges AS (
     WHERE (d.name = :device OR d.product || '/' || d.name = :device) AND s.metric = :metric
 ),
 parts AS (
-    SELECT u.bucket AS hour_start, u.count AS n, u.mean AS mean, u.min AS low, u.max AS high
-    FROM ranges r CROSS JOIN rollup_1h u ON u.series_key = r.series_id AND u.bucket >= r.lo AND u.bucket < r.hi
+    SELECT u.slot * 3600000 AS hour_start, u.count AS n, u.mean AS mean, u.min AS low, u.max AS high
+    FROM ranges r CROSS JOIN rollup_1h u
+         ON u.series_key = r.series_id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
     SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)

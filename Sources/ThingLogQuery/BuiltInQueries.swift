@@ -37,24 +37,32 @@ raw_times AS (
 ),
 segments AS (
     -- Runs of reports: a rolled-up hour (count, first, last, its gaps) or one raw report time.
-    SELECT r.device_id AS device_id, h.bucket + h.first_offset AS first_ts,
-           h.bucket + h.last_offset AS last_ts, h.count AS reports, h.gaps AS gaps
-    FROM ranges r CROSS JOIN frame_rollup_1h h ON h.device_id = r.device_id AND h.bucket >= r.lo AND h.bucket < r.hi
+    SELECT r.device_id AS device_id, h.slot * 3600000 + h.first_offset AS first_ts,
+           h.slot * 3600000 + h.last_offset AS last_ts, h.count AS reports, h.gaps AS gaps,
+           CASE WHEN h.gaps LIKE '[%' THEN json_extract(h.gaps, '$[0]') END AS first_gap
+    FROM ranges r CROSS JOIN frame_rollup_1h h
+         ON h.device_id = r.device_id AND h.slot >= r.lo / 3600000 AND h.slot < r.hi / 3600000
     UNION ALL
-    SELECT device_id, ts, ts, 1, NULL FROM raw_times
+    SELECT device_id, ts, ts, 1, NULL, NULL FROM raw_times
 ),
 gaps AS (
     SELECT device_id, (first_ts - LAG(last_ts) OVER (PARTITION BY device_id ORDER BY first_ts) + 500) / 1000 AS gap,
            1 AS times
     FROM segments
     UNION ALL
-    SELECT s.device_id, CAST(j.key AS INTEGER), j.value FROM segments s, json_each(s.gaps) j WHERE s.gaps IS NOT NULL
+    -- An hour's histogram: an object {"gap": times}, or an array [first gap, times of it, of the next, ...].
+    SELECT s.device_id, COALESCE(s.first_gap + j.key - 1, CAST(j.key AS INTEGER)), j.value
+    FROM segments s, json_each(s.gaps) j
+    WHERE s.gaps IS NOT NULL AND (s.first_gap IS NULL OR j.key > 0)
+),
+histogram AS (
+    SELECT device_id, gap, SUM(times) AS times FROM gaps WHERE gap IS NOT NULL AND times > 0 GROUP BY device_id, gap
 ),
 ranked AS (
     SELECT device_id, gap, times,
            SUM(times) OVER (PARTITION BY device_id ORDER BY gap ROWS UNBOUNDED PRECEDING) AS through,
            SUM(times) OVER (PARTITION BY device_id) AS c
-    FROM gaps WHERE gap IS NOT NULL
+    FROM histogram
 ),
 medians AS (
     -- The middle gap (or the mean of the two middle ones) in gap order.
@@ -87,23 +95,26 @@ ranges AS (
     FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
 ),
 parts AS (
-    SELECT s.device_id AS device_id, s.metric AS metric, u.bucket / 86400000 AS day_number, u.count AS n,
+    SELECT s.id AS series_id, u.slot / 24 AS day_number, u.count AS n,
            u.mean AS mean, u.min AS low, u.max AS high
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.bucket >= r.lo AND u.bucket < r.hi
+    CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
-    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    SELECT s.id, x.ts / 86400000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
     UNION ALL
-    SELECT s.device_id, s.metric, x.ts / 86400000, 1, x.value, x.value, x.value
+    SELECT s.id, x.ts / 86400000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+),
+days AS (
+    SELECT series_id, day_number, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean
+    FROM parts GROUP BY series_id, day_number
 )
-SELECT strftime('%Y-%m-%d', parts.day_number * 86400, 'unixepoch') AS day, d.product AS product, d.name AS device,
-       parts.metric AS metric, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean
-FROM parts JOIN devices d ON d.id = parts.device_id
-GROUP BY parts.day_number, parts.device_id, parts.metric
+SELECT strftime('%Y-%m-%d', days.day_number * 86400, 'unixepoch') AS day, d.product AS product, d.name AS device,
+       s.metric AS metric, days.count AS count, days.min AS min, days.max AS max, days.mean AS mean
+FROM days JOIN series s ON s.id = days.series_id JOIN devices d ON d.id = s.device_id
 ORDER BY day, product, device, metric;
 """# + "\n"),
         ("hourly-means", #"""
@@ -121,8 +132,9 @@ ranges AS (
     WHERE (d.name = :device OR d.product || '/' || d.name = :device) AND s.metric = :metric
 ),
 parts AS (
-    SELECT u.bucket AS hour_start, u.count AS n, u.mean AS mean, u.min AS low, u.max AS high
-    FROM ranges r CROSS JOIN rollup_1h u ON u.series_key = r.series_id AND u.bucket >= r.lo AND u.bucket < r.hi
+    SELECT u.slot * 3600000 AS hour_start, u.count AS n, u.mean AS mean, u.min AS low, u.max AS high
+    FROM ranges r CROSS JOIN rollup_1h u
+         ON u.series_key = r.series_id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
     SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)

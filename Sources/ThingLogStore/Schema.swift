@@ -20,7 +20,7 @@ enum Schema {
     static let version6 = """
     CREATE TABLE rollup_5m(
         series_key INTEGER NOT NULL,    -- series.id, or −ppm_series.id for a ppm series (usable estimates)
-        bucket INTEGER NOT NULL,        -- bucket start, epoch ms
+        slot INTEGER NOT NULL,          -- the bucket's number: it starts at slot × 5 min (epoch ms)
         count INTEGER NOT NULL,
         mean REAL NOT NULL,
         m2 REAL NOT NULL,               -- sum of squared deviations from the mean = m2 · 4^m2_shift
@@ -29,11 +29,11 @@ enum Schema {
         max REAL NOT NULL,
         first_offset INTEGER NOT NULL,  -- first and last sample time, in ms after the bucket start
         last_offset INTEGER NOT NULL,
-        PRIMARY KEY(series_key, bucket)
+        PRIMARY KEY(series_key, slot)
     ) WITHOUT ROWID;
     CREATE TABLE rollup_1h(
         series_key INTEGER NOT NULL,
-        bucket INTEGER NOT NULL,
+        slot INTEGER NOT NULL,          -- starts at slot × 1 h
         count INTEGER NOT NULL,
         mean REAL NOT NULL,
         m2 REAL NOT NULL,
@@ -42,16 +42,17 @@ enum Schema {
         max REAL NOT NULL,
         first_offset INTEGER NOT NULL,
         last_offset INTEGER NOT NULL,
-        PRIMARY KEY(series_key, bucket)
+        PRIMARY KEY(series_key, slot)
     ) WITHOUT ROWID;
     CREATE TABLE frame_rollup_1h(
         device_id INTEGER NOT NULL,
-        bucket INTEGER NOT NULL,
+        slot INTEGER NOT NULL,          -- starts at slot × 1 h
         count INTEGER NOT NULL,         -- distinct sample times (reports with readings)
         first_offset INTEGER NOT NULL,  -- ms after the bucket start
         last_offset INTEGER NOT NULL,
-        gaps TEXT NOT NULL,             -- {"gap in whole seconds": times, ...} between consecutive sample times
-        PRIMARY KEY(device_id, bucket)
+        gaps TEXT NOT NULL,             -- gaps between consecutive sample times, in whole seconds: {"gap": times,
+                                        -- ...} or [first gap, times of it, times of the next gap, ...]
+        PRIMARY KEY(device_id, slot)
     ) WITHOUT ROWID;
     CREATE VIEW rollup_complete_v AS
         SELECT a.device_id AS device_id,
@@ -63,14 +64,14 @@ enum Schema {
             GROUP BY r.device_id
         ) late ON late.device_id = a.device_id
         WHERE a.through_ts IS NOT NULL;
-    \(statisticsView("stats_5m_v", table: "rollup_5m"))
-    \(statisticsView("stats_1h_v", table: "rollup_1h"))
+    \(statisticsView("stats_5m_v", table: "rollup_5m", width: 300_000))
+    \(statisticsView("stats_1h_v", table: "rollup_1h", width: 3_600_000))
     DELETE FROM analysis_devices;
     """
 
-    private static func statisticsView(_ name: String, table: String) -> String {
+    private static func statisticsView(_ name: String, table: String, width: Int) -> String {
         let columns = """
-            r.bucket AS bucket, r.count AS count, r.mean AS mean, r.min AS min, r.max AS max,
+            r.slot * \(width) AS bucket, r.count AS count, r.mean AS mean, r.min AS min, r.max AS max,
                    CASE WHEN r.count > 1 THEN sqrt(r.m2 / (r.count - 1)) * power(2.0, r.m2_shift) END AS stddev
             """
         return """

@@ -56,12 +56,13 @@ extension StoreReader {
         }
         if low < high {
             let statement = try database.cachedStatement("""
-                SELECT count, mean, m2, m2_shift, min, max, bucket + first_offset, bucket + last_offset FROM rollup_1h
-                WHERE series_key = ? AND bucket >= ? AND bucket < ? ORDER BY bucket
+                SELECT count, mean, m2, m2_shift, min, max, slot * 3600000 + first_offset, slot * 3600000 + last_offset
+                FROM rollup_1h WHERE series_key = ? AND slot >= ? AND slot < ? ORDER BY slot
                 """)
             defer { statement.reset() }
             let key = series.isPPM ? RollupSeries.ppm(series.id) : RollupSeries.raw(series.id)
-            try statement.bind([.integer(key.key), .integer(low), .integer(high)])
+            try statement.bind([.integer(key.key), .integer(RollupWriter.slot(low, .hour)),
+                                .integer(RollupWriter.slot(high, .hour))])
             while try statement.step() {
                 let moments = RunningMoments(count: Int(statement.int64(0)), mean: statement.double(1),
                                              m2: statement.double(2), shift: Int(statement.int64(3)),

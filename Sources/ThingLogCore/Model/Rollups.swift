@@ -81,8 +81,17 @@ package struct FrameRollupRow: Sendable, Equatable {
         self.gaps = gaps
     }
 
-    /// The gaps as stored: a JSON object from gap (decimal text) to count, in gap order.
+    /// The gaps as stored, whichever JSON text is shorter: an array `[g, n_g, n_g+1, …]` (the smallest gap, then
+    /// the count of each gap from it on, zeros included: compact for regular reporting), or an object
+    /// `{"gap": count, …}` (compact for a few scattered gaps).
     package var gapsText: String {
-        "{" + gaps.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        let sorted = gaps.sorted { $0.key < $1.key }
+        let object = "{" + sorted.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        guard let first = sorted.first?.key, let last = sorted.last?.key, last - first < Int64(object.utf8.count) else {
+            return object
+        }
+        let counts = (first...last).map { String(gaps[$0] ?? 0) }
+        let array = "[" + ([String(first)] + counts).joined(separator: ",") + "]"
+        return array.utf8.count < object.utf8.count ? array : object
     }
 }

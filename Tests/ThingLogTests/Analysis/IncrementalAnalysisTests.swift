@@ -195,7 +195,7 @@ import Testing
         }
         let expected = rollups(whole)
         #expect(rollups(pieces) == expected)
-        let kept = try Database(path: whole).integer("SELECT COUNT(DISTINCT bucket) FROM rollup_5m")
+        let kept = try Database(path: whole).integer("SELECT COUNT(DISTINCT slot) FROM rollup_5m")
         #expect(kept == 25 || kept == 24, "two hours of 5-minute buckets (and the one the cut falls in)")
     }
 

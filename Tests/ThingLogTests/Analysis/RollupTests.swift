@@ -100,6 +100,15 @@ struct RollupFixture {
 
     // MARK: Rollup rows
 
+    @Test func reportGapsAreStoredInTheShorterForm() {
+        func text(_ gaps: [Int64: Int]) -> String {
+            FrameRollupRow(bucket: 0, count: 1, firstTime: 0, lastTime: 0, gaps: gaps).gapsText
+        }
+        #expect(text([60: 58, 61: 1, 63: 2]) == "[60,58,1,0,2]")
+        #expect(text([1: 1, 3000: 1]) == #"{"1":1,"3000":1}"#)
+        #expect(text([:]) == "{}")
+    }
+
     @Test func rollupRowsEqualABruteForceComputation() throws {
         let db = fixture.directory.file("rows.db")
         fixture.ingest(fixture.lines, into: db)
@@ -112,7 +121,7 @@ struct RollupFixture {
             let table = width == .hour ? "rollup_1h" : "rollup_5m"
             var stored: [String: [SQLiteValue]] = [:]
             for row in try database.rows("SELECT * FROM \(table)") {
-                stored["\(row[0].int64Value!)@\(row[1].int64Value!)"] = row
+                stored["\(row[0].int64Value!)@\(row[1].int64Value! * width.rawValue)"] = row
             }
             let groups = Dictionary(grouping: all) { "\($0.seriesKey)@\(width.bucket(of: $0.time))" }
             let kept = groups.filter { width == .hour || width.bucket(of: $0.value[0].time) >= keepFrom }
@@ -126,8 +135,8 @@ struct RollupFixture {
                 let stddev = expected.count > 1 ? (m2 / Double(expected.count - 1)).squareRoot() : nil
                 #expect(row[2].int64Value == Int64(expected.count) && row[6].doubleValue == expected.minimum
                         && row[7].doubleValue == expected.maximum
-                        && row[1].int64Value! + row[8].int64Value! == expected.first
-                        && row[1].int64Value! + row[9].int64Value! == expected.last, "\(table) \(key)")
+                        && row[1].int64Value! * width.rawValue + row[8].int64Value! == expected.first
+                        && row[1].int64Value! * width.rawValue + row[9].int64Value! == expected.last, "\(table) \(key)")
                 #expect(fixture.close(row[3].doubleValue, expected.mean)
                         && fixture.close(stddev, expected.stddev, scale: abs(expected.mean)), "\(table) \(key)")
             }
@@ -137,7 +146,8 @@ struct RollupFixture {
             .mapValues { Array(Set($0.map(\.time))).sorted() }
         var frames = 0
         for row in try database.rows("""
-            SELECT device_id, bucket, count, bucket + first_offset, bucket + last_offset, gaps FROM frame_rollup_1h
+            SELECT device_id, slot * 3600000, count, slot * 3600000 + first_offset, slot * 3600000 + last_offset, gaps
+            FROM frame_rollup_1h
             """) {
             let times = try #require(reports[row[0].int64Value!]).filter {
                 RollupWidth.hour.bucket(of: $0) == row[1].int64Value!
@@ -146,9 +156,18 @@ struct RollupFixture {
             for (earlier, later) in zip(times, times.dropFirst()) {
                 gaps[String((later - earlier + 500) / 1000), default: 0] += 1
             }
-            let stored = try JSONSerialization.jsonObject(with: Data(row[5].stringValue!.utf8)) as? [String: Int]
+            var stored: [String: Int]?
+            switch try JSONSerialization.jsonObject(with: Data(row[5].stringValue!.utf8)) {
+            case let object as [String: Int]: stored = object
+            case let array as [Int]:
+                stored = [:]
+                for (offset, count) in array.dropFirst().enumerated() where count > 0 {
+                    stored?[String(array[0] + offset)] = count
+                }
+            default: stored = nil
+            }
             #expect(row[2].int64Value == Int64(times.count) && row[3].int64Value == times.first
-                    && row[4].int64Value == times.last && stored == gaps)
+                    && row[4].int64Value == times.last && stored == gaps, "\(row[5])")
             frames += times.count
         }
         #expect(frames == reports.values.map(\.count).reduce(0, +), "every report time is in one hour's rollup")

@@ -86,7 +86,7 @@ import Testing
         #expect(try database.scalar("PRAGMA integrity_check") == .text("ok"))
         let configuration = try ConfigurationLoader.load(path: nil, currentDirectory: directory.path)
         _ = try Analyzer(path: path, configuration: configuration).run()
-        #expect(try database.rows("SELECT series_key, bucket, count FROM rollup_1h WHERE series_key > 0 ORDER BY 1")
+        #expect(try database.rows("SELECT series_key, slot, count FROM rollup_1h WHERE series_key > 0 ORDER BY 1")
                 == [[.integer(1), .integer(0), .integer(1)], [.integer(2), .integer(0), .integer(1)],
                     [.integer(3), .integer(0), .integer(1)]])
     }
