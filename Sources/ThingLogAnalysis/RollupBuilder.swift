@@ -17,8 +17,9 @@ final class RollupBuilder {
     let series: [RollupSeries]
     /// 5-minute rows of buckets before this time are not kept (their retention has passed).
     let keepFiveMinutesFrom: Int64
-    private var fiveMinutes: [OpenBucket]
-    private var hours: [OpenBucket]
+    /// The open buckets by slot, in memory the builder owns (no copy-on-write or exclusivity checks per value).
+    private let fiveMinutes: UnsafeMutablePointer<OpenBucket>
+    private let hours: UnsafeMutablePointer<OpenBucket>
     private var frame: FrameRollupRow?
     private var finishedFiveMinutes: [RollupRow] = []
     private var finishedHours: [RollupRow] = []
@@ -28,9 +29,18 @@ final class RollupBuilder {
     init(series: [RollupSeries], keepFiveMinutesFrom: Int64) {
         self.series = series
         self.keepFiveMinutesFrom = keepFiveMinutesFrom
-        fiveMinutes = Array(repeating: OpenBucket(), count: series.count)
-        hours = fiveMinutes
+        fiveMinutes = .allocate(capacity: max(series.count, 1))
+        fiveMinutes.initialize(repeating: OpenBucket(), count: series.count)
+        hours = .allocate(capacity: max(series.count, 1))
+        hours.initialize(repeating: OpenBucket(), count: series.count)
         slotBySeries = Dictionary(series.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    deinit {
+        fiveMinutes.deinitialize(count: series.count)
+        fiveMinutes.deallocate()
+        hours.deinitialize(count: series.count)
+        hours.deallocate()
     }
 
     /// The slot of `series`, nil when this builder does not know it.
@@ -42,23 +52,26 @@ final class RollupBuilder {
     /// Adds a value of the series in `slot` (values of one slot arrive in time order; non-finite ones are skipped).
     func add(_ slot: Int, time: Int64, value: Double) {
         guard value.isFinite else { return }
-        Self.add(&fiveMinutes[slot], width: .fiveMinutes, time: time, value: value) { closed in
-            if closed.bucket >= keepFiveMinutesFrom { finishedFiveMinutes.append(row(closed, slot)) }
+        let five = fiveMinutes + slot, hour = hours + slot
+        if let closed = Self.advance(five, width: .fiveMinutes, to: time), closed.bucket >= keepFiveMinutesFrom {
+            finishedFiveMinutes.append(row(closed, slot))
         }
-        Self.add(&hours[slot], width: .hour, time: time, value: value) { closed in
-            finishedHours.append(row(closed, slot))
-        }
+        if let closed = Self.advance(hour, width: .hour, to: time) { finishedHours.append(row(closed, slot)) }
+        five.pointee.moments.add(value)
+        five.pointee.lastTime = time
+        hour.pointee.moments.add(value)
+        hour.pointee.lastTime = time
     }
 
-    private static func add(_ open: inout OpenBucket, width: RollupWidth, time: Int64, value: Double,
-                            close: (OpenBucket) -> Void) {
-        let bucket = width.bucket(of: time)
-        if open.bucket != bucket {
-            if open.bucket != .min { close(open) }
-            open = OpenBucket(bucket: bucket, firstTime: time)
-        }
-        open.moments.add(value)
-        open.lastTime = time
+    /// Makes `open` the bucket holding `time` (times of a slot never decrease); returns the bucket it closed.
+    @inline(__always)
+    private static func advance(_ open: UnsafeMutablePointer<OpenBucket>, width: RollupWidth,
+                                to time: Int64) -> OpenBucket? {
+        let start = open.pointee.bucket
+        if start != .min, time >= start, time - start < width.rawValue { return nil }
+        let closed = start == .min ? nil : open.pointee
+        open.pointee = OpenBucket(bucket: width.bucket(of: time), firstTime: time)
+        return closed
     }
 
     private func row(_ open: OpenBucket, _ slot: Int) -> RollupRow {
