@@ -38,6 +38,8 @@ public final class Receiver {
     private let committer: GroupCommitter<Answers>
     private let parser: ReportParser
     private let wallClock: () -> Int64
+    /// Receive times of envelopes: the wall clock, never running backwards (a step back is slewed).
+    private let receiveClock: ReceiveClock
     private let log: (String) -> Void
     private var open = GroupCommitter<Answers>.Batch(entries: [], token: Answers())
     private var awaitingCommit = 0
@@ -55,6 +57,7 @@ public final class Receiver {
         self.settings = settings
         self.metrics = metrics
         self.wallClock = wallClock
+        receiveClock = ReceiveClock(wall: wallClock, monotonic: MonotonicClock.now)
         self.log = log
     }
 
@@ -156,7 +159,7 @@ public final class Receiver {
                 // Nothing more is taken in while the store cannot write: the platform sends it again later.
                 return .text(503, "\(problem)\n", headers: [("Retry-After", "5")])
             }
-            let entries = ForwardedBody.entries(request.body, now: wallClock(), parser: parser)
+            let entries = ForwardedBody.entries(request.body, now: receiveClock.now(), parser: parser)
             guard !entries.isEmpty else { return .json(200, Self.body(for: [])) }
             open.entries += entries
             open.token.requests.append((ticket, Self.body(for: entries), request.keepAlive))

@@ -46,6 +46,8 @@ public final class Subscriber {
     public let settings: Settings
     private let log: (String) -> Void
     private let wallClock: () -> Int64
+    /// Receive times: the wall clock, never running backwards (a step back is slewed).
+    private let receiveClock: ReceiveClock
     public private(set) var totals = Totals()
     private let committer: BatchCommitter
     private var policy: BatchPolicy
@@ -60,6 +62,7 @@ public final class Subscriber {
 
     public init(client: MQTTClient, writer: sending StoreWriter, parser: ReportParser, settings: Settings,
                 metrics: Metrics? = nil, wallClock: @escaping () -> Int64 = Timestamp.now,
+                monotonicClock: @escaping () -> Int64 = MonotonicClock.now,
                 reopen: (@Sendable () throws -> StoreWriter)? = nil, log: @escaping (String) -> Void) throws {
         self.client = client
         self.metrics = metrics
@@ -69,6 +72,7 @@ public final class Subscriber {
         self.parser = parser
         self.settings = settings
         self.wallClock = wallClock
+        receiveClock = ReceiveClock(wall: wallClock, monotonic: monotonicClock)
         self.log = log
     }
 
@@ -112,13 +116,15 @@ public final class Subscriber {
     private func handle(_ event: MQTTClient.Event) throws {
         switch event {
         case .delivered(let publish):
-            let message = IncomingMessage(topic: publish.topic, payload: publish.payload, receivedAt: wallClock(),
+            let message = IncomingMessage(topic: publish.topic, payload: publish.payload,
+                                          receivedAt: receiveClock.now(),
                                           packetID: publish.packetID, isRedelivery: publish.dup, origin: .live)
             store(parser.entry(for: message), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
         case .deliveredOversized(let publish):
             let rejection = Rejection(reason: .tooLarge, detail: "payload of \(publish.payloadSize) bytes "
                                       + "exceeds \(ReportParser.maximumPayloadBytes)", topic: publish.topic,
-                                      receivedAt: wallClock(), bytes: publish.payloadPrefix, size: publish.payloadSize)
+                                      receivedAt: receiveClock.now(), bytes: publish.payloadPrefix,
+                                      size: publish.payloadSize)
             store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
         case .opened:
             // A new connection, from its first byte: acknowledgements of earlier ones must never go out on it (a

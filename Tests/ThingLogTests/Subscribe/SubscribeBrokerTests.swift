@@ -278,6 +278,67 @@ import Testing
         #expect(subscriber.terminate() == 0)
     }
 
+    /// Issue #15: the wall clock stepping back five minutes mid-stream (NTP correcting a gateway) does not make
+    /// receive times run backwards: each device's untimed reports keep increasing, unique receive times, and none is
+    /// quarantined for want of a free millisecond.
+    @Test func receiveTimesKeepIncreasingWhenTheClockStepsBack() throws {
+        let broker = try MosquittoBroker()
+        let db = directory.file("step.db")
+        final class SteppingClock: @unchecked Sendable {
+            let lock = NSLock()
+            var calls: Int64 = 0
+            var stepped = false
+            let start = Timestamp.now()
+            func now() -> Int64 {
+                lock.lock()
+                defer { lock.unlock() }
+                calls += 1
+                return start + calls * 50 - (stepped ? 300_000 : 0)
+            }
+            func stepBack() {
+                lock.lock()
+                stepped = true
+                lock.unlock()
+            }
+        }
+        let clock = SteppingClock()
+        let done = DispatchSemaphore(value: 0)
+        final class Outcome: @unchecked Sendable { var result: CommandResult? }
+        let outcome = Outcome()
+        let path = directory.path, address = broker.address
+        Thread.detachNewThread {
+            outcome.result = runCLI(["subscribe", "--broker", address, "--db", db, "--client-id", "step",
+                                     "--count", "60"], in: path, clock: { clock.now() })
+            done.signal()
+        }
+        #expect(eventually { FileManager.default.fileExists(atPath: db) })
+        Thread.sleep(forTimeInterval: 0.5)
+        // Half of each device's reports, then the step back, then the other half.
+        for half in 0..<2 {
+            for device in 1...2 {
+                let lines = payloads(device: device, count: 30, timestamped: false)
+                try broker.publish(lines: Array(lines[(half * 15)..<(half * 15 + 15)]),
+                                   topic: "$thing/up/property/CS0SLTKSYA/dev\(device)")
+            }
+            if half == 0 {
+                #expect(eventually { count(db, "SELECT COUNT(*) FROM reports") == 30 })
+                clock.stepBack()
+            }
+        }
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(outcome.result?.status == 0, "\(outcome.result?.standardError ?? "")")
+        let database = try Database(path: db, mode: .readOnly)
+        for device in ["dev1", "dev2"] {
+            let times = try database.rows("""
+                SELECT ts FROM reports_v WHERE device = '\(device)' AND receive_time ORDER BY id
+                """).compactMap { $0[0].int64Value }
+            #expect(times.count == 30, "\(device)")
+            #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 },
+                    "\(device): \(times.map { $0 - clock.start })")
+        }
+        #expect(count(db, "SELECT COUNT(*) FROM rejects") == 0)
+    }
+
     @Test func shareGroupSubscribesTheDefaultFiltersShared() {
         let conflicting = runCLI(["subscribe", "--share-group", "g", "--topic", "a/b"], in: directory.path)
         #expect(conflicting.status == 2 && conflicting.standardError.contains("--share-group"))

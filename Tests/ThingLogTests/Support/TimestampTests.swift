@@ -61,3 +61,29 @@ import Testing
         for bad in ["5", "m", "-5m", "5x", "5 m", "", "1e3s"] { #expect(DurationText.milliseconds(bad) == nil) }
     }
 }
+
+/// `ReceiveClock`: live receive times never run backwards; a step back is slewed at half rate, then left behind.
+@Suite struct ReceiveClockTests {
+    @Test func aStepBackIsSlewedUntilTheWallClockCatchesUp() {
+        var wall: Int64 = 1_000_000, monotonic: Int64 = 0
+        let clock = ReceiveClock(wall: { wall }, monotonic: { monotonic })
+        var issued: [Int64] = []
+        for step in 0..<2_000 {
+            wall += 10
+            monotonic += 10
+            if step == 100 { wall -= 5_000 }   // NTP steps the clock back five seconds
+            issued.append(clock.now())
+        }
+        #expect(zip(issued, issued.dropFirst()).allSatisfy { $0 < $1 }, "strictly increasing at 10 ms a call")
+        #expect(issued[100] == issued[99] + 5, "after the step, half the real rate")
+        #expect(clock.isSlewing == false && issued.last == wall, "caught up (after twice the step) and back on it")
+        // The wall clock at call i; it catches up with the slewed times after twice the step (1000 calls).
+        let walls = issued.indices.map { Int64(1_000_000 + 10 * ($0 + 1) - ($0 >= 100 ? 5_000 : 0)) }
+        let caughtUp = issued.indices.first { $0 >= 100 && issued[$0] == walls[$0] }
+        #expect(caughtUp.map { (1_095...1_105).contains($0) } ?? false, "\(String(describing: caughtUp))")
+        // A step forward is taken at once.
+        wall += 60_000
+        monotonic += 10
+        #expect(clock.now() == wall)
+    }
+}
