@@ -78,6 +78,60 @@ import Testing
         #expect(stored.contains(1_000_000))
     }
 
+    /// The same full disk under a live MQTT stream: the subscriber stays up and connected, stops acknowledging
+    /// (the broker keeps what it has not acknowledged), `/healthz` answers 503, and after the filesystem grows every
+    /// published report is stored, without a restart.
+    @Test func aFullDiskUnderALiveStreamIsWaitedOutBySubscribe() throws {
+        let mountPoint = directory.file("small-mqtt")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard getuid() == 0, Self.mount(["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint]) else {
+            print("StoreOutageTests: skipped, mounting a tmpfs needs root (run the suite as root to test a full disk)")
+            return
+        }
+        defer { _ = Self.mount(["-o", "remount,size=64m", mountPoint]); umount(mountPoint) }
+        let broker = try MosquittoBroker()
+        let db = mountPoint + "/s.db", http = try MosquittoBroker.freePort()
+        let subscriber = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", db,
+                                                           "--client-id", "full", "--http", "127.0.0.1:\(http)"],
+                                               directory: directory.path)
+        #expect(subscriber.waitFor("connected to"))
+        func health() -> Int? {
+            let curl = Process(), output = Pipe()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+                              "http://127.0.0.1:\(http)/healthz"]
+            curl.standardOutput = output
+            guard (try? curl.run()) != nil else { return nil }
+            curl.waitUntilExit()
+            return Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        // 20 devices × 1500 timestamped reports: about three times what fits in 3 MiB.
+        let base = Timestamp.now() - 3_600_000
+        let publishers = DispatchGroup()
+        for device in 1...20 {
+            let lines = (0..<1500).map { index in
+                "{\"method\":\"report\",\"params\":{\"MQ2\":\(100 + index % 400),\"MQ7\":\(60 + device),"
+                    + "\"DHT11_T\":21,\"DHT11_H\":55},\"timestamp\":\(base + Int64(index) * 1000 + Int64(device))}"
+            }
+            DispatchQueue.global().async(group: publishers) {
+                try? broker.publish(lines: lines, topic: "$thing/up/property/CS0SLTKSYA/dev\(device)")
+            }
+        }
+        publishers.wait()
+        try #require(subscriber.waitFor("store unavailable", timeout: 30), "the 3 MiB filesystem filled up")
+        #expect(eventually(timeout: 10) { health() == 503 }, "/healthz says so")
+        #expect(subscriber.process.isRunning, "still up while the disk is full")
+        #expect(Self.mount(["-o", "remount,size=64m", mountPoint]))
+        #expect(eventually(timeout: 60) {
+            (try? Database(path: db, mode: .readOnly).scalar("SELECT COUNT(*) FROM reports")?.int64Value) == 30_000
+        }, "every published report stored after the disk grew")
+        #expect(eventually(timeout: 10) { health() == 200 }, "healthy again without a restart")
+        #expect(subscriber.terminate() == 0)
+        #expect(subscriber.standardError.contains("store available again"), "\(subscriber.standardError)")
+        let stats = try StoreStatistics.read(from: Database(path: db, mode: .readOnly))
+        #expect(stats.reports == 30_000 && stats.readings == 120_000 && stats.duplicates == 0)
+    }
+
     /// The store file renamed away under a running receiver is an outage (SQLite would go on writing to a file nobody
     /// reads); renamed back, writing resumes; replaced by another file (a restore), the receiver reopens it.
     @Test func aStoreMovedAwayIsWaitedForAndAReplacedOneReopened() throws {
