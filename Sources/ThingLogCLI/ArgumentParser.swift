@@ -61,7 +61,7 @@ public struct OptionSpec: Sendable {
                 throw UsageError("\(name) \(value): expected \(list)")
             }
         case .time:
-            guard Timestamp.parseArgument(value, timeZone: .gmt) != nil else {
+            guard Timestamp.parseArgument(value, timeZone: .utc) != nil else {
                 throw UsageError("\(name) \(value): expected ISO 8601 with a zone (2026-11-26T08:00:00Z), YYYY-MM-DD "
                                  + "or epoch milliseconds, within years 0001–9999")
             }

@@ -101,16 +101,16 @@ struct CalibrateCommand: Command {
 
 extension CommandContext {
     /// `--tz`, else `$TZ`, else UTC (SPEC §3).
-    func timeZone(_ arguments: ParsedArguments) throws -> TimeZone {
+    func timeZone(_ arguments: ParsedArguments) throws -> ZoneInfo {
         let name = arguments.value("--tz") ?? environment["TZ"].flatMap { $0.isEmpty ? nil : $0 } ?? "UTC"
-        guard let zone = TimeZone(identifier: name.hasPrefix(":") ? String(name.dropFirst()) : name) else {
+        guard let zone = ZoneInfo(identifier: name.hasPrefix(":") ? String(name.dropFirst()) : name) else {
             throw UsageError("--tz \(name): not an IANA time zone (e.g. Asia/Shanghai)")
         }
         return zone
     }
 
     /// A SPEC §3 time argument from `flag`.
-    func timeArgument(_ arguments: ParsedArguments, _ flag: String, timeZone: TimeZone,
+    func timeArgument(_ arguments: ParsedArguments, _ flag: String, timeZone: ZoneInfo,
                       required: Bool = false) throws(UsageError) -> Int64? {
         guard let text = arguments.value(flag) else {
             if required { throw UsageError("\(flag) T is required (ISO 8601, YYYY-MM-DD or epoch ms)") }

@@ -54,7 +54,7 @@ struct SimulateCommand: Command {
         }
         let yesterday = (context.clock() / Timestamp.millisecondsPerDay - 1) * Timestamp.millisecondsPerDay
         if let text = arguments.value("--start") {
-            guard let start = Timestamp.parseArgument(text, timeZone: .gmt) else {
+            guard let start = Timestamp.parseArgument(text, timeZone: .utc) else {
                 throw UsageError("--start \(text): expected ISO 8601 with a zone, YYYY-MM-DD or epoch milliseconds")
             }
             settings.start = start

@@ -10,9 +10,9 @@ public struct QueryRunner {
     public static let timeParameters: Set<String> = ["from", "to", "since", "until"]
 
     public let database: Database
-    public let timeZone: TimeZone
+    public let timeZone: ZoneInfo
 
-    public init(database: Database, timeZone: TimeZone) {
+    public init(database: Database, timeZone: ZoneInfo) {
         self.database = database
         self.timeZone = timeZone
     }

@@ -7,11 +7,11 @@ import ThingLogAnalysis
 /// across DST changes.
 public struct ReportDay: Sendable {
     public let year: Int64, month: Int64, day: Int64
-    public let timeZone: TimeZone
+    public let timeZone: ZoneInfo
     public let start: Int64
     public let end: Int64
 
-    public init(year: Int64, month: Int64, day: Int64, timeZone: TimeZone) {
+    public init(year: Int64, month: Int64, day: Int64, timeZone: ZoneInfo) {
         self.year = year
         self.month = month
         self.day = day
@@ -22,14 +22,14 @@ public struct ReportDay: Sendable {
     }
 
     /// `YYYY-MM-DD`.
-    public init?(_ text: String, timeZone: TimeZone) {
+    public init?(_ text: String, timeZone: ZoneInfo) {
         guard let date = Timestamp.parseCalendarDate(text) else { return nil }
         self.init(year: date.year, month: date.month, day: date.day, timeZone: timeZone)
     }
 
     /// The day before the one containing `now`, in `timeZone` (the nightly job's default).
-    public static func yesterday(now: Int64, timeZone: TimeZone) -> ReportDay {
-        let local = now + Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(now) / 1000))) * 1000
+    public static func yesterday(now: Int64, timeZone: ZoneInfo) -> ReportDay {
+        let local = now + timeZone.offsetMilliseconds(at: now)
         let date = Timestamp.civil(days: floorDivide(local, Timestamp.millisecondsPerDay) - 1)
         return ReportDay(year: date.year, month: date.month, day: date.day, timeZone: timeZone)
     }
@@ -42,12 +42,12 @@ public struct ReportDay: Sendable {
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
-    /// The zone's IANA name (`UTC` rather than Foundation's `GMT`).
+    /// The zone's IANA name (`UTC` for `GMT`).
     public var zoneName: String { timeZone.identifier == "GMT" ? "UTC" : timeZone.identifier }
 
     /// Minutes east of UTC at `time`.
     func offsetMinutes(at time: Int64) -> Int64 {
-        Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(time) / 1000))) / 60
+        timeZone.offsetMilliseconds(at: time) / 60_000
     }
 
     /// Local `HH:MM` of an instant.

@@ -119,12 +119,12 @@ public enum Timestamp {
     }
 
     /// Epoch milliseconds of local midnight starting a calendar date in `timeZone`.
-    public static func startOfDay(year: Int64, month: Int64, day: Int64, in timeZone: TimeZone) -> Int64 {
+    public static func startOfDay(year: Int64, month: Int64, day: Int64, in timeZone: ZoneInfo) -> Int64 {
         let localMidnight = days(year: year, month: month, day: day) * millisecondsPerDay
         // Resolve the zone's offset at that instant; two passes settle DST transitions.
         var guess = localMidnight
         for _ in 0..<2 {
-            let offset = Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(guess) / 1000))) * 1000
+            let offset = timeZone.offsetMilliseconds(at: guess)
             guess = localMidnight - offset
         }
         return guess
@@ -136,7 +136,7 @@ public enum Timestamp {
 
     /// A SPEC §3 time argument: ISO 8601 with a zone, `YYYY-MM-DD` (midnight in `timeZone`), or epoch milliseconds;
     /// nil when it is none of these or lies outside `argumentRange`.
-    public static func parseArgument(_ text: String, timeZone: TimeZone) -> Int64? {
+    public static func parseArgument(_ text: String, timeZone: ZoneInfo) -> Int64? {
         if let millis = Int64(text) { return argumentRange.contains(millis) ? millis : nil }
         if let date = parseCalendarDate(text) {
             return startOfDay(year: date.year, month: date.month, day: date.day, in: timeZone)

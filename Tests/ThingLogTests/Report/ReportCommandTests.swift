@@ -106,7 +106,7 @@ import Testing
         let db = seeded()
         let configuration = try ConfigurationLoader.load(path: directory.file("thinglog.json"),
                                                          currentDirectory: directory.path)
-        let reportDay = try #require(ReportDay(day, timeZone: TimeZone(identifier: "UTC")!))
+        let reportDay = try #require(ReportDay(day, timeZone: .utc))
         var writer = ReportWriter(databasePath: db, configuration: configuration, day: reportDay,
                                   outputDirectory: directory.file("out"), generatedAt: 1)
         writer.failAfterFiles = 2
@@ -135,11 +135,11 @@ import Testing
     }
 
     @Test func theDayFollowsDSTInTheTimeZone() throws {
-        let spring = try #require(ReportDay("2026-03-29", timeZone: TimeZone(identifier: "Europe/Berlin")!))
+        let spring = try #require(ReportDay("2026-03-29", timeZone: ZoneInfo(identifier: "Europe/Berlin")!))
         #expect(spring.end - spring.start == 23 * 3_600_000)
         #expect(spring.ticks(everyHours: 3).map(\.label)
                 == ["00:00", "03:00", "06:00", "09:00", "12:00", "15:00", "18:00", "21:00"])
-        let autumn = try #require(ReportDay("2026-10-25", timeZone: TimeZone(identifier: "Europe/Berlin")!))
+        let autumn = try #require(ReportDay("2026-10-25", timeZone: ZoneInfo(identifier: "Europe/Berlin")!))
         #expect(autumn.end - autumn.start == 25 * 3_600_000)
     }
 

@@ -40,11 +40,11 @@ import Testing
     }
 
     @Test func timeArgumentsAcceptDatesInAZoneAndEpochMilliseconds() throws {
-        let shanghai = try #require(TimeZone(identifier: "Asia/Shanghai"))
+        let shanghai = try #require(ZoneInfo(identifier: "Asia/Shanghai"))
         #expect(Timestamp.parseArgument("2026-11-26", timeZone: shanghai) == 1_795_622_400_000)
         #expect(Timestamp.parseArgument("1795622400000", timeZone: shanghai) == 1_795_622_400_000)
         // New York switches to daylight time on 2026-03-08: midnight is still at −05:00, the next day at −04:00.
-        let newYork = try #require(TimeZone(identifier: "America/New_York"))
+        let newYork = try #require(ZoneInfo(identifier: "America/New_York"))
         #expect(Timestamp.parseArgument("2026-03-08", timeZone: newYork)
                 == Timestamp.parseISO8601("2026-03-08T05:00:00Z"))
         #expect(Timestamp.parseArgument("2026-03-09", timeZone: newYork)
