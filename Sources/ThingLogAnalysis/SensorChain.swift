@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogCore
 
 /// One ppm estimate for one gas of one sample.

@@ -85,7 +85,7 @@ public enum CLI {
 
         """
         for command in commands {
-            text += "  " + command.name.padding(toLength: 12, withPad: " ", startingAt: 0) + command.abstract + "\n"
+            text += "  " + command.name.padded(to: 12) + command.abstract + "\n"
         }
         text += "  help        Show this overview, or `thinglog help COMMAND` for a command's flags.\n"
         text += "\nEvery command takes --help. Store: --db PATH, else $THINGLOG_DB, else ./thinglog.db.\n"

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogCore
 import ThingLogStore
 import ThingLogReport
@@ -34,8 +36,8 @@ struct DemoCommand: Command {
         let timeZone = try context.timeZone(arguments)
         let day = ReportDay.yesterday(now: context.clock(), timeZone: timeZone)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let db = (directory as NSString).appendingPathComponent("thinglog.db")
-        let input = (directory as NSString).appendingPathComponent("simulated-\(day.name).jsonl")
+        let db = Path.join(directory, "thinglog.db")
+        let input = Path.join(directory, "simulated-\(day.name).jsonl")
         for suffix in ["", "-wal", "-shm", ".analyze-lock"] { try? FileManager.default.removeItem(atPath: db + suffix) }
 
         var quiet = context
@@ -61,9 +63,9 @@ struct DemoCommand: Command {
         let reportOutput = BufferSink()
         report.standardOutput = reportOutput
         try step(["report", "--date", day.name, "--tz", day.zoneName, "--out",
-                  (directory as NSString).appendingPathComponent("exports"), "--db", db], in: report)
-        let page = reportOutput.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let folder = (page as NSString).deletingLastPathComponent
+                  Path.join(directory, "exports"), "--db", db], in: report)
+        let page = reportOutput.text.trimmedOfBlanks
+        let folder = Path.parent(page)
         context.standardOutput.write("""
 
             report:  \(page)

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogCore
 import ThingLogStore
 import ThingLogExport
@@ -56,8 +58,8 @@ struct QueryCommand: Command {
             let width = queries.map(\.name.count).max() ?? 0
             let summaryWidth = queries.map(\.summary.count).max() ?? 0
             for query in queries {
-                context.standardOutput.write(query.name.padding(toLength: width + 2, withPad: " ", startingAt: 0)
-                    + query.summary.padding(toLength: summaryWidth + 2, withPad: " ", startingAt: 0)
+                context.standardOutput.write(query.name.padded(to: width + 2)
+                    + query.summary.padded(to: summaryWidth + 2)
                     + "(\(query.source))\n")
             }
             return 0

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import MQTT
 import ThingLogCore
 import ThingLogExport
@@ -12,8 +14,10 @@ enum Secrets {
             throw RuntimeError("\(flag): cannot read \(file)")
         }
         let text = String(decoding: data, as: UTF8.self)
-        return String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-            .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+        var line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        while line.hasPrefix("\r") { line = line.dropFirst() }
+        while line.hasSuffix("\r") { line = line.dropLast() }
+        return String(line)
     }
 
     /// The broker password from `--password-file`, as bytes.

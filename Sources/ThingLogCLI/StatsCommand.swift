@@ -49,7 +49,7 @@ struct StatsCommand: Command {
              try store.analyzedThrough().map(Timestamp.iso8601) ?? "not analyzed yet (thinglog analyze)"),
         ]
         for (label, value) in rows {
-            context.standardOutput.write(label.padding(toLength: 17, withPad: " ", startingAt: 0) + value + "\n")
+            context.standardOutput.write(label.padded(to: 17) + value + "\n")
         }
         return 0
     }

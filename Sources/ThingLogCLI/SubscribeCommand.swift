@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import MQTT
 import ThingLogCore
 import ThingLogStore

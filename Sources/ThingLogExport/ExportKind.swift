@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogStore
 
 /// What `export` writes (SPEC §4): the kinds, their columns in order, and how rows stream out of the store.

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+import ThingLogCore
+import Dispatch
+import Glibc
 
 /// Finds named queries (SPEC §4 `query`): `NAME.sql` in the queries directory (`--queries-dir`, else
 /// `$THINGLOG_QUERIES`, else `./queries`) when it has that file, else the built-in copy compiled into the binary, so
@@ -33,7 +36,7 @@ public struct NamedQueries: Sendable {
 
     /// The query `name`: the directory's file first, else the built-in copy; nil when neither exists.
     public func find(_ name: String) -> (sql: String, source: Source)? {
-        let path = (directory as NSString).appendingPathComponent(name + ".sql")
+        let path = Path.join(directory, name + ".sql")
         if let text = try? String(contentsOfFile: path, encoding: .utf8) { return (text, .file(path)) }
         return BuiltInQueries.all.first { $0.name == name }.map { ($0.sql, .builtIn) }
     }
@@ -47,7 +50,7 @@ public struct NamedQueries: Sendable {
         }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for file in files where file.hasSuffix(".sql") {
-            let path = (directory as NSString).appendingPathComponent(file)
+            let path = Path.join(directory, file)
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
             let name = String(file.dropLast(4))
             entries[name] = Entry(name: name, summary: Self.summary(of: text), source: .file(path))
@@ -57,7 +60,7 @@ public struct NamedQueries: Sendable {
 
     /// The first non-blank line when it is a `--` comment, without the dashes.
     static func summary(of text: String) -> String {
-        let first = text.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
-        return first.hasPrefix("--") ? first.dropFirst(2).trimmingCharacters(in: .whitespaces) : ""
+        let first = text.split(separator: "\n").first { !$0.trimmedOfBlanks.isEmpty } ?? ""
+        return first.hasPrefix("--") ? first.dropFirst(2).trimmedOfBlanks : ""
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
 import Glibc
 import HTTP
 import ThingLogCore
@@ -34,7 +35,7 @@ public final class MetricsServer: @unchecked Sendable {
 
     /// Serves on a new thread until `stop()`.
     public func start() {
-        Thread.detachNewThread { [self] in
+        startThread { [self] in
             while !StopSignal.isRequested(stopPipe[0]) {
                 for (ticket, request) in server.poll(timeout: 1_000, wake: [stopPipe[0]]) {
                     server.respond(ticket, response(to: request), keepAlive: request.keepAlive)

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogCore
 import ThingLogExport
 
@@ -73,7 +75,7 @@ struct AxisScale {
     }
 
     static func label(_ value: Double) -> String {
-        if abs(value) >= 1e9 { return String(format: "%.0e", value) }
+        if abs(value) >= 1e9 { return cFormat("%.0e", value) }
         if abs(value) >= 10_000 { return Formatting.fixed(value / 1000, digits: 0) + "k" }
         if value == value.rounded() { return String(Int64(value)) }
         return Formatting.fixed(value, digits: abs(value) < 1 ? 3 : 1)

@@ -257,7 +257,7 @@ struct ReportPage {
 
     private func number(_ value: ExportValue) -> String {
         guard case .number(let number) = value, number.isFinite else { return "–" }
-        if abs(number) >= 1e9 { return String(format: "%.3g", number) }
+        if abs(number) >= 1e9 { return cFormat("%.3g", number) }
         if number == number.rounded() { return String(Int64(number)) }
         let digits = abs(number) >= 100 ? 1 : abs(number) >= 1 ? 2 : 4
         return Formatting.fixed(number, digits: digits)

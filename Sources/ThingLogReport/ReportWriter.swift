@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogCore
 import ThingLogStore
 import ThingLogAnalysis
@@ -92,9 +94,9 @@ public struct ReportWriter {
     /// is removed and the previous report, if any, stays.
     private func writeFolder(_ files: [(name: String, bytes: [UInt8])]) throws -> String {
         let manager = FileManager.default
-        let final = (outputDirectory as NSString).appendingPathComponent(day.name)
+        let final = Path.join(outputDirectory, day.name)
         let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let staging = (outputDirectory as NSString).appendingPathComponent(".\(day.name).tmp-\(suffix)")
+        let staging = Path.join(outputDirectory, ".\(day.name).tmp-\(suffix)")
         do {
             try manager.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
             guard mkdir(staging, 0o755) == 0 else {
@@ -104,8 +106,8 @@ public struct ReportWriter {
                 if let failAfterFiles, index >= failAfterFiles {
                     throw RuntimeError("simulated failure writing \(file.name)")
                 }
-                let path = (staging as NSString).appendingPathComponent(file.name)
-                let folder = (path as NSString).deletingLastPathComponent
+                let path = Path.join(staging, file.name)
+                let folder = Path.parent(path)
                 if folder != staging, !manager.fileExists(atPath: folder) {
                     try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 }
@@ -115,13 +117,11 @@ public struct ReportWriter {
                 DurableFile.syncDirectory(containing: staging + "/devices/x")
             }
             DurableFile.syncDirectory(containing: staging + "/x")
-            var isDirectory: ObjCBool = false
-            if manager.fileExists(atPath: final, isDirectory: &isDirectory), isDirectory.boolValue,
-               DurableFile.exchange(staging, final) {
+            if Path.isDirectory(final), DurableFile.exchange(staging, final) {
                 // `staging` now names the previous report.
                 try? manager.removeItem(atPath: staging)
             } else {
-                let previous = (outputDirectory as NSString).appendingPathComponent(".\(day.name).old-\(suffix)")
+                let previous = Path.join(outputDirectory, ".\(day.name).old-\(suffix)")
                 let hadPrevious = manager.fileExists(atPath: final)
                 if hadPrevious { try manager.moveItem(atPath: final, toPath: previous) }
                 do {
@@ -137,7 +137,7 @@ public struct ReportWriter {
         } catch {
             try? manager.removeItem(atPath: staging)
             if let error = error as? RuntimeError { throw error }
-            throw RuntimeError("report: cannot write \(final): \(error.localizedDescription)")
+            throw RuntimeError("report: cannot write \(final): \(error)")
         }
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
 import Glibc
 import ThingLogCore
 
@@ -51,7 +52,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     }
     private let reopen: (@Sendable () throws -> StoreWriter)?
     private let queue: BoundedQueue<Batch>
-    private let lock = NSLock()
+    private let lock = Lock()
     private var finished: [Done] = []
     private var failure: (any Error)?
     private let stopped = DispatchSemaphore(value: 0)
@@ -105,7 +106,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
             throw RuntimeError("cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         for descriptor in pipe { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
-        Thread.detachNewThread { [self] in
+        startThread { [self] in
             run()
             stopped.signal()
         }

@@ -1,5 +1,7 @@
 import CSQLite
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogCore
 
 /// `thinglog backup` (issue 15): a consistent copy of the store while writers run. SQLite's online backup API copies
@@ -24,15 +26,13 @@ public enum StoreBackup {
     public static func run(source: String, destination: String, keep: Int?, now: Int64,
                            pagesPerStep: Int32 = 4096) throws -> Result {
         let started = DispatchTime.now().uptimeNanoseconds
-        var isDirectory: ObjCBool = false
-        let intoDirectory = FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory)
-            && isDirectory.boolValue
+        let intoDirectory = Path.isDirectory(destination)
         if keep != nil && !intoDirectory {
             throw RuntimeError("backup: --keep needs DEST to be a directory (the copies are rotated there)")
         }
-        let target = intoDirectory ? (destination as NSString).appendingPathComponent(fileName(at: now)) : destination
-        let staging = (target as NSString).deletingLastPathComponent + "/."
-            + (target as NSString).lastPathComponent + ".tmp-\(getpid())"
+        let target = intoDirectory ? Path.join(destination, fileName(at: now)) : destination
+        let staging = Path.parent(target) + "/."
+            + Path.lastComponent(target) + ".tmp-\(getpid())"
         try? FileManager.default.removeItem(atPath: staging)
         do {
             let counts = try copy(from: source, to: staging, pagesPerStep: pagesPerStep)
@@ -108,7 +108,7 @@ public enum StoreBackup {
     private static func rotate(_ directory: String, keep: Int) throws -> [String] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.hasPrefix("thinglog-") && $0.hasSuffix("Z.db") }.sorted()
-        let removed = names.dropLast(keep).map { (directory as NSString).appendingPathComponent($0) }
+        let removed = names.dropLast(keep).map { Path.join(directory, $0) }
         for path in removed { try FileManager.default.removeItem(atPath: path) }
         return removed
     }

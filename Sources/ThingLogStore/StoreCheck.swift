@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
 import Glibc
 import ThingLogCore
 
@@ -42,7 +43,7 @@ public struct StoreCheck: Sendable {
             }
             let analyzed = try database.scalar("SELECT value FROM analysis_state WHERE key = 'analyzed_through'")?
                 .int64Value
-            let directory = (path as NSString).deletingLastPathComponent
+            let directory = Path.parent(path)
             var space = statvfs()
             let free = statvfs(directory.isEmpty ? "." : directory, &space) == 0
                 ? Int64(space.f_bavail) * Int64(space.f_frsize) : -1

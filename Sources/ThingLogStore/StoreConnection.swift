@@ -1,5 +1,8 @@
 import CSQLite
-import Foundation
+import ThingLogCore
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Opens the thinglog store (SPEC §5): WAL mode, a busy timeout, forward migrations under `user_version`.
 public enum StoreConnection {
@@ -18,7 +21,7 @@ public enum StoreConnection {
     public static func path(explicit: String?, environment: [String: String], currentDirectory: String) -> String {
         if let explicit { return explicit }
         if let fromEnvironment = environment["THINGLOG_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
-        return (currentDirectory as NSString).appendingPathComponent("thinglog.db")
+        return Path.join(currentDirectory, "thinglog.db")
     }
 
     /// Opens (creating when needed) and migrates the store for writing.

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import ThingLogCore
 
 /// What `stats` reports about a store (SPEC §4 `stats`).

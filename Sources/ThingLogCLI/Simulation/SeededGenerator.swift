@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import MQTT
 
 /// SplitMix64: a small, fast, seedable generator, so the same seed gives the same data on every machine.

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Turns the merged configuration document into a `Configuration`, naming `source` and the key path in every error.
 struct ConfigurationDecoder {
@@ -70,7 +72,7 @@ struct ConfigurationDecoder {
         var templatePath: String?
         var template: DataTemplate?
         if let path = try root.string("template") {
-            let resolved = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+            let resolved = path.hasPrefix("/") ? path : Path.join(baseDirectory, path)
             if let data = FileManager.default.contents(atPath: resolved) {
                 let json: JSONValue
                 do { json = try JSONParser.parse(Array(data)) } catch {

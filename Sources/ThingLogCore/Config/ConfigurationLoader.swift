@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Finds, merges and validates the configuration (SPEC §3, §7): `--config`, else `$THINGLOG_CONFIG`, else
 /// `./thinglog.json` when present, else the built-in default. A file's objects merge over the defaults key by key;
@@ -10,7 +12,7 @@ public enum ConfigurationLoader {
                               currentDirectory: String) -> String? {
         if let explicitPath { return explicitPath }
         if let fromEnvironment = environment["THINGLOG_CONFIG"], !fromEnvironment.isEmpty { return fromEnvironment }
-        let local = (currentDirectory as NSString).appendingPathComponent("thinglog.json")
+        let local = Path.join(currentDirectory, "thinglog.json")
         return FileManager.default.fileExists(atPath: local) ? local : nil
     }
 
@@ -33,8 +35,8 @@ public enum ConfigurationLoader {
             rulesFromFile = file["alarms"] != nil
             templateIsExplicit = file["template"] != nil
             merged = merge(defaults, file)
-            let absolute = path.hasPrefix("/") ? path : (currentDirectory as NSString).appendingPathComponent(path)
-            baseDirectory = (absolute as NSString).deletingLastPathComponent
+            let absolute = path.hasPrefix("/") ? path : Path.join(currentDirectory, path)
+            baseDirectory = Path.parent(absolute)
         }
         return try ConfigurationDecoder(source: source).decode(
             merged, baseDirectory: baseDirectory, templateIsExplicit: templateIsExplicit,

@@ -1,9 +1,11 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// A blocking first-in-first-out queue with a fixed capacity, for handing work between two threads: the producer
 /// waits when it is full, so memory stays bounded (backpressure).
 public final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var items: [Element] = []
     private let capacity: Int
     private var isClosed = false

@@ -1,9 +1,11 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Number formatting for people (status lines, tables).
 package enum Formatting {
     package static func fixed(_ value: Double, digits: Int) -> String {
-        String(format: "%.\(digits)f", value)
+        cFormat("%.\(digits)f", value)
     }
 
     package static func bytes(_ count: Int64) -> String {

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// What was built: the version (written here only; `scripts/set-version` changes it) and, in release builds, the
 /// commit and date `scripts/build-release` stamps into `BuildStamp`.
@@ -21,7 +23,7 @@ public final class Metrics: @unchecked Sendable {
     /// Upper bounds of the `thinglog_commit_seconds` buckets.
     public static let commitBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 
-    private let lock = NSLock()
+    private let lock = Lock()
     /// Counter values by metric name, then by rendered label set (`{a="b"}` or "").
     private var counters: [String: [String: Double]] = [:]
     private var gauges: [String: Double] = [:]
@@ -126,8 +128,7 @@ public final class Metrics: @unchecked Sendable {
 
     /// A label value escaped as the text format requires (backslash, double quote, line feed).
     static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
     }
 
     static func number(_ value: Double) -> String {

@@ -35,8 +35,10 @@ struct PosixRule: Sendable, Equatable {
     }
 
     /// The UTC offset at `epochSeconds`.
-    func offset(at epochSeconds: Int64) -> Int32 {
+    func offset(at time: Int64) -> Int32 {
         guard let daylight, let start, let end else { return standard }
+        // Years 0001 to 9999 (beyond them the calendar arithmetic would overflow; the rule repeats anyway).
+        let epochSeconds = min(max(time, -62_135_596_800), 253_402_300_799)
         let year = Self.civilYear(days: floorDivide(epochSeconds + Int64(standard), 86_400))
         // DST starts at a local standard time and ends at a local daylight time.
         let starts = Self.localSeconds(start, year: year) - Int64(standard)

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Epoch-millisecond time: ISO 8601 parsing and formatting, calendar arithmetic, and the SPEC §3 time arguments.
 public enum Timestamp {

@@ -107,7 +107,9 @@ struct TZifReader {
     private struct Header { var version: UInt8; var counts: [Int] }
 
     private mutating func header() -> Header? {
-        guard position + 44 <= bytes.count, bytes[position..<position + 4].elementsEqual("TZif".utf8) else { return nil }
+        guard position + 44 <= bytes.count, bytes[position..<position + 4].elementsEqual("TZif".utf8) else {
+            return nil
+        }
         let version = bytes[position + 4]
         position += 20
         var counts: [Int] = []

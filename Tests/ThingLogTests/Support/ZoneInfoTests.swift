@@ -36,6 +36,11 @@ import Testing
         #expect(lordHowe.offsetSeconds(at: 4_090_000_000) == 37_800, "+10:30 in the southern winter")
         #expect(lordHowe.offsetSeconds(at: 4_070_000_000) == 39_600, "+11 (a 30-minute DST) in the summer")
         #expect(ZoneInfo(identifier: "UTC")?.offsetSeconds(at: 0) == 0)
+        // Any instant, however far out, gives an offset, never a trap.
+        for time: Int64 in [.min, .min + 1, -1, .max - 1, .max] {
+            #expect((-86_400...86_400).contains(berlin.offsetSeconds(at: time)))
+            #expect((-86_400...86_400).contains(Int(berlin.offsetMilliseconds(at: time) / 1000)))
+        }
     }
 
     @Test func posixRules() throws {
