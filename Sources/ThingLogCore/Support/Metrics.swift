@@ -128,7 +128,14 @@ public final class Metrics: @unchecked Sendable {
 
     /// A label value escaped as the text format requires (backslash, double quote, line feed).
     static func escaped(_ text: String) -> String {
-        text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+        let special: (UInt8) -> Bool = { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 0x0A }
+        guard text.utf8.contains(where: special) else { return text }
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            if special(byte) { bytes += [UInt8(ascii: "\\"), byte == 0x0A ? UInt8(ascii: "n") : byte] }
+            else { bytes.append(byte) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func number(_ value: Double) -> String {
