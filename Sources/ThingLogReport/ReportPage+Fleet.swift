@@ -41,15 +41,9 @@ extension ReportPage {
         out += "<table><tr><th>device</th><th>day</th><th>reports</th><th>coverage</th><th>critical</th>"
             + "<th>warning</th><th>info</th></tr>\n"
         for device in devicesByAttention {
-            let counts = alarmCounts(device)
-            func cell(_ count: Int, _ kind: String) -> String {
-                "<td class=\"n\(count > 0 ? " " + kind : "")\">\(count)</td>"
-            }
             out += "<tr><td><a href=\"\(link(to: device.device))\">\(htmlEscaped(device.label))</a></td>"
                 + "<td>\(sparkline(device))</td><td class=\"n\">\(device.reports)</td>"
-                + "<td class=\"n\">\(percent(device.coverage))</td>"
-                + cell(counts.critical, "critical") + cell(counts.warning, "warning") + cell(counts.info, "info")
-                + "</tr>\n"
+                + "<td class=\"n\">\(percent(device.coverage))</td>" + alarmCells(device) + "</tr>\n"
         }
         return out + "</table>\n" + quarantineNote()
     }

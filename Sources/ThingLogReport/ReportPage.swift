@@ -71,6 +71,15 @@ struct ReportPage {
             + "early warning, not for safety or compliance decisions.</p>\n"
     }
 
+    /// The critical, warning and info alarm counts as table cells, highlighted when not zero.
+    func alarmCells(_ device: DeviceReport) -> String {
+        let counts = alarmCounts(device)
+        func cell(_ count: Int, _ kind: String) -> String {
+            "<td class=\"n\(count > 0 ? " " + kind : "")\">\(count)</td>"
+        }
+        return cell(counts.critical, "critical") + cell(counts.warning, "warning") + cell(counts.info, "info")
+    }
+
     func alarmCounts(_ device: DeviceReport) -> (critical: Int, warning: Int, info: Int) {
         var counts = (critical: 0, warning: 0, info: 0)
         for row in device.alarms {
@@ -90,15 +99,10 @@ struct ReportPage {
         var out = "<h2>Overview</h2><table><tr><th>device</th><th>reports</th><th>coverage</th><th>first</th>"
             + "<th>last</th><th>critical</th><th>warning</th><th>info</th></tr>\n"
         for device in devices {
-            let counts = alarmCounts(device)
-            func cell(_ count: Int, _ kind: String) -> String {
-                "<td class=\"n\(count > 0 ? " " + kind : "")\">\(count)</td>"
-            }
             out += "<tr><td><a href=\"\(link(to: device.device))\">\(htmlEscaped(device.label))</a></td>"
                 + "<td class=\"n\">\(device.reports)</td><td class=\"n\">\(percent(device.coverage))</td>"
                 + "<td>\(device.firstReport.map(day.clock) ?? "–")</td>"
-                + "<td>\(device.lastReport.map(day.clock) ?? "–")</td>"
-                + cell(counts.critical, "critical") + cell(counts.warning, "warning") + cell(counts.info, "info")
+                + "<td>\(device.lastReport.map(day.clock) ?? "–")</td>" + alarmCells(device)
                 + "</tr>\n"
         }
         out += "</table>\n" + quarantineNote()
