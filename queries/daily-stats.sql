@@ -12,16 +12,16 @@ ranges AS (
     FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
 ),
 parts AS (
-    SELECT s.id AS series_id, u.slot / 24 AS day_number, u.count AS n,
+    SELECT s.id AS series_id, (u.slot - ((u.slot % 24) + 24) % 24) / 24 AS day_number, u.count AS n,
            u.mean AS mean, u.min AS low, u.max AS high
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
-    SELECT s.id, x.ts / 86400000, 1, x.value, x.value, x.value
+    SELECT s.id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
     UNION ALL
-    SELECT s.id, x.ts / 86400000, 1, x.value, x.value, x.value
+    SELECT s.id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
 ),

@@ -84,7 +84,7 @@ final class RollupBuilder {
         let bucket = RollupWidth.hour.bucket(of: time)
         if var current = frame, current.bucket == bucket {
             current.count += 1
-            current.gaps[FrameRollupRow.gapSeconds(time - current.lastTime), default: 0] += 1
+            current.gaps[FrameRollupRow.gapUnits(time - current.lastTime), default: 0] += 1
             current.lastTime = time
             frame = current
         } else {

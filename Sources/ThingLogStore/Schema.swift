@@ -50,8 +50,8 @@ enum Schema {
         count INTEGER NOT NULL,         -- distinct sample times (reports with readings)
         first_offset INTEGER NOT NULL,  -- ms after the bucket start
         last_offset INTEGER NOT NULL,
-        gaps TEXT NOT NULL,             -- gaps between consecutive sample times, in whole seconds: {"gap": times,
-                                        -- ...} or [first gap, times of it, times of the next gap, ...]
+        gaps TEXT NOT NULL,             -- gaps between consecutive sample times (FrameRollupRow.gapUnits):
+                                        -- {"gap": times, ...} or [first gap, step, times of it, of the next, ...]
         PRIMARY KEY(device_id, slot)
     ) WITHOUT ROWID;
     CREATE VIEW rollup_complete_v AS

@@ -15,13 +15,18 @@ package enum RollupWidth: Int64, CaseIterable, Sendable {
     case fiveMinutes = 300_000
     case hour = 3_600_000
 
-    /// The start of the bucket holding `time`.
-    package func bucket(of time: Int64) -> Int64 { time - floorModulo(time, rawValue) }
+    /// The start of the bucket holding `time` (times within one bucket of `Int64.min` are in the first whole one).
+    package func bucket(of time: Int64) -> Int64 {
+        let start = time &- floorModulo(time, rawValue)
+        return start > time ? start &+ rawValue : start
+    }
 
-    /// The first bucket start at or after `time`.
+    /// The first bucket start at or after `time` (the last one for times within a bucket of `Int64.max`).
     package func bucket(atOrAfter time: Int64) -> Int64 {
         let start = bucket(of: time)
-        return start == time ? start : start &+ rawValue
+        guard start != time else { return start }
+        let (next, overflow) = start.addingReportingOverflow(rawValue)
+        return overflow ? start : next
     }
 }
 
@@ -64,13 +69,15 @@ package struct FrameRollupRow: Sendable, Equatable {
     package var count: Int
     package var firstTime: Int64
     package var lastTime: Int64
-    /// Gap in whole seconds (`gapSeconds`) → how many times it occurred between consecutive reports in the bucket.
+    /// Gap in `gapUnits` → how many times it occurred between consecutive reports in the bucket.
     package var gaps: [Int64: Int]
 
-    /// A gap between reports as `coverage` takes it: rounded to whole seconds, so that an hour of reports with
-    /// jittery clocks needs a few histogram entries, not one per report.
-    package static func gapSeconds(_ milliseconds: Int64) -> Int64 {
-        floorDivide(milliseconds + 500, 1000)
+    /// A gap between reports as `coverage` takes it, in hundredths of a second, rounded to two significant digits:
+    /// whole seconds from 10 s, tenths from 1 s, hundredths below (at most 5 % off, so an hour of reports with
+    /// jittery clocks needs a few histogram entries, not one per report; the query rounds raw gaps the same way).
+    package static func gapUnits(_ milliseconds: Int64) -> Int64 {
+        let step: Int64 = milliseconds >= 10_000 ? 1000 : milliseconds >= 1000 ? 100 : 10
+        return floorDivide(milliseconds + step / 2, step) * step / 10
     }
 
     package init(bucket: Int64, count: Int, firstTime: Int64, lastTime: Int64, gaps: [Int64: Int]) {
@@ -81,17 +88,18 @@ package struct FrameRollupRow: Sendable, Equatable {
         self.gaps = gaps
     }
 
-    /// The gaps as stored, whichever JSON text is shorter: an array `[g, n_g, n_g+1, …]` (the smallest gap, then
-    /// the count of each gap from it on, zeros included: compact for regular reporting), or an object
-    /// `{"gap": count, …}` (compact for a few scattered gaps).
+    /// The gaps as stored, whichever JSON text is shorter: an array `[g, s, n_g, n_g+s, …]` (the smallest gap, the
+    /// step between gaps, then the count of each gap from it on, zeros included: compact for regular reporting), or
+    /// an object `{"gap": count, …}` (compact for a few scattered gaps).
     package var gapsText: String {
         let sorted = gaps.sorted { $0.key < $1.key }
         let object = "{" + sorted.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
-        guard let first = sorted.first?.key, let last = sorted.last?.key, last - first < Int64(object.utf8.count) else {
-            return object
-        }
-        let counts = (first...last).map { String(gaps[$0] ?? 0) }
-        let array = "[" + ([String(first)] + counts).joined(separator: ",") + "]"
+        guard let first = sorted.first?.key, let last = sorted.last?.key else { return object }
+        func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
+        let step = max(1, sorted.reduce(Int64(0)) { gcd($0, $1.key - first) })
+        guard (last - first) / step < Int64(object.utf8.count) else { return object }
+        let counts = stride(from: first, through: last, by: Int(step)).map { String(gaps[$0] ?? 0) }
+        let array = "[" + ([String(first), String(step)] + counts).joined(separator: ",") + "]"
         return array.utf8.count < object.utf8.count ? array : object
     }
 }

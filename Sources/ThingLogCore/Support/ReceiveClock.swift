@@ -4,7 +4,9 @@
 /// one issued, at half the real rate (measured on the monotonic clock), until the wall clock catches up with them:
 /// a device's receive times stay increasing, reports are not piled onto one millisecond (which would make the
 /// untimed-report rule quarantine them as `too_fast`), and after twice the step the times are the wall clock's
-/// again. A step forward is taken at once. Not thread-safe: one per network thread.
+/// again. A step forward is taken at once, and so is a step back of more than `maximumSlew` (a gateway that booted
+/// days ahead): slewing it would stamp reports in the future for days; the untimed-report rule still keeps each
+/// device's receive times unique. Not thread-safe: one per network thread.
 package final class ReceiveClock {
     private let wall: () -> Int64
     private let monotonic: () -> Int64
@@ -12,6 +14,9 @@ package final class ReceiveClock {
     private var last: (issued: Int64, monotonic: Int64)?
     /// Since the wall clock stepped back: the time issued then and the monotonic time it was issued at.
     private var slewAnchor: (issued: Int64, monotonic: Int64)?
+
+    /// The largest step back that is slewed (milliseconds).
+    package static let maximumSlew: Int64 = 15 * 60_000
 
     package init(wall: @escaping () -> Int64, monotonic: @escaping () -> Int64) {
         self.wall = wall
@@ -24,6 +29,12 @@ package final class ReceiveClock {
     package func now() -> Int64 {
         let wallNow = wall(), monotonicNow = monotonic()
         guard let last else {
+            self.last = (wallNow, monotonicNow)
+            return wallNow
+        }
+        if wallNow < last.issued &- Self.maximumSlew {
+            // Too far back to slew: the wall clock as it is.
+            slewAnchor = nil
             self.last = (wallNow, monotonicNow)
             return wallNow
         }

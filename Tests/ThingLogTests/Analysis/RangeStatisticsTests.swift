@@ -97,18 +97,57 @@ import Testing
             #expect(rows.map { $0["device"] as? String } == times.keys.sorted(), "\(from)..<\(to)")
             for row in rows {
                 let list = try #require(times[row["device"] as? String ?? ""])
-                let gaps = zip(list, list.dropFirst()).map { ($1 - $0 + 500) / 1000 }.sorted()
+                let gaps = zip(list, list.dropFirst()).map { Self.units($1 - $0) }.sorted()
                 #expect(row["reports"] as? Int == list.count)
                 guard !gaps.isEmpty else {
                     #expect(row["expected"] is NSNull)
                     continue
                 }
-                let median = Double(gaps[(gaps.count - 1) / 2] + gaps[gaps.count / 2]) / 2 * 1000
+                let median = Double(gaps[(gaps.count - 1) / 2] + gaps[gaps.count / 2]) / 2 * 10
                 #expect(row["expected"] as? Int == Int((Double(to - from) / median).rounded()), "\(row)")
                 let coverage = try #require(row["coverage"] as? Double)
                 #expect(abs(coverage - Double(list.count) * median / Double(to - from)) <= 0.00005 + 1e-12, "\(row)")
             }
         }
+    }
+
+    /// Devices reporting every 2 s or so: the sub-10-second intervals keep tenths of a second.
+    @Test func coverageOfFastDevicesEqualsARawScan() throws {
+        let fast = try RollupFixture(devices: 2, seconds: 4 * 3600, interval: "2")
+        let db = fast.directory.file("fast.db")
+        fast.ingest(Array(fast.lines[..<(fast.lines.count * 3 / 4)]), into: db)
+        fast.analyze(db)
+        fast.ingest(Array(fast.lines[(fast.lines.count * 3 / 4)...]), into: db)
+        let raw = try fast.samples(db).filter { $0.seriesKey > 0 }
+        var random = SeededGenerator(seed: 24)
+        for _ in 0..<8 {
+            let from = fast.start + Int64(random.unit() * 3 * 3_600_000)
+            let to = from + 60_000 + Int64(random.unit() * 2 * 3_600_000)
+            let times = Dictionary(grouping: raw.filter { $0.time >= from && $0.time < to }) { $0.device }
+                .mapValues { Array(Set($0.map(\.time))).sorted() }
+            let result = runCLI(["query", "coverage", "--db", db, "--format", "json", "--param", "from=\(from)",
+                                 "--param", "to=\(to)"], in: fast.directory.path)
+            let document = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+            let rows = try #require(document?["rows"] as? [[String: Any]])
+            #expect(rows.count == times.count)
+            for row in rows {
+                let list = try #require(times[row["device"] as? String ?? ""])
+                let gaps = zip(list, list.dropFirst()).map { Self.units($1 - $0) }.sorted()
+                let median = Double(gaps[(gaps.count - 1) / 2] + gaps[gaps.count / 2]) / 2 * 10
+                #expect(median > 1000 && median < 5000, "a fast device: \(median) ms")
+                #expect(row["reports"] as? Int == list.count)
+                #expect(row["expected"] as? Int == Int((Double(to - from) / median).rounded()), "\(row)")
+            }
+        }
+    }
+
+    /// A gap as coverage rounds it, written out independently: hundredths of a second, two significant digits.
+    static func units(_ milliseconds: Int64) -> Int64 {
+        if milliseconds >= 10_000 {
+            return Int64((Double(milliseconds) / 1000).rounded(.toNearestOrAwayFromZero)) * 100
+        }
+        if milliseconds >= 1000 { return Int64((Double(milliseconds) / 100).rounded(.toNearestOrAwayFromZero)) * 10 }
+        return Int64((Double(milliseconds) / 10).rounded(.toNearestOrAwayFromZero))
     }
 
     /// `export summary` (and so the report's tables) over random ranges and local days, one across DST.

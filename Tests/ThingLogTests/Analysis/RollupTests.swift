@@ -13,10 +13,11 @@ struct RollupFixture {
     let start: Int64 = 1_774_569_600_000
     let lines: [String]
 
-    init() throws {
+    init(devices: Int = 3, seconds: Int = 345_600, interval: String = "60") throws {
         let out = directory.file("days.jsonl")
-        #expect(runCLI(["simulate", "--out", out, "--devices", "3", "--duration", "345600", "--interval", "60",
-                        "--seed", "5", "--start", String(start)], in: directory.path).status == 0)
+        #expect(runCLI(["simulate", "--out", out, "--devices", String(devices), "--duration", String(seconds),
+                        "--interval", interval, "--seed", "5", "--start", String(start)],
+                       in: directory.path).status == 0)
         lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
     }
 
@@ -104,9 +105,14 @@ struct RollupFixture {
         func text(_ gaps: [Int64: Int]) -> String {
             FrameRollupRow(bucket: 0, count: 1, firstTime: 0, lastTime: 0, gaps: gaps).gapsText
         }
-        #expect(text([60: 58, 61: 1, 63: 2]) == "[60,58,1,0,2]")
-        #expect(text([1: 1, 3000: 1]) == #"{"1":1,"3000":1}"#)
+        #expect(text([60: 58, 61: 1, 63: 2]) == "[60,1,58,1,0,2]")
+        #expect(text([4800: 3, 5000: 1, 5100: 2]) == "[4800,100,3,0,1,2]")
+        #expect(text([1: 1, 3000: 1]) == "[1,2999,1,1]")
+        #expect(text([1: 1, 2: 1, 3000: 1]) == #"{"1":1,"2":1,"3000":1}"#)
         #expect(text([:]) == "{}")
+        // Two significant digits, in hundredths of a second.
+        #expect([60_400, 9_960, 2_460, 999, 7].map(FrameRollupRow.gapUnits) == [6000, 1000, 250, 100, 1])
+        #expect([60_400, 9_960, 2_460, 999, 7].map(RangeStatisticsTests.units) == [6000, 1000, 250, 100, 1])
     }
 
     @Test func rollupRowsEqualABruteForceComputation() throws {
@@ -141,7 +147,7 @@ struct RollupFixture {
                         && fixture.close(stddev, expected.stddev, scale: abs(expected.mean)), "\(table) \(key)")
             }
         }
-        // When each device reported, per hour: count, first, last and the gaps in whole seconds.
+        // When each device reported, per hour: count, first, last and the gaps (two significant digits).
         let reports = Dictionary(grouping: all.filter { $0.seriesKey > 0 }) { $0.deviceID }
             .mapValues { Array(Set($0.map(\.time))).sorted() }
         var frames = 0
@@ -154,15 +160,15 @@ struct RollupFixture {
             }
             var gaps: [String: Int] = [:]
             for (earlier, later) in zip(times, times.dropFirst()) {
-                gaps[String((later - earlier + 500) / 1000), default: 0] += 1
+                gaps[String(RangeStatisticsTests.units(later - earlier)), default: 0] += 1
             }
             var stored: [String: Int]?
             switch try JSONSerialization.jsonObject(with: Data(row[5].stringValue!.utf8)) {
             case let object as [String: Int]: stored = object
             case let array as [Int]:
                 stored = [:]
-                for (offset, count) in array.dropFirst().enumerated() where count > 0 {
-                    stored?[String(array[0] + offset)] = count
+                for (offset, count) in array.dropFirst(2).enumerated() where count > 0 {
+                    stored?[String(array[0] + offset * array[1])] = count
                 }
             default: stored = nil
             }

@@ -81,9 +81,13 @@ import Testing
         let walls = issued.indices.map { Int64(1_000_000 + 10 * ($0 + 1) - ($0 >= 100 ? 5_000 : 0)) }
         let caughtUp = issued.indices.first { $0 >= 100 && issued[$0] == walls[$0] }
         #expect(caughtUp.map { (1_095...1_105).contains($0) } ?? false, "\(String(describing: caughtUp))")
-        // A step forward is taken at once.
+        // A step forward is taken at once, and so is a step back beyond the slew limit (a gateway that booted a day
+        // ahead).
         wall += 60_000
         monotonic += 10
         #expect(clock.now() == wall)
+        wall -= 86_400_000
+        monotonic += 10
+        #expect(clock.now() == wall && !clock.isSlewing)
     }
 }
