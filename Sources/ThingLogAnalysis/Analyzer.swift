@@ -182,9 +182,10 @@ public final class Analyzer {
         let frames = try store.frames(series: series, after: plan.after, through: device.newest ?? .min)
         let sink = try store.ppmWriter()
         func writeResults(alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], openRollups: Bool = true) throws {
-            summary.ppmEstimates += analysis.ppmRows.count
+            summary.ppmEstimates += analysis.ppmRowCount
             try sink.write(analysis.ppmRows)
-            analysis.ppmRows.removeAll(keepingCapacity: true)
+            for index in analysis.ppmRows.indices { analysis.ppmRows[index].removeAll(keepingCapacity: true) }
+            analysis.ppmRowCount = 0
             let rollups = analysis.rollups.take(includingOpen: openRollups)
             try rollupWriter.write(rollups.fiveMinutes, width: .fiveMinutes)
             try rollupWriter.write(rollups.hours, width: .hour)
@@ -198,7 +199,7 @@ public final class Analyzer {
             analysis.process(frames, emitting: plan.emitFrom.map { frames.time >= $0 } ?? true)
             summary.frames += 1
             framesSinceCommit += 1
-            if analysis.ppmRows.count + analysis.rollups.finishedCount >= 32_768 {
+            if analysis.ppmRowCount + analysis.rollups.finishedCount >= 32_768 {
                 try writeResults(alarms: [], openRollups: false)
             }
             if framesSinceCommit >= framesPerCommit {

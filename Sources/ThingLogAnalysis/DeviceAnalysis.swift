@@ -89,10 +89,14 @@ final class DeviceAnalysis {
     private let staleRules: [(rule: AlarmRule, after: Int64)]
     private(set) var state: State
     /// Output the analyzer has not written yet; it empties these as it writes.
-    var ppmRows: [PPMRow] = []
+    /// One buffer per ppm series (in sensor and gas order), each in time order.
+    var ppmRows: [[PPMRow]] = []
+    /// Rows waiting in `ppmRows`.
+    var ppmRowCount = 0
     /// The rollups of the device's raw series (slots in metric order) and ppm series, fed from `rollupFrom` on.
     let rollups: RollupBuilder
     private let rollupFrom: Int64
+    private let rawSeriesCount: Int
     var endedAlarms: [AlarmEvent] = []
 
     /// A fresh state for `device` under `configuration`, before any frame.
@@ -140,6 +144,8 @@ final class DeviceAnalysis {
         }
         self.sensors = sensors
         self.rollups = RollupBuilder(series: rollupSeries, keepFiveMinutesFrom: rollups.keepFiveMinutesFrom)
+        rawSeriesCount = series.count
+        ppmRows = Array(repeating: [], count: rollupSeries.count - series.count)
         rollupFrom = rollups.from
         staleRules = configuration.alarms.compactMap { rule in
             if case .stale(let after) = rule.kind { (rule, after) } else { nil }
@@ -180,8 +186,10 @@ final class DeviceAnalysis {
                                                 isWarmingUp: isWarmingUp || offPhase)
             for (gasIndex, estimate) in estimates.enumerated() {
                 if emitting {
-                    ppmRows.append(PPMRow(seriesID: plan.seriesIDs[gasIndex], time: time, ppm: estimate.ppm,
-                                          ratio: estimate.ratio, quality: estimate.quality))
+                    ppmRowCount += 1
+                    ppmRows[plan.rollupSlot - rawSeriesCount + gasIndex].append(
+                        PPMRow(seriesID: plan.seriesIDs[gasIndex], time: time, ppm: estimate.ppm, ratio: estimate.ratio,
+                               quality: estimate.quality))
                 }
                 guard let ppm = estimate.ppm, estimate.quality.isUsable else { continue }
                 if rollingUp { rollups.add(plan.rollupSlot + gasIndex, time: time, value: ppm) }

@@ -15,10 +15,10 @@ public struct PPMWriter {
         single = try database.cachedStatement("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES " + tuple)
     }
 
-    /// Writes `rows` (of one device, in time order per series), series by series: inserts that follow each other in
-    /// the primary key touch the same few pages.
-    public func write(_ unsorted: [PPMRow]) throws {
-        let rows = unsorted.sorted { ($0.seriesID, $0.time) < ($1.seriesID, $1.time) }
+    /// Writes one device's rows, one buffer per series, each in time order: inserts that follow each other in the
+    /// primary key touch the same few pages.
+    public func write(_ buffers: [[PPMRow]]) throws {
+        let rows = Array(buffers.joined())
         var start = 0
         while rows.count - start >= Self.rowsPerStatement {
             try insert(rows[start..<start + Self.rowsPerStatement], into: batch)
