@@ -250,6 +250,13 @@ for name, value in configs.items():
 write("config", "duplicate-keys", '{"warmup":"1m","warmup":"2m","sensors":{"MQ7":{},"MQ7":{"vc":3.3}}}')
 write("config", "not-object", '["sensors"]')
 write("config", "invalid-utf8", b'{"warmup":"1\xffm"}')
+# The config target also reads its bytes as a TZif zone file and its strings as POSIX TZ rules (ZoneInfo).
+for zone in ["Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu"]:
+    write("config", "tzif-" + zone.split("/")[1].lower(), open("/usr/share/zoneinfo/" + zone, "rb").read())
+write("config", "posix-rules", json.dumps({"tz": ["CET-1CEST,M3.5.0,M10.5.0/3", "<+0545>-5:45",
+                                                  "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0",
+                                                  "IST-1GMT0,M10.5.0,M3.5.0/1", "EST5EDT,0/0,J365/25",
+                                                  "XXX3YYY,J60/167,300/-167:59:59"]}))
 
 # http: requests as the platform's forwarding and a scraper send them, pipelined, chunked, HTTP/1.0.
 write("http", "pipelined", b"POST /thinglog/forward?Signature=ab&Timestamp=1 HTTP/1.1\r\nHost: h\r\n"
