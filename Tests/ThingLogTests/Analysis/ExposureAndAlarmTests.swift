@@ -99,31 +99,9 @@ import Testing
     /// SPEC §6 restated as a scan over runs of breaching samples.
     func bruteForce(_ samples: [(Int64, Double)], above: Bool, threshold: Double, clear: Double, duration: Int64)
         -> [Finished] {
-        func breaches(_ v: Double) -> Bool { above ? v > threshold : v < threshold }
-        func clears(_ v: Double) -> Bool { above ? v <= clear : v >= clear }
-        var result: [Finished] = []
-        var index = 0
-        while index < samples.count {
-            guard breaches(samples[index].1) else { index += 1; continue }
-            let start = index
-            var fired: Int?
-            var cursor = start
-            while cursor < samples.count, breaches(samples[cursor].1) {
-                if samples[cursor].0 >= samples[start].0 + duration { fired = cursor; break }
-                cursor += 1
-            }
-            guard let firedIndex = fired else { index = cursor; continue }
-            var end = firedIndex + 1
-            while end < samples.count, !clears(samples[end].1) { end += 1 }
-            guard end < samples.count else { break }
-            let inAlarm = samples[start..<end]
-            let peak = above ? inAlarm.max { $0.1 < $1.1 }! : inAlarm.min { $0.1 < $1.1 }!
-            let firstPeak = inAlarm.first { $0.1 == peak.1 }!
-            result.append(Finished(startedAt: samples[start].0, firedAt: samples[firedIndex].0,
-                                   endedAt: samples[end].0, peak: peak.1, peakAt: firstPeak.0))
-            index = end + 1
-        }
-        return result
+        // The SPEC scan without an off-delay.
+        ClearForTests.specScan(samples, ClearForTests.Rule(above: above, threshold: threshold, clear: clear,
+                                                           duration: duration, clearFor: 0)).0
     }
 
     @Test func agreesWithTheSpecScanOnRandomSeries() {

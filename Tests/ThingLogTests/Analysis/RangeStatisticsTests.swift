@@ -31,9 +31,14 @@ import Testing
     }
 
     func query(_ name: String, _ parameters: [String: String]) throws -> [[String: Any]] {
+        try Self.query(name, parameters, db: db, in: fixture.directory.path)
+    }
+
+    static func query(_ name: String, _ parameters: [String: String], db: String,
+                      in directory: String) throws -> [[String: Any]] {
         let arguments = ["query", name, "--db", db, "--format", "json"]
             + parameters.flatMap { ["--param", "\($0.key)=\($0.value)"] }
-        let result = runCLI(arguments, in: fixture.directory.path)
+        let result = runCLI(arguments, in: directory)
         #expect(result.status == 0, "\(result.standardError)")
         let document = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
         return try #require(document?["rows"] as? [[String: Any]])
@@ -125,10 +130,8 @@ import Testing
             let to = from + 60_000 + Int64(random.unit() * 2 * 3_600_000)
             let times = Dictionary(grouping: raw.filter { $0.time >= from && $0.time < to }) { $0.device }
                 .mapValues { Array(Set($0.map(\.time))).sorted() }
-            let result = runCLI(["query", "coverage", "--db", db, "--format", "json", "--param", "from=\(from)",
-                                 "--param", "to=\(to)"], in: fast.directory.path)
-            let document = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
-            let rows = try #require(document?["rows"] as? [[String: Any]])
+            let rows = try Self.query("coverage", ["from": String(from), "to": String(to)], db: db,
+                                      in: fast.directory.path)
             #expect(rows.count == times.count)
             for row in rows {
                 let list = try #require(times[row["device"] as? String ?? ""])
