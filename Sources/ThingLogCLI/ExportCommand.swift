@@ -7,9 +7,9 @@ import MQTT
 /// `thinglog export`: readings, ppm estimates, alarms and summaries as CSV, JSON or JSON Lines (SPEC §4).
 struct ExportCommand: Command {
     static let name = "export"
-    static let abstract = "Write readings, rolling windows, ppm estimates, alarms, summaries or alarm health as CSV, "
-        + "JSON or JSONL."
-    static let positionalSynopsis = "readings|rolling|ppm|alarms|summary|alarm-health"
+    static let abstract = "Write readings, rolling windows, ppm estimates, alarms, summaries, alarm health or the raw "
+        + "archive as CSV, JSON or JSONL."
+    static let positionalSynopsis = "readings|rolling|ppm|alarms|summary|alarm-health|raw"
     static let allowsPositionals = true
     static let options = [
         OptionSpec("--from", "T", "range start (ISO 8601, YYYY-MM-DD in --tz, or epoch ms); default: open",
@@ -20,7 +20,7 @@ struct ExportCommand: Command {
         OptionSpec("--metric", "M", "only this metric (readings, summary) or SENSOR.GAS series (ppm, summary)",
                    repeatable: true),
         OptionSpec("--window", "W", "rolling: only this window (a configured one, twa8h or stel15m)", repeatable: true),
-        OptionSpec("--format", "FORMAT", "csv (default, RFC 4180), json or jsonl",
+        OptionSpec("--format", "FORMAT", "csv (default; raw: jsonl), json or jsonl",
                    kind: .choice(ExportFormat.allCases.map(\.rawValue))),
         OptionSpec("--out", "FILE", "output file, written atomically (default -: standard output)"),
         OptionSpec("--tz", "TZ", "IANA time zone for calendar dates (default $TZ, else UTC)"),
@@ -35,6 +35,8 @@ struct ExportCommand: Command {
     ppm and alarms come from the last `thinglog analyze`. rolling is computed as it streams: every configured window
     of every raw metric and usable ppm series, plus twa8h and stel15m (mean = time-weighted average) of ppm series.
     summary and rolling use usable ppm estimates (quality ok or out_of_range); ppm lists every estimate.
+    raw: topic, received_at, payload: every stored report as received (payload byte for byte, --from/--to on the
+    receive time), in arrival order; as jsonl it is what `thinglog ingest` reads back.
     """
 
     let arguments: ParsedArguments
@@ -54,7 +56,10 @@ struct ExportCommand: Command {
                              + ExportKind.allCases.map(\.rawValue).joined(separator: "|") + ")")
         }
         self.kind = kind
-        format = try arguments.choice("--format", default: ExportFormat.csv)
+        format = try arguments.choice("--format", default: kind == .raw ? ExportFormat.jsonl : ExportFormat.csv)
+        if kind == .raw, let flag = ["--metric", "--window"].first(where: { !arguments.values($0).isEmpty }) {
+            throw UsageError("\(flag) does not apply to export raw (it selects by --device, --from and --to)")
+        }
         let timeZone = try context.timeZone(arguments)
         filter = ExportFilter(from: try context.timeArgument(arguments, "--from", timeZone: timeZone),
                               to: try context.timeArgument(arguments, "--to", timeZone: timeZone),

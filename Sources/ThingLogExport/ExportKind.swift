@@ -7,6 +7,8 @@ import ThingLogStore
 public enum ExportKind: String, CaseIterable, Sendable {
     case readings, rolling, ppm, alarms, summary
     case alarmHealth = "alarm-health"
+    /// The raw archive: each stored report as received, as the `jsonl` records `ingest` reads back.
+    case raw
 
     public var columns: [String] {
         switch self {
@@ -18,6 +20,7 @@ public enum ExportKind: String, CaseIterable, Sendable {
         case .summary: ["product", "device", "metric", "count", "min", "max", "mean", "stddev", "first_ts", "last_ts"]
         case .alarmHealth: ["product", "device", "rule", "severity", "alarms", "chattering_episodes", "standing",
                             "active_share"]
+        case .raw: ["topic", "received_at", "payload"]
         }
     }
 }

@@ -79,6 +79,10 @@ public struct Exporter {
             try summary(filter: filter, body)
         case .alarmHealth:
             try alarmHealth(filter: filter, body)
+        case .raw:
+            try store.archivedReports(devices: filter.devices, from: from, to: to) { topic, receivedAt, payload in
+                try body([.text(topic), .timestamp(receivedAt), .text(payload)])
+            }
         }
     }
 

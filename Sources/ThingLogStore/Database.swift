@@ -24,6 +24,7 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(connection, 1)
         sqlite3_busy_timeout(connection, busyTimeoutMilliseconds)
+        StoreFunctions.register(on: connection)
     }
 
     deinit {

@@ -6,7 +6,7 @@
 /// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
-    static let migrations: [String] = [version1, version2, version3, version4, version5, version6]
+    static let migrations: [String] = [version1, version2, version3, version4, version5, version6, version7]
 
     static var currentVersion: Int { migrations.count }
 
@@ -54,6 +54,14 @@ enum Schema {
                                         -- {"gap": times, ...} or [first gap, step, times of it, of the next, ...]
         PRIMARY KEY(device_id, slot)
     ) WITHOUT ROWID;
+    \(rollupCompleteView)
+    \(statisticsView("stats_5m_v", table: "rollup_5m", width: 300_000))
+    \(statisticsView("stats_1h_v", table: "rollup_1h", width: 3_600_000))
+    DELETE FROM analysis_devices;
+    """
+
+    /// Up to when a device's rollups hold every reading (schema 6, and again after schema 7 rebuilt `reports`).
+    static let rollupCompleteView = """
     CREATE VIEW rollup_complete_v AS
         SELECT a.device_id AS device_id,
                MIN(a.through_ts + 1, COALESCE(late.earliest, a.through_ts + 1)) AS complete_before
@@ -64,10 +72,17 @@ enum Schema {
             GROUP BY r.device_id
         ) late ON late.device_id = a.device_id
         WHERE a.through_ts IS NOT NULL;
-    \(statisticsView("stats_5m_v", table: "rollup_5m", width: 300_000))
-    \(statisticsView("stats_1h_v", table: "rollup_1h", width: 3_600_000))
-    DELETE FROM analysis_devices;
     """
+
+    static func appendOnlyTriggers(_ table: String) -> String {
+        """
+
+        CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+            BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+        CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+            BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+        """
+    }
 
     private static func statisticsView(_ name: String, table: String, width: Int) -> String {
         let columns = """
@@ -341,13 +356,5 @@ enum Schema {
         FROM events e JOIN devices d ON d.id = e.device_id;
     CREATE VIEW rejects_v AS
         SELECT id, received_at, topic, reason, detail, size, bytes FROM rejects;
-    """ + appendOnlyTables.map { table in
-        """
-
-        CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
-            BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-        CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
-            BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-        """
-    }.joined()
+    """ + appendOnlyTables.map(appendOnlyTriggers).joined()
 }

@@ -131,26 +131,30 @@ extension StoreWriter {
         return added
     }
 
-    /// Archives the raw report (SPEC §5 `reports`).
+    /// Archives the raw report (SPEC §5 `reports`): its payload as shape and numbers when they give it back byte for
+    /// byte, else raw.
     private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, deviceID: Int64, ts: Int64,
                               flags: Int64) throws {
+        let payloadShape = parsed.payloadShape
+        let shape = try shapes.id(for: ReportShapes.Key(deviceID: deviceID, topicID: try topicID(message.topic),
+                                                        methodID: parsed.method.flatMap { methods[$0] },
+                                                        shape: payloadShape?.shape))
         insertReport.rewind()
         try insertReport.bind(deviceID, at: 1)
-        try insertReport.bind(try topicID(message.topic), at: 2)
-        if let method = parsed.method, let methodID = methods[method] {
-            try insertReport.bind(methodID, at: 3)
-        } else {
-            try insertReport.bindNull(at: 3)
-        }
-        try insertReport.bind(message.receivedAt, at: 4)
-        try insertReport.bind(ts &- message.receivedAt, at: 5)
+        try insertReport.bind(message.receivedAt, at: 2)
+        try insertReport.bind(ts &- message.receivedAt, at: 3)
         if let identifier = message.packetID.map(Int64.init) ?? message.sequence {
-            try insertReport.bind(identifier, at: 6)
+            try insertReport.bind(identifier, at: 4)
         } else {
-            try insertReport.bindNull(at: 6)
+            try insertReport.bindNull(at: 4)
         }
-        try insertReport.bind(flags, at: 7)
-        try message.payload.withUnsafeBufferPointer { try insertReport.bindText($0, at: 8) }
+        try insertReport.bind(flags, at: 5)
+        try insertReport.bind(shape.id, at: 6)
+        if shape.isShaped, let payloadShape {
+            try insertReport.bind(.blob(payloadShape.numbers), at: 7)
+        } else {
+            try message.payload.withUnsafeBufferPointer { try insertReport.bindText($0, at: 7) }
+        }
         try insertReport.step()
     }
 

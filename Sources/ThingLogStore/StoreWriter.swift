@@ -18,6 +18,7 @@ public final class StoreWriter {
     var cachedSeriesCount = 0
     var cacheKibibytes: Int64 = 0
     let insertReport: Statement
+    let shapes: ReportShapes
     /// `insertReadings[k - 1]` inserts k readings in one statement.
     var insertReadings: [Statement] = []
     static let readingsPerStatement = 8
@@ -78,24 +79,28 @@ public final class StoreWriter {
         self.limits = limits
         minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
         insertReport = try database.prepare("""
-            INSERT INTO reports(device_id, topic_id, method_id, received_at, ts_offset, packet_id, flags, payload)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO reports(device_id, received_at, ts_offset, packet_id, flags, shape_id, content)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
+        shapes = try ReportShapes(database: database)
         for count in 1...Self.readingsPerStatement {
             insertReadings.append(try database.prepare("INSERT OR IGNORE INTO readings(series_id, ts, value) VALUES "
                 + Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")))
         }
         findRecorded = try database.prepare("""
-            SELECT 1 FROM reports WHERE device_id = ? AND received_at = ? AND (flags & 48) != 0 AND payload = ?
-            LIMIT 1
+            SELECT 1 FROM reports r JOIN report_shapes s ON s.id = r.shape_id
+            WHERE r.device_id = ? AND r.received_at = ? AND (r.flags & 48) != 0
+            AND thinglog_payload(s.shape, r.content, r.received_at) = ? LIMIT 1
             """)
         findRedelivered = try database.prepare("""
-            SELECT 1 FROM reports WHERE device_id = ? AND received_at >= ? AND (flags & 48) != 0
-            AND packet_id = ? AND payload = ? LIMIT 1
+            SELECT 1 FROM reports r JOIN report_shapes s ON s.id = r.shape_id
+            WHERE r.device_id = ? AND r.received_at >= ? AND (r.flags & 48) != 0 AND r.packet_id = ?
+            AND thinglog_payload(s.shape, r.content, r.received_at) = ? LIMIT 1
             """)
         findReceiveTimed = try database.prepare("""
-            SELECT received_at + ts_offset FROM reports WHERE device_id = ? AND received_at BETWEEN ? AND ?
-            AND (flags & 48) != 0 AND (flags & 16) != 0 AND method_id = ?
+            SELECT r.received_at + r.ts_offset FROM reports r JOIN report_shapes s ON s.id = r.shape_id
+            WHERE r.device_id = ? AND r.received_at BETWEEN ? AND ? AND (r.flags & 48) != 0 AND (r.flags & 16) != 0
+            AND s.method_id = ?
             """)
         findDevice = try database.prepare("""
             SELECT id, last_receive_ts, (SELECT COUNT(*) FROM series WHERE device_id = devices.id) FROM devices
@@ -185,6 +190,7 @@ public final class StoreWriter {
         devices.removeAll()
         series.removeAll()
         topics.removeAll()
+        shapes.forget()
         devicesWithSeries = nil
     }
 

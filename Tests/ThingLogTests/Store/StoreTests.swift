@@ -39,7 +39,9 @@ import Testing
     }
 
     /// Version 5 rebuilds `devices` with the (product, name) key: no raw row is lost or rewritten, calibrations find
-    /// their device, and the views carry `product`. Version 6 adds rollups, built whole by the next analyze.
+    /// their device, and the views carry `product`. Version 6 adds rollups, built whole by the next analyze. Version 7
+    /// stores payloads as shape and numbers: every report reads back the same through `reports_v`, byte for byte,
+    /// and one whose shape cannot hold it (a raw control byte) stays raw.
     @Test func olderStoresMigrateWithoutTouchingRawRows() throws {
         let old = try Database(path: path)
         for version in 0..<4 { try old.execute(Schema.migrations[version]) }
@@ -51,7 +53,8 @@ import Testing
             INSERT INTO topics(id, topic) VALUES (1, '$thing/up/property/P1/dev1'), (2, '$thing/up/property/P2/dev2');
             INSERT INTO reports(device_id, topic_id, method_id, received_at, ts_offset, packet_id, flags, payload)
                 VALUES (1, 1, 1, 5000, 0, NULL, 16, '{"method":"report","params":{"MQ7":1}}'),
-                       (2, 2, 1, 6000, -10, 7, 0, '{"method":"report","timestamp":5990,"params":{"MQ7":2}}');
+                       (2, 2, 1, 6000, -10, 7, 0, '{"method":"report","timestamp":5990,"params":{"MQ7":2}}'),
+                       (2, 2, 1, 7000, 0, NULL, 48, '{"method":"report-1","s":"' || char(1) || '007"}');
             INSERT INTO readings(series_id, ts, value) VALUES (1, 5000, 1), (2, 5990, 2);
             INSERT INTO calibrations(device, sensor, r0_ohms, effective_from, window_from, samples, rs_stddev_ohms,
                                      compensated, created_at) VALUES ('dev2', 'MQ7', 3000, 6000, 0, 5, 1.5, 0, 1);
@@ -64,13 +67,15 @@ import Testing
                 VALUES (1, 5000, 2, 0, x'00');
             """)
         func raw(_ database: Database) throws -> [[SQLiteValue]] {
-            try database.rows("SELECT * FROM reports ORDER BY id")
+            try database.rows("SELECT * FROM reports_v ORDER BY id")
                 + database.rows("SELECT * FROM readings ORDER BY 1, 2")
         }
         let before = try raw(old)
         let database = try StoreConnection.openForWriting(path: path)
-        #expect(try database.integer("PRAGMA user_version") == 6)
+        #expect(try database.integer("PRAGMA user_version") == Int64(Schema.currentVersion))
         #expect(try raw(database) == before)
+        #expect(try database.rows("SELECT typeof(content) FROM reports ORDER BY id").map { $0[0] }
+                == [.text("blob"), .text("blob"), .text("text")])
         #expect(try database.integer("SELECT COUNT(*) FROM analysis_devices") == 0)
         #expect(try database.rows("SELECT product, device, metric, ts, value FROM readings_v ORDER BY ts")
                 == [[.text("P1"), .text("dev1"), .text("MQ7"), .integer(5000), .real(1)],
@@ -105,7 +110,8 @@ import Testing
         // A plain connection, as the sqlite3 shell or another program would open it.
         let other = try Database(path: path)
         let statements = [
-            "UPDATE readings SET value = 2", "DELETE FROM readings", "UPDATE reports SET payload = 'x'",
+            "UPDATE readings SET value = 2", "DELETE FROM readings", "UPDATE reports SET content = 'x'",
+            "UPDATE report_shapes SET shape = NULL", "DELETE FROM report_shapes",
             "DELETE FROM reports", "DELETE FROM rejects", "UPDATE rejects SET reason = 'x'", "DELETE FROM events",
             "UPDATE events SET ts = 0",
         ]
@@ -233,7 +239,9 @@ import Testing
         let database = try StoreConnection.openForWriting(path: path)
         // A constraint of the store's own that one message breaks (as a corrupt or hostile message might).
         try database.execute("""
-            CREATE TRIGGER poison BEFORE INSERT ON reports WHEN NEW.payload LIKE '%poison%'
+            CREATE TRIGGER poison BEFORE INSERT ON reports WHEN thinglog_payload(
+                (SELECT shape FROM report_shapes WHERE id = NEW.shape_id), NEW.content, NEW.received_at
+            ) LIKE '%poison%'
             BEGIN SELECT RAISE(ABORT, 'refused'); END
             """)
         let writer = try StoreWriter(database: database)

@@ -151,7 +151,9 @@ import Testing
         #expect(subscriber.waitFor("connected to"))
         // A constraint of the store's own that one message breaks: "cannot store" stands for any such refusal.
         try Database(path: db).execute("""
-            CREATE TRIGGER refuse BEFORE INSERT ON reports WHEN NEW.payload LIKE '%refuse-me%'
+            CREATE TRIGGER refuse BEFORE INSERT ON reports WHEN thinglog_payload(
+                (SELECT shape FROM report_shapes WHERE id = NEW.shape_id), NEW.content, NEW.received_at
+            ) LIKE '%refuse-me%'
             BEGIN SELECT RAISE(ABORT, 'refused'); END
             """)
         let topic = "$thing/up/property/CS0SLTKSYA/dev1"

@@ -1,0 +1,29 @@
+// fuzz target `payload-shape`: PayloadShape over arbitrary bytes (issue 13's compact raw archive).
+// Input: 8 bytes of receive time (little-endian), then a payload. Oracles: a payload that has a shape gets exactly
+// its bytes back from it (so `exact` never refuses one, unless it holds a placeholder byte); the same bytes read as a
+// damaged row (a shape and numbers cut anywhere) decode to bytes or nil, never a trap.
+@testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogIngest
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: size))
+    guard bytes.count >= 8 else { return 0 }
+    let receivedAt = bytes[0..<8].reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
+    let payload = Array(bytes[8...])
+    let hasPlaceholderByte = payload.contains { $0 <= PayloadShape.maximumPlaceholder }
+    if let shape = PayloadShape(payload: payload, receivedAt: receivedAt) {
+        fuzzCheck(!hasPlaceholderByte, "a payload with a placeholder byte got a shape")
+        fuzzCheck(shape.payload(receivedAt: receivedAt) == payload, "the shape does not give the payload back")
+        fuzzCheck(PayloadShape.exact(payload: payload, receivedAt: receivedAt) == shape, "exact() refuses the shape")
+    } else {
+        fuzzCheck(hasPlaceholderByte, "a payload without a placeholder byte got no shape")
+    }
+    let cut = payload.isEmpty ? 0 : Int(payload[0]) % (payload.count + 1)
+    let damaged = PayloadShape(shape: Array(payload[..<cut]), numbers: Array(payload[cut...]))
+    if let decoded = damaged.payload(receivedAt: receivedAt) {
+        fuzzCheck(decoded.count <= damaged.shape.count * 40, "\(damaged.shape.count) shape bytes gave \(decoded.count)")
+    }
+    return 0
+}

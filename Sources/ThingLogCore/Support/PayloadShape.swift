@@ -1,0 +1,227 @@
+/// A payload split into its shape and its numbers, so that the raw archive stores what repeats (a device's keys,
+/// method, token prefix) once per device and only the numbers per report (issue 13: ≤ 24 bytes per reading with an
+/// exact archive).
+///
+/// The shape is the payload with every number token replaced by a one-byte placeholder; `numbers` holds the tokens
+/// as varints. A number token is a run of 1–18 ASCII digits not preceded by a letter, digit or `_` (so `MQ135` and
+/// `DHT11_T` stay in the shape). Placeholders, each followed in `numbers` by:
+/// - `0x00` n: the digits of n (no leading zero);
+/// - `0x01` zigzag(n − receivedAt): a millisecond timestamp near the receive time (n in [1e11, 1e14));
+/// - `0x02` zigzag(n − receivedAt / 1000): a timestamp in seconds (n in [1e9, 1e11));
+/// - `0x03` n · 17 + (length − 1): the 1–17 digits after a `.`, leading zeros included, so that `25.5` and `25.05`
+///   have one shape;
+/// - `0x04` n, z: z zeros, then the digits of n (any other run with a leading zero, such as `007`).
+///
+/// A payload holding a byte ≤ 0x04 has no shape (valid JSON never holds one raw). `payload(receivedAt:)` is the
+/// exact inverse (a timestamp whose difference to the receive time would overflow is written as plain digits); the
+/// store still checks each round trip and keeps the raw bytes when one fails (SPEC §5: byte for byte).
+public struct PayloadShape: Equatable, Sendable {
+    public var shape: [UInt8]
+    public var numbers: [UInt8]
+
+    /// Digits kept in one token: 10^18 − 1 fits an Int64.
+    static let maximumDigits = 18
+    /// Digits after a `.` written as one number with their count (n · 17 + 16 < 2^64).
+    static let maximumFractionDigits = 17
+    /// Bytes at or below this are placeholders: a payload holding one stays raw.
+    public static let maximumPlaceholder: UInt8 = 0x04
+
+    public init(shape: [UInt8], numbers: [UInt8]) {
+        self.shape = shape
+        self.numbers = numbers
+    }
+
+    /// The shape of `payload`, or nil when it holds a placeholder byte.
+    public init?(payload: [UInt8], receivedAt: Int64) {
+        var shape: [UInt8] = []
+        var numbers: [UInt8] = []
+        var isShaped = false
+        payload.withUnsafeBufferPointer { input in
+            // A shape is never longer than its payload; each token (≥ 1 digit) takes at most 10 + 3 bytes of numbers.
+            shape = [UInt8](unsafeUninitializedCapacity: input.count) { shapeBuffer, shapeCount in
+                numbers = [UInt8](unsafeUninitializedCapacity: input.count * 13 + 1) { numberBuffer, numberCount in
+                    guard let counts = Self.split(input, receivedAt: receivedAt, shape: shapeBuffer,
+                                                  numbers: numberBuffer) else { return }
+                    shapeCount = counts.shape
+                    numberCount = counts.numbers
+                    isShaped = true
+                }
+            }
+        }
+        guard isShaped else { return nil }
+        self.shape = shape
+        self.numbers = numbers
+    }
+
+    /// Writes the shape and the numbers of `input`; nil when it holds a placeholder byte.
+    private static func split(_ input: UnsafeBufferPointer<UInt8>, receivedAt: Int64,
+                              shape: UnsafeMutableBufferPointer<UInt8>,
+                              numbers: UnsafeMutableBufferPointer<UInt8>) -> (shape: Int, numbers: Int)? {
+        var shapeCount = 0, numberCount = 0
+        var index = 0
+        let count = input.count
+        func put(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                numbers[numberCount] = UInt8(truncatingIfNeeded: value) | 0x80
+                numberCount += 1
+                value >>= 7
+            }
+            numbers[numberCount] = UInt8(value)
+            numberCount += 1
+        }
+        while index < count {
+            let byte = input[index]
+            if byte <= maximumPlaceholder { return nil }
+            guard isDigit(byte), index == 0 || !isWordByte(input[index - 1]) else {
+                shape[shapeCount] = byte
+                shapeCount += 1
+                index += 1
+                continue
+            }
+            var end = index + 1
+            while end < count, isDigit(input[end]) { end += 1 }
+            guard end - index <= maximumDigits else {
+                while index < end {
+                    shape[shapeCount] = input[index]
+                    shapeCount += 1
+                    index += 1
+                }
+                continue
+            }
+            var zeros = 0
+            while index + zeros < end - 1, input[index + zeros] == UInt8(ascii: "0") { zeros += 1 }
+            var value: Int64 = 0
+            for position in (index + zeros)..<end { value = value * 10 + Int64(input[position] &- UInt8(ascii: "0")) }
+            let milliseconds = value.subtractingReportingOverflow(receivedAt)
+            let seconds = value.subtractingReportingOverflow(receivedAt / 1000)
+            if index > 0, input[index - 1] == UInt8(ascii: "."), end - index <= maximumFractionDigits {
+                shape[shapeCount] = 0x03
+                put(UInt64(value) * UInt64(maximumFractionDigits) + UInt64(end - index - 1))
+            } else if zeros > 0 {
+                shape[shapeCount] = 0x04
+                put(UInt64(value))
+                put(UInt64(zeros))
+            } else if value >= 100_000_000_000, value < 100_000_000_000_000, !milliseconds.overflow {
+                shape[shapeCount] = 0x01
+                put(zigzag(milliseconds.partialValue))
+            } else if value >= 1_000_000_000, value < 100_000_000_000, !seconds.overflow {
+                shape[shapeCount] = 0x02
+                put(zigzag(seconds.partialValue))
+            } else {
+                shape[shapeCount] = 0x00
+                put(UInt64(value))
+            }
+            shapeCount += 1
+            index = end
+        }
+        return (shapeCount, numberCount)
+    }
+
+    /// The payload back, or nil when `numbers` does not fit `shape` (a damaged row).
+    public func payload(receivedAt: Int64) -> [UInt8]? {
+        var isComplete = false
+        let payload = shape.withUnsafeBufferPointer { shape in
+            numbers.withUnsafeBufferPointer { numbers in
+                // Each placeholder gives at most 19 digits, or 18 zeros and 18 digits.
+                [UInt8](unsafeUninitializedCapacity: shape.count * 36) { output, outputCount in
+                    isComplete = Self.fill(shape, numbers, receivedAt: receivedAt, into: output, count: &outputCount)
+                }
+            }
+        }
+        return isComplete ? payload : nil
+    }
+
+    /// Writes the shape with its placeholders replaced; false when the numbers do not fit.
+    private static func fill(_ shape: UnsafeBufferPointer<UInt8>, _ numbers: UnsafeBufferPointer<UInt8>,
+                             receivedAt: Int64, into output: UnsafeMutableBufferPointer<UInt8>,
+                             count: inout Int) -> Bool {
+        var cursor = 0
+        func next() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while cursor < numbers.count, shift < 64 {
+                let byte = numbers[cursor]
+                cursor += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        func digits(_ value: Int64) {
+            var rest = value
+            var length = 1
+            while rest >= 10 {
+                rest /= 10
+                length += 1
+            }
+            rest = value
+            for position in stride(from: count + length - 1, through: count, by: -1) {
+                output[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            count += length
+        }
+        for byte in shape {
+            guard byte <= maximumPlaceholder else {
+                output[count] = byte
+                count += 1
+                continue
+            }
+            guard let raw = next() else { return false }
+            switch byte {
+            case 0x00:
+                guard raw < 1_000_000_000_000_000_000 else { return false }
+                digits(Int64(raw))
+            case 0x01, 0x02:
+                let base = byte == 0x01 ? receivedAt : receivedAt / 1000
+                let (value, overflow) = base.addingReportingOverflow(unzigzag(raw))
+                guard !overflow, value >= 0 else { return false }
+                digits(value)
+            case 0x03:
+                let length = Int(raw % UInt64(maximumFractionDigits)) + 1
+                let value = Int64(raw / UInt64(maximumFractionDigits))
+                var digitCount = 1
+                var rest = value
+                while rest >= 10 {
+                    rest /= 10
+                    digitCount += 1
+                }
+                guard digitCount <= length else { return false }
+                for _ in digitCount..<length {
+                    output[count] = UInt8(ascii: "0")
+                    count += 1
+                }
+                digits(value)
+            default:
+                guard raw < 1_000_000_000_000_000_000, let zeros = next(), zeros <= UInt64(maximumDigits) else {
+                    return false
+                }
+                for _ in 0..<zeros {
+                    output[count] = UInt8(ascii: "0")
+                    count += 1
+                }
+                digits(Int64(raw))
+            }
+        }
+        return cursor == numbers.count
+    }
+
+    /// The shape of `payload` when it gives `payload` back exactly, else nil (then the raw bytes are stored).
+    public static func exact(payload: [UInt8], receivedAt: Int64) -> PayloadShape? {
+        guard let shape = PayloadShape(payload: payload, receivedAt: receivedAt),
+              shape.payload(receivedAt: receivedAt) == payload else { return nil }
+        return shape
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+
+    private static func isWordByte(_ byte: UInt8) -> Bool {
+        isDigit(byte) || byte == UInt8(ascii: "_") || (byte | 0x20) &- UInt8(ascii: "a") < 26
+    }
+
+    private static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+
+    private static func unzigzag(_ raw: UInt64) -> Int64 { Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1) }
+}

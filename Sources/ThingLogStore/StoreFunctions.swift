@@ -1,0 +1,80 @@
+import CSQLite
+import ThingLogCore
+
+/// The SQL functions every store connection carries (issue 13's compact raw archive): `reports_v` rebuilds each
+/// payload from its shape and numbers, and the migration to schema 7 splits the stored payloads.
+///
+/// - `thinglog_payload(shape, content, received_at)`: the payload: `content` itself when `shape` is NULL (kept raw),
+///   else the shape filled with the numbers in `content`; an error when they do not fit (a damaged row).
+/// - `thinglog_shape(payload, received_at)`, `thinglog_numbers(payload, received_at)`: the two halves of
+///   `PayloadShape.exact`, NULL when the payload is kept raw.
+/// - `thinglog_shape_hash(shape)`: `ReportShapes.hash` of a shape (0 for NULL).
+/// - `thinglog_check(condition, message)`: raises `message` as an error unless `condition` is true (migrations).
+enum StoreFunctions {
+    static func register(on handle: OpaquePointer) {
+        let flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS
+        sqlite3_create_function_v2(handle, "thinglog_payload", 3, flags, nil, { context, _, arguments in
+            guard let context, let arguments else { return }
+            guard sqlite3_value_type(arguments[0]) != SQLITE_NULL else {
+                return sqlite3_result_value(context, arguments[1])
+            }
+            let shape = PayloadShape(shape: StoreFunctions.bytes(arguments[0]),
+                                     numbers: StoreFunctions.bytes(arguments[1]))
+            guard let payload = shape.payload(receivedAt: sqlite3_value_int64(arguments[2])) else {
+                let message = "a reports row is damaged: its numbers do not fit its shape"
+                return sqlite3_result_error(context, message, -1)
+            }
+            StoreFunctions.resultText(context, payload)
+        }, nil, nil, nil)
+        sqlite3_create_function_v2(handle, "thinglog_shape", 2, flags, nil, { context, _, arguments in
+            guard let context, let arguments else { return }
+            guard let shape = StoreFunctions.exactShape(arguments) else { return sqlite3_result_null(context) }
+            StoreFunctions.resultBlob(context, shape.shape)
+        }, nil, nil, nil)
+        sqlite3_create_function_v2(handle, "thinglog_numbers", 2, flags, nil, { context, _, arguments in
+            guard let context, let arguments else { return }
+            guard let shape = StoreFunctions.exactShape(arguments) else { return sqlite3_result_null(context) }
+            StoreFunctions.resultBlob(context, shape.numbers)
+        }, nil, nil, nil)
+        sqlite3_create_function_v2(handle, "thinglog_shape_hash", 1, flags, nil, { context, _, arguments in
+            guard let context, let arguments else { return }
+            let isNull = sqlite3_value_type(arguments[0]) == SQLITE_NULL
+            sqlite3_result_int64(context, isNull ? 0 : ReportShapes.hash(StoreFunctions.bytes(arguments[0])))
+        }, nil, nil, nil)
+        sqlite3_create_function_v2(handle, "thinglog_check", 2, SQLITE_UTF8, nil, { context, _, arguments in
+            guard let context, let arguments else { return }
+            if sqlite3_value_int64(arguments[0]) != 0 { return sqlite3_result_int64(context, 1) }
+            let message = sqlite3_value_text(arguments[1]).map { String(cString: $0) } ?? "check failed"
+            sqlite3_result_error(context, message, -1)
+        }, nil, nil, nil)
+    }
+
+    static func exactShape(_ arguments: UnsafeMutablePointer<OpaquePointer?>) -> PayloadShape? {
+        guard sqlite3_value_type(arguments[0]) != SQLITE_NULL else { return nil }
+        return PayloadShape.exact(payload: bytes(arguments[0]), receivedAt: sqlite3_value_int64(arguments[1]))
+    }
+
+    /// The value's bytes (text or blob), as stored.
+    static func bytes(_ value: OpaquePointer?) -> [UInt8] {
+        let base = sqlite3_value_blob(value)   // first, then its size (SQLite's rule)
+        let count = Int(sqlite3_value_bytes(value))
+        guard count > 0, let base else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    static func resultText(_ context: OpaquePointer, _ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                sqlite3_result_text64(context, $0.baseAddress ?? UnsafePointer(bitPattern: 1), sqlite3_uint64($0.count),
+                                      thinglog_sqlite_transient(), UInt8(SQLITE_UTF8))
+            }
+        }
+    }
+
+    static func resultBlob(_ context: OpaquePointer, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes {
+            sqlite3_result_blob64(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count),
+                                  thinglog_sqlite_transient())
+        }
+    }
+}

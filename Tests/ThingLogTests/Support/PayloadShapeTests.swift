@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import ThingLogCore
+@testable import ThingLogCLI
+
+/// The compact raw archive's split of a payload into shape and numbers (issue 13).
+@Suite struct PayloadShapeTests {
+    func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func aReportSplitsIntoItsLayoutAndItsNumbers() throws {
+        let payload = bytes(#"{"clientToken":"dev1-7","params":{"MQ135":157,"DHT11_T":-2.05},"#
+                            + #""timestamp":1764115213515}"#)
+        let shape = try #require(PayloadShape(payload: payload, receivedAt: 1_764_115_213_600))
+        // Digits after a letter or `_` stay (MQ135, DHT11_T, dev1); 7, 157, 2, the fraction 05 (5 · 17 + 1) and
+        // the timestamp (85 ms before the receive time) are taken out.
+        #expect(shape.shape == bytes(#"{"clientToken":"dev1-\#u{0}","params":{"MQ135":\#u{0},"#
+                                    + #""DHT11_T":-\#u{0}.\#u{3}},"#
+                                    + #""timestamp":\#u{1}}"#))
+        #expect(shape.numbers == [7, 0x9D, 0x01, 2, 86, 0xA9, 0x01])
+        #expect(shape.payload(receivedAt: 1_764_115_213_600) == payload)
+        // The next report of the same layout has the same shape: the store keeps it once.
+        // The next report of the same layout has the same shape (the store keeps it once), whatever its fraction's
+        // leading zeros.
+        let next = bytes(#"{"clientToken":"dev1-8","params":{"MQ135":9,"DHT11_T":-21.5},"timestamp":1764115223515}"#)
+        let other = try #require(PayloadShape(payload: next, receivedAt: 1_764_115_223_530))
+        #expect(other.shape == shape.shape)
+        #expect(other.numbers == [8, 9, 21, 85, 0x1D])
+    }
+
+    @Test func secondsTimestampsZerosAndLongRunsRoundTrip() throws {
+        let cases = [
+            #"{"timestamp":1604458421,"params":{"a":0,"b":00,"c":007,"d":0.000,"e":1.00000000000000000001}}"#,
+            #"{"big":123456789012345678,"bigger":1234567890123456789,"huge":1e308,"neg":-9223372036854775808}"#,
+            #"{"far":99999999999999,"past":100000000000,"s":"2025-11-26T00:00:00.000Z"}"#,
+            #"{"x":"MQ2_3 a1b2 _9 9_ é7 \u0000 🙂12"}"#, "", "0", "00", "{}", "1.5e-07", ".0", "..05", "1.",
+        ]
+        for text in cases {
+            for receivedAt: Int64 in [0, 1_604_458_421_000, 1_764_115_213_600, -1, 946_684_800_000] {
+                let shape = try #require(PayloadShape(payload: bytes(text), receivedAt: receivedAt), "\(text)")
+                #expect(shape.payload(receivedAt: receivedAt) == bytes(text), "\(text) at \(receivedAt)")
+                #expect(PayloadShape.exact(payload: bytes(text), receivedAt: receivedAt) == shape)
+            }
+        }
+    }
+
+    @Test func placeholderBytesKeepThePayloadRaw() {
+        for byte: UInt8 in 0...PayloadShape.maximumPlaceholder {
+            let payload = bytes(#"{"a":""#) + [byte] + bytes(#"1"}"#)
+            #expect(PayloadShape(payload: payload, receivedAt: 0) == nil)
+        }
+        #expect(PayloadShape(payload: bytes(#"{"a":"\u0001"}"#), receivedAt: 0) != nil, "an escaped one is text")
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func randomPayloadsRoundTripExactly(seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed)
+        let alphabet = bytes(#"0123456789000-..eE+"{}[],:abcMQ_ Tz"#) + [0xC3, 0xA9, 0x7F, 0x05]
+        for _ in 0..<3_000 {
+            let count = Int.random(in: 0...80, using: &generator)
+            let payload = (0..<count).map { _ in alphabet.randomElement(using: &generator) ?? 0x30 }
+            let receivedAt = [Int64.random(in: .min ... .max, using: &generator),
+                              Int64.random(in: 946_684_800_000...4_102_444_800_000, using: &generator)][count % 2]
+            let shape = try #require(PayloadShape(payload: payload, receivedAt: receivedAt))
+            #expect(shape.payload(receivedAt: receivedAt) == payload)
+            #expect(shape.shape.filter { $0 > 3 }.count + shape.numbers.count <= payload.count + 2 * shape.shape.count)
+        }
+    }
+
+    @Test func numbersThatDoNotFitTheShapeAreNoPayload() {
+        let shape = PayloadShape(shape: [0x7B, 0x00, 0x01, 0x7D], numbers: [5])
+        #expect(shape.payload(receivedAt: 0) == nil, "a number missing")
+        #expect(PayloadShape(shape: [0x00], numbers: [5, 6]).payload(receivedAt: 0) == nil, "a number left over")
+        #expect(PayloadShape(shape: [0x00], numbers: [0xFF]).payload(receivedAt: 0) == nil, "a cut varint")
+        #expect(PayloadShape(shape: [0x04], numbers: [1, 99]).payload(receivedAt: 0) == nil, "too many zeros")
+        #expect(PayloadShape(shape: [0x03], numbers: [0xAA, 0x01]).payload(receivedAt: 0) == nil,
+                "10 as a fraction of one digit")
+        #expect(PayloadShape(shape: [0x01], numbers: [1]).payload(receivedAt: 0) == nil, "a negative time")
+        let tooBig: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]
+        #expect(PayloadShape(shape: [0x00], numbers: tooBig).payload(receivedAt: 0) == nil)
+        #expect(PayloadShape(shape: [0x01], numbers: tooBig).payload(receivedAt: .max) == nil, "an overflow")
+    }
+}
