@@ -17,13 +17,11 @@ parts AS (
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
-    SELECT s.id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    SELECT x.series_id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
     UNION ALL
-    SELECT s.id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+    SELECT x.series_id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
 ),
 days AS (
     SELECT series_id, day_number, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean

@@ -4,7 +4,7 @@ WITH params AS (
     SELECT :from AS f, :to AS t, :from + (((-:from) % 3600000) + 3600000) % 3600000 AS lo
 ),
 ranges AS (
-    SELECT s.id AS series_id, p.f AS f, p.t AS t, p.lo AS lo,
+    SELECT s.id AS series_id, d.id AS device_id, p.f AS f, p.t AS t, p.lo AS lo,
            MAX(p.lo, COALESCE(MIN(p.t, c.complete_before)
                               - ((MIN(p.t, c.complete_before) % 3600000) + 3600000) % 3600000, p.lo)) AS hi
     FROM devices d JOIN series s ON s.device_id = d.id CROSS JOIN params p
@@ -17,10 +17,12 @@ parts AS (
          ON u.series_key = r.series_id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
     SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    FROM ranges r CROSS JOIN readings x
+         ON x.device_id = r.device_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t) AND x.series_id = r.series_id
     UNION ALL
     SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+    FROM ranges r CROSS JOIN readings x
+         ON x.device_id = r.device_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t AND x.series_id = r.series_id
 )
 SELECT strftime('%Y-%m-%dT%H:00:00Z', hour_start / 1000, 'unixepoch') AS hour, SUM(n * mean) / SUM(n) AS mean,
        MIN(low) AS min, MAX(high) AS max, SUM(n) AS count

@@ -176,10 +176,12 @@ public final class Analyzer {
         try rollupWriter.clear(device: device.id, series: analysis.rollups.series, from: rollupFrom,
                                keepFiveMinutesFrom: keepFiveMinutesFrom)
         if let through = plan.after {
-            try feedAnalyzedPart(from: rollupFrom, through: through, series: series, ppmSeries: ppmSeries,
+            try feedAnalyzedPart(device: device.id, from: rollupFrom, through: through, series: series,
+                                 ppmSeries: ppmSeries,
                                  rollups: analysis.rollups, store: store)
         }
-        let frames = try store.frames(series: series, after: plan.after, through: device.newest ?? .min)
+        let frames = try store.frames(device: device.id, series: series, after: plan.after,
+                                      through: device.newest ?? .min)
         let sink = try store.ppmWriter()
         func writeResults(alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], openRollups: Bool = true) throws {
             summary.ppmEstimates += analysis.ppmRowCount
@@ -216,10 +218,10 @@ public final class Analyzer {
 
     /// Feeds the rollups what a continuing run's first hour already holds, `from ≤ time ≤ through`: the raw readings
     /// and the stored usable estimates, so that the hour's rows are rebuilt whole.
-    private func feedAnalyzedPart(from: Int64, through: Int64, series: [(id: Int64, metric: String)],
+    private func feedAnalyzedPart(device: Int64, from: Int64, through: Int64, series: [(id: Int64, metric: String)],
                                   ppmSeries: [String: [Int64]], rollups: RollupBuilder,
                                   store: AnalysisStore) throws {
-        let frames = try store.frames(series: series, after: from - 1, through: through)
+        let frames = try store.frames(device: device, series: series, after: from - 1, through: through)
         while try frames.next() {
             rollups.addFrame(time: frames.time)
             for (slot, value) in frames.values.enumerated() where !value.isNaN {

@@ -26,14 +26,12 @@ ranges AS (
     FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
 ),
 raw_times AS (
-    -- A report's readings share its time; range seeks per series.
+    -- A report's readings share its time; one range seek per device.
     SELECT r.device_id AS device_id, x.ts AS ts
-    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
     UNION
     SELECT r.device_id, x.ts
-    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
 ),
 segments AS (
     -- Runs of reports: a rolled-up hour (count, first, last, its gaps) or one raw report time.
@@ -108,13 +106,11 @@ parts AS (
     FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
     CROSS JOIN rollup_1h u ON u.series_key = s.id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
-    SELECT s.id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    SELECT x.series_id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
     UNION ALL
-    SELECT s.id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN series s ON s.device_id = r.device_id
-    CROSS JOIN readings x ON x.series_id = s.id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+    SELECT x.series_id, (x.ts - ((x.ts % 86400000) + 86400000) % 86400000) / 86400000, 1, x.value, x.value, x.value
+    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
 ),
 days AS (
     SELECT series_id, day_number, SUM(n) AS count, MIN(low) AS min, MAX(high) AS max, SUM(n * mean) / SUM(n) AS mean
@@ -132,7 +128,7 @@ WITH params AS (
     SELECT :from AS f, :to AS t, :from + (((-:from) % 3600000) + 3600000) % 3600000 AS lo
 ),
 ranges AS (
-    SELECT s.id AS series_id, p.f AS f, p.t AS t, p.lo AS lo,
+    SELECT s.id AS series_id, d.id AS device_id, p.f AS f, p.t AS t, p.lo AS lo,
            MAX(p.lo, COALESCE(MIN(p.t, c.complete_before)
                               - ((MIN(p.t, c.complete_before) % 3600000) + 3600000) % 3600000, p.lo)) AS hi
     FROM devices d JOIN series s ON s.device_id = d.id CROSS JOIN params p
@@ -145,10 +141,12 @@ parts AS (
          ON u.series_key = r.series_id AND u.slot >= r.lo / 3600000 AND u.slot < r.hi / 3600000
     UNION ALL
     SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    FROM ranges r CROSS JOIN readings x
+         ON x.device_id = r.device_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t) AND x.series_id = r.series_id
     UNION ALL
     SELECT x.ts - ((x.ts % 3600000) + 3600000) % 3600000, 1, x.value, x.value, x.value
-    FROM ranges r CROSS JOIN readings x ON x.series_id = r.series_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+    FROM ranges r CROSS JOIN readings x
+         ON x.device_id = r.device_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t AND x.series_id = r.series_id
 )
 SELECT strftime('%Y-%m-%dT%H:00:00Z', hour_start / 1000, 'unixepoch') AS hour, SUM(n * mean) / SUM(n) AS mean,
        MIN(low) AS min, MAX(high) AS max, SUM(n) AS count
@@ -158,26 +156,19 @@ ORDER BY hour_start;
 """# + "\n"),
         ("latest", #"""
 -- The newest reading of every series.
--- (Two primary-key seeks per series: fast however long the history.)
-WITH newest AS (
-    SELECT s.id AS series_id, d.product AS product, d.name AS device, s.metric AS metric,
-           (SELECT MAX(ts) FROM readings WHERE series_id = s.id) AS ts
-    FROM series s
-    JOIN devices d ON d.id = s.device_id
-)
-SELECT product, device, metric, ts,
-       (SELECT value FROM readings WHERE series_id = newest.series_id AND ts = newest.ts) AS value
-FROM newest
-WHERE ts IS NOT NULL
+-- (One backward seek per series in its device's range of the primary key: fast however long the history.)
+SELECT d.product AS product, d.name AS device, s.metric AS metric, newest.ts AS ts, newest.value AS value
+FROM series s
+JOIN devices d ON d.id = s.device_id
+JOIN readings newest ON newest.device_id = s.device_id AND newest.series_id = s.id AND newest.ts = (
+    SELECT x.ts FROM readings x WHERE x.device_id = s.device_id AND x.series_id = s.id ORDER BY x.ts DESC LIMIT 1)
 ORDER BY product, device, metric;
 """# + "\n"),
         ("silent-devices", #"""
 -- Devices with no reading at or after :since, and when they were last heard from.
-SELECT d.product AS product, d.name AS device, MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id)) AS last_ts
+SELECT d.product AS product, d.name AS device, (SELECT MAX(ts) FROM readings WHERE device_id = d.id) AS last_ts
 FROM devices d
-JOIN series s ON s.device_id = d.id
-GROUP BY d.id
-HAVING last_ts < :since
+WHERE EXISTS (SELECT 1 FROM series s WHERE s.device_id = d.id) AND last_ts < :since
 ORDER BY product, device;
 """# + "\n"),
     ]

@@ -81,7 +81,7 @@ public final class Receiver {
             do {
                 // During a store outage the writer holds a batch: the open one waits (and grows no further, as new
                 // POSTs get 503), so the loop keeps answering.
-                if !open.entries.isEmpty, committer.hasRoom {
+                if !open.entries.isEmpty, committer.isIdle {
                     awaitingCommit += open.token.requests.count
                     try committer.submit(open)
                     open = GroupCommitter<Answers>.Batch(entries: [], token: Answers())

@@ -57,8 +57,7 @@ public final class AnalysisStore {
                 devices: [], saved: [:], lateData: [:])
             for row in try reader.rows("""
                 SELECT d.id, d.product || '/' || d.name,
-                       (SELECT MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id AND ts <= ?1))
-                        FROM series s WHERE s.device_id = d.id)
+                       (SELECT MAX(ts) FROM readings WHERE device_id = d.id AND ts <= ?1)
                 FROM devices d ORDER BY d.product, d.name
                 """, [.integer(through)]) {
                 guard let id = row[0].int64Value, let identity = row[1].stringValue else { continue }
@@ -189,8 +188,9 @@ public final class AnalysisStore {
     }
 
     /// The device's readings as frames, `after < time ≤ through`, inside the device's read snapshot.
-    public func frames(series: [(id: Int64, metric: String)], after: Int64?, through: Int64?) throws -> DeviceFrames {
-        try DeviceFrames(database: reader, series: series, after: after, through: through)
+    public func frames(device: Int64, series: [(id: Int64, metric: String)], after: Int64?,
+                       through: Int64?) throws -> DeviceFrames {
+        try DeviceFrames(database: reader, deviceID: device, series: series, after: after, through: through)
     }
 
     /// A writer of ppm rows inside the device's write transaction.

@@ -2,50 +2,48 @@
 /// One device's readings in time order, a timestamp at a time: at each distinct `time`, `values[i]` is the reading
 /// of `metrics[i]` at that time, or NaN when the report had none (stored readings are always finite).
 ///
-/// A k-way merge of one cursor per series, each walking the `(series_id, ts)` primary key: streaming, so memory does
-/// not grow with history, and the readings of one report (same ts) arrive together, as compensation needs.
+/// One cursor over the device's range of the `(device_id, ts, series_id)` primary key: streaming, so memory does not
+/// grow with history, and the readings of one report (same ts) arrive together, as compensation needs. Readings of
+/// series not asked for are skipped.
 public final class DeviceFrames {
     public let metrics: [String]
     public private(set) var time: Int64 = .min
     public private(set) var values: [Double]
-    private let cursors: [Statement]
-    private var heads: [Int64?]
+    private let cursor: Statement
+    private let slots: [Int64: Int]
+    /// The cursor stands on a row not yet taken (the first of the next frame).
+    private var hasRow: Bool
 
     /// Frames with `after < time ≤ through`.
-    init(database: Database, series: [(id: Int64, metric: String)], after: Int64?, through: Int64?) throws {
+    init(database: Database, deviceID: Int64, series: [(id: Int64, metric: String)], after: Int64?,
+         through: Int64?) throws {
         metrics = series.map(\.metric)
         values = Array(repeating: .nan, count: series.count)
-        var cursors: [Statement] = []
-        for entry in series {
-            let cursor = try database.prepare("""
-                SELECT ts, value FROM readings WHERE series_id = ? AND ts > ? AND ts <= ? ORDER BY ts
-                """)
-            try cursor.bind([.integer(entry.id), .integer(after ?? .min), .integer(through ?? .max)])
-            cursors.append(cursor)
-        }
-        self.cursors = cursors
-        heads = Array(repeating: nil, count: series.count)
-        for index in cursors.indices { try advance(index) }
-    }
-
-    private func advance(_ index: Int) throws {
-        heads[index] = try cursors[index].step() ? cursors[index].int64(0) : nil
+        slots = Dictionary(series.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        cursor = try database.prepare("""
+            SELECT ts, series_id, value FROM readings WHERE device_id = ? AND ts > ? AND ts <= ?
+            ORDER BY ts, series_id
+            """)
+        try cursor.bind([.integer(deviceID), .integer(after ?? .min), .integer(through ?? .max)])
+        hasRow = try cursor.step()
     }
 
     /// Moves to the next timestamp; false at the end.
     public func next() throws -> Bool {
-        var earliest: Int64?
-        for case let head? in heads where earliest.map({ head < $0 }) ?? true { earliest = head }
-        guard let earliest else { return false }
-        time = earliest
-        for index in heads.indices {
-            if heads[index] == earliest {
-                values[index] = cursors[index].double(1)
-                try advance(index)
-            } else {
-                values[index] = .nan
+        var isFrame = false
+        while hasRow {
+            let rowTime = cursor.int64(0)
+            if isFrame, rowTime != time { return true }
+            if let slot = slots[cursor.int64(1)] {
+                if !isFrame {
+                    isFrame = true
+                    time = rowTime
+                    for index in values.indices { values[index] = .nan }
+                }
+                values[slot] = cursor.double(2)
             }
+            hasRow = try cursor.step()
         }
-        return true
+        return isFrame
     }
 }

@@ -89,6 +89,11 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     /// its connection alive submits only then, holding what arrives meanwhile.
     public var hasRoom: Bool { queue.count < capacity }
 
+    /// Whether the writer has written every batch handed over: nothing waits and nothing is being written. A loop that
+    /// answers only after commits submits then, so that what arrives during one commit goes into the next whole
+    /// (a queued batch would split its clients between the batch being written and the one waiting).
+    public var isIdle: Bool { lock.withLock { written == submitted } }
+
     /// Readable while finished batches wait to be taken.
     public var wakeDescriptor: Int32 { pipe[0] }
 

@@ -1,12 +1,14 @@
 
 /// The store's schema and its forward-only migrations, versioned by `PRAGMA user_version` (SPEC §5).
 ///
-/// Layout: `readings` is clustered on `(series_id, ts)` (WITHOUT ROWID), so appends are cheap and a series' time
-/// range is one contiguous scan; device names, metric names, topics and methods are interned once. Raw history
+/// Layout: `readings` is clustered on `(device_id, ts, series_id)` (WITHOUT ROWID, version 8), so a report's
+/// readings share a page and a device's history is one contiguous scan; payloads are stored as shape and numbers
+/// (version 7); device names, metric names, topics and methods are interned once. Raw history
 /// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
-    static let migrations: [String] = [version1, version2, version3, version4, version5, version6, version7]
+    static let migrations: [String] = [version1, version2, version3, version4, version5, version6, version7,
+                                         version8]
 
     static var currentVersion: Int { migrations.count }
 

@@ -80,13 +80,14 @@ extension StoreReader {
         // Series ids first, so every lookup below is a primary-key seek.
         let statement = try database.prepare("""
             WITH d AS (SELECT :device AS id),
-                 s AS (SELECT (SELECT id FROM series WHERE device_id = d.id AND metric = :sensor) AS value,
+                 s AS (SELECT d.id AS device,
+                              (SELECT id FROM series WHERE device_id = d.id AND metric = :sensor) AS value,
                               (SELECT id FROM series WHERE device_id = d.id AND metric = :temperature) AS temperature,
                               (SELECT id FROM series WHERE device_id = d.id AND metric = :humidity) AS humidity FROM d)
             SELECT r.ts, r.value,
-                   (SELECT value FROM readings WHERE series_id = s.temperature AND ts = r.ts),
-                   (SELECT value FROM readings WHERE series_id = s.humidity AND ts = r.ts)
-            FROM s JOIN readings r ON r.series_id = s.value
+                   (SELECT value FROM readings WHERE device_id = s.device AND ts = r.ts AND series_id = s.temperature),
+                   (SELECT value FROM readings WHERE device_id = s.device AND ts = r.ts AND series_id = s.humidity)
+            FROM s JOIN readings r ON r.device_id = s.device AND r.series_id = s.value
             WHERE r.ts >= :from AND r.ts < :to
             ORDER BY r.ts
             """)

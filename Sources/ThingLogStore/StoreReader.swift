@@ -95,9 +95,10 @@ public struct StoreReader {
         let statement = try database.cachedStatement(series.isPPM
             ? "SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? "
                 + "AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
-            : "SELECT ts, value FROM readings WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts")
+            : "SELECT ts, value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? ORDER BY ts")
         defer { statement.reset() }
-        try statement.bind([.integer(series.id), .integer(from), .integer(to)])
+        try statement.bind(series.isPPM ? [.integer(series.id), .integer(from), .integer(to)]
+                               : [.integer(series.deviceID), .integer(from), .integer(to), .integer(series.id)])
         while try statement.step() { try body(statement.int64(0), statement.double(1)) }
     }
 
@@ -120,8 +121,10 @@ public struct StoreReader {
     public func sampleTimes(of series: [Series], from: Int64, to: Int64) throws -> [Int64] {
         guard !series.isEmpty else { return [] }
         let ids = series.map { String($0.id) }.joined(separator: ",")
+        let devices = Set(series.map(\.deviceID)).map(String.init).joined(separator: ",")
         return try database.rows("""
-            SELECT DISTINCT ts FROM readings WHERE series_id IN (\(ids)) AND ts >= ? AND ts < ? ORDER BY ts
+            SELECT DISTINCT ts FROM readings WHERE device_id IN (\(devices)) AND ts >= ? AND ts < ?
+            AND series_id IN (\(ids)) ORDER BY ts
             """, [.integer(from), .integer(to)]).compactMap { $0[0].int64Value }
     }
 
@@ -129,7 +132,7 @@ public struct StoreReader {
     public func devices(withReadingsBefore time: Int64) throws -> [StoredDevice] {
         try database.rows("""
             SELECT d.id, d.product, d.name FROM devices d WHERE EXISTS (
-                SELECT 1 FROM series s JOIN readings r ON r.series_id = s.id WHERE s.device_id = d.id AND r.ts < ?)
+                SELECT 1 FROM readings r WHERE r.device_id = d.id AND r.ts < ?)
             ORDER BY d.product, d.name
             """, [.integer(time)]).compactMap { row in
                 guard let id = row[0].int64Value, let product = row[1].stringValue, let name = row[2].stringValue

@@ -42,11 +42,11 @@ public struct StoreStatistics: Sendable, Equatable {
             }
             return counts
         }
-        // Per-series minimum and maximum through the (series_id, ts) key: no full scan.
+        // Per-device minimum and maximum through the (device_id, ts) key: no full scan.
         let range = try database.rows("""
-            SELECT MIN((SELECT MIN(ts) FROM readings WHERE series_id = s.id)),
-                   MAX((SELECT MAX(ts) FROM readings WHERE series_id = s.id))
-            FROM series s
+            SELECT MIN((SELECT MIN(ts) FROM readings WHERE device_id = d.id)),
+                   MAX((SELECT MAX(ts) FROM readings WHERE device_id = d.id))
+            FROM devices d
             """).first
         return StoreStatistics(
             devices: try count("SELECT COUNT(*) FROM devices"),

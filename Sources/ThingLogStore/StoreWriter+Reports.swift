@@ -27,7 +27,8 @@ extension StoreWriter {
                 return
             }
         }
-        let added = try insertReadings(kept.map { (seriesIDs[$0] ?? 0, parsed.readings[$0].value) }, at: ts)
+        let added = try insertReadings(kept.map { (seriesIDs[$0] ?? 0, parsed.readings[$0].value) }, at: ts,
+                                       deviceID: device.id)
         transactionSummary.readings += added
         transactionSummary.duplicateReadings += kept.count - added
         // A device-timed report all of whose readings are stored already is the same report again: a redelivery,
@@ -103,9 +104,10 @@ extension StoreWriter {
         return (0..<ReceiveTimeSlots.slots).lazy.map { receivedAt &+ $0 }.first { !taken.contains($0) }
     }
 
-    /// Inserts readings (series id, value) at `ts`, up to `readingsPerStatement` per statement; returns how many
-    /// were new (the others are duplicates of stored readings).
-    private func insertReadings(_ readings: [(seriesID: Int64, value: Double)], at ts: Int64) throws -> Int {
+    /// Inserts a device's readings (series id, value) at `ts`, up to `readingsPerStatement` per statement; returns how
+    /// many were new (the others are duplicates of stored readings).
+    private func insertReadings(_ readings: [(seriesID: Int64, value: Double)], at ts: Int64,
+                                deviceID: Int64) throws -> Int {
         var added = 0
         var offset = 0
         while offset < readings.count {
@@ -114,14 +116,15 @@ extension StoreWriter {
             statement.rewind()
             for index in 0..<count {
                 let (seriesID, value) = readings[offset + index]
-                try statement.bind(seriesID, at: 3 * index + 1)
-                try statement.bind(ts, at: 3 * index + 2)
+                try statement.bind(deviceID, at: 4 * index + 1)
+                try statement.bind(ts, at: 4 * index + 2)
+                try statement.bind(seriesID, at: 4 * index + 3)
                 // Integral values bind as integers: the REAL column reads them back as reals but stores them in one
                 // or two bytes instead of eight.
                 if value == value.rounded(), abs(value) < 1e15 {
-                    try statement.bind(Int64(value), at: 3 * index + 3)
+                    try statement.bind(Int64(value), at: 4 * index + 4)
                 } else {
-                    try statement.bind(value, at: 3 * index + 3)
+                    try statement.bind(value, at: 4 * index + 4)
                 }
             }
             try statement.step()

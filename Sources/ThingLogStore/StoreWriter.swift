@@ -84,8 +84,9 @@ public final class StoreWriter {
             """)
         shapes = try ReportShapes(database: database)
         for count in 1...Self.readingsPerStatement {
-            insertReadings.append(try database.prepare("INSERT OR IGNORE INTO readings(series_id, ts, value) VALUES "
-                + Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")))
+            insertReadings.append(try database.prepare(
+                "INSERT OR IGNORE INTO readings(device_id, ts, series_id, value) VALUES "
+                + Array(repeating: "(?, ?, ?, ?)", count: count).joined(separator: ", ")))
         }
         findRecorded = try database.prepare("""
             SELECT 1 FROM reports r JOIN report_shapes s ON s.id = r.shape_id

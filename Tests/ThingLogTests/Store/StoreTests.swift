@@ -41,7 +41,8 @@ import Testing
     /// Version 5 rebuilds `devices` with the (product, name) key: no raw row is lost or rewritten, calibrations find
     /// their device, and the views carry `product`. Version 6 adds rollups, built whole by the next analyze. Version 7
     /// stores payloads as shape and numbers: every report reads back the same through `reports_v`, byte for byte,
-    /// and one whose shape cannot hold it (a raw control byte) stays raw.
+    /// and one whose shape cannot hold it (a raw control byte) stays raw. Version 8 clusters readings by device:
+    /// every reading comes through, now under its device's id.
     @Test func olderStoresMigrateWithoutTouchingRawRows() throws {
         let old = try Database(path: path)
         for version in 0..<4 { try old.execute(Schema.migrations[version]) }
@@ -68,7 +69,7 @@ import Testing
             """)
         func raw(_ database: Database) throws -> [[SQLiteValue]] {
             try database.rows("SELECT * FROM reports_v ORDER BY id")
-                + database.rows("SELECT * FROM readings ORDER BY 1, 2")
+                + database.rows("SELECT series_id, ts, value FROM readings ORDER BY 1, 2")
         }
         let before = try raw(old)
         let database = try StoreConnection.openForWriting(path: path)
@@ -76,6 +77,8 @@ import Testing
         #expect(try raw(database) == before)
         #expect(try database.rows("SELECT typeof(content) FROM reports ORDER BY id").map { $0[0] }
                 == [.text("blob"), .text("blob"), .text("text")])
+        #expect(try database.rows("SELECT device_id, ts, series_id FROM readings")
+                == [[.integer(1), .integer(5000), .integer(1)], [.integer(2), .integer(5990), .integer(2)]])
         #expect(try database.integer("SELECT COUNT(*) FROM analysis_devices") == 0)
         #expect(try database.rows("SELECT product, device, metric, ts, value FROM readings_v ORDER BY ts")
                 == [[.text("P1"), .text("dev1"), .text("MQ7"), .integer(5000), .real(1)],
