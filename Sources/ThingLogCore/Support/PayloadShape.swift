@@ -33,24 +33,18 @@ public struct PayloadShape: Equatable, Sendable {
 
     /// The shape of `payload`, or nil when it holds a placeholder byte.
     public init?(payload: [UInt8], receivedAt: Int64) {
-        var shape: [UInt8] = []
-        var numbers: [UInt8] = []
-        var isShaped = false
-        payload.withUnsafeBufferPointer { input in
-            // A shape is never longer than its payload; each token (≥ 1 digit) takes at most 10 + 3 bytes of numbers.
-            shape = [UInt8](unsafeUninitializedCapacity: input.count) { shapeBuffer, shapeCount in
-                numbers = [UInt8](unsafeUninitializedCapacity: input.count * 13 + 1) { numberBuffer, numberCount in
-                    guard let counts = Self.split(input, receivedAt: receivedAt, shape: shapeBuffer,
-                                                  numbers: numberBuffer) else { return }
-                    shapeCount = counts.shape
-                    numberCount = counts.numbers
-                    isShaped = true
+        guard let split = payload.withUnsafeBufferPointer({ input in
+            // Split into scratch memory, then keep arrays of the exact sizes (the store holds many parsed messages
+            // at once). A shape is never longer than its payload; a token of k digits takes at most 2k bytes.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: input.count * 3 + 16) { scratch in
+                let shapeArea = UnsafeMutableBufferPointer(rebasing: scratch[..<input.count])
+                let numberArea = UnsafeMutableBufferPointer(rebasing: scratch[input.count...])
+                return Self.split(input, receivedAt: receivedAt, shape: shapeArea, numbers: numberArea).map {
+                    (Array(shapeArea[..<$0.shape]), Array(numberArea[..<$0.numbers]))
                 }
             }
-        }
-        guard isShaped else { return nil }
-        self.shape = shape
-        self.numbers = numbers
+        }) else { return nil }
+        (shape, numbers) = split
     }
 
     /// Writes the shape and the numbers of `input`; nil when it holds a placeholder byte.
@@ -120,16 +114,29 @@ public struct PayloadShape: Equatable, Sendable {
 
     /// The payload back, or nil when `numbers` does not fit `shape` (a damaged row).
     public func payload(receivedAt: Int64) -> [UInt8]? {
-        var isComplete = false
-        let payload = shape.withUnsafeBufferPointer { shape in
+        filled(receivedAt: receivedAt) { Array($0) }
+    }
+
+    /// Whether the shape filled with the numbers gives exactly `payload`.
+    public func gives(_ payload: [UInt8], receivedAt: Int64) -> Bool {
+        filled(receivedAt: receivedAt) { filled in payload.withUnsafeBufferPointer { filled.elementsEqual($0) } }
+            ?? false
+    }
+
+    /// Fills the shape into scratch memory and hands the bytes to `body`; nil when the numbers do not fit.
+    private func filled<T>(receivedAt: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        shape.withUnsafeBufferPointer { shape in
             numbers.withUnsafeBufferPointer { numbers in
                 // Each placeholder gives at most 19 digits, or 18 zeros and 18 digits.
-                [UInt8](unsafeUninitializedCapacity: shape.count * 36) { output, outputCount in
-                    isComplete = Self.fill(shape, numbers, receivedAt: receivedAt, into: output, count: &outputCount)
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: shape.count * 36 + 1) { output in
+                    var count = 0
+                    guard Self.fill(shape, numbers, receivedAt: receivedAt, into: output, count: &count) else {
+                        return nil
+                    }
+                    return body(UnsafeBufferPointer(rebasing: output[..<count]))
                 }
             }
         }
-        return isComplete ? payload : nil
     }
 
     /// Writes the shape with its placeholders replaced; false when the numbers do not fit.
@@ -211,7 +218,7 @@ public struct PayloadShape: Equatable, Sendable {
     /// The shape of `payload` when it gives `payload` back exactly, else nil (then the raw bytes are stored).
     public static func exact(payload: [UInt8], receivedAt: Int64) -> PayloadShape? {
         guard let shape = PayloadShape(payload: payload, receivedAt: receivedAt),
-              shape.payload(receivedAt: receivedAt) == payload else { return nil }
+              shape.gives(payload, receivedAt: receivedAt) else { return nil }
         return shape
     }
 
