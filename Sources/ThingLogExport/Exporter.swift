@@ -4,7 +4,7 @@ import ThingLogAnalysis
 
 /// Streams the rows of one kind from the store, ordered by device, then metric/sensor/gas (or rule), then time.
 ///
-/// Every series-based kind walks its series one by one along the `(series_id, ts)` primary key, so rows come out
+/// Every series-based kind walks its series one by one along its device's range of the primary key, so rows come out
 /// in order without a sort and memory does not grow with the row count. Rolling windows and exposures are computed
 /// here, as the rows stream, with the same code `analyze` uses for rules; feeding starts one lookback before the
 /// range, so a row's value does not depend on the range asked for.
