@@ -156,7 +156,8 @@ ORDER BY hour_start;
 """# + "\n"),
         ("latest", #"""
 -- The newest reading of every series.
--- (One backward seek per series in its device's range of the primary key: fast however long the history.)
+-- (A backward scan per series in its device's range of the primary key: quick for series that report with their
+-- device; one that stopped long ago while its device goes on costs a scan of everything the device sent since.)
 SELECT d.product AS product, d.name AS device, s.metric AS metric, newest.ts AS ts, newest.value AS value
 FROM series s
 JOIN devices d ON d.id = s.device_id

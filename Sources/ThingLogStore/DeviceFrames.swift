@@ -25,7 +25,7 @@ public final class DeviceFrames {
             ORDER BY ts, series_id
             """)
         try cursor.bind([.integer(deviceID), .integer(after ?? .min), .integer(through ?? .max)])
-        hasRow = try cursor.step()
+        hasRow = series.isEmpty ? false : try cursor.step()
     }
 
     /// Moves to the next timestamp; false at the end.

@@ -32,10 +32,14 @@ final class ReportShapes {
     static let maximumPerDevice = 64
     static let cacheBytes = 8 << 20
 
+    /// Where a report goes: a shape row, and whether the payload is stored as numbers under it (false: the row for
+    /// raw payloads, also where a shape past the device's bound is sent).
+    typealias Placement = (id: Int64, isShaped: Bool)
+
     private let database: Database
-    private var ids: [Key: Int64] = [:]
-    /// Each device's last shape: devices repeat one layout, so this spares hashing the shape per report.
-    private var lastOfDevice: [Int64: (key: Key, id: Int64)] = [:]
+    private var placements: [Key: Placement] = [:]
+    /// Each device's last key: devices repeat one layout, so this spares hashing the shape per report.
+    private var lastOfDevice: [Int64: (key: Key, placement: Placement)] = [:]
     private var cachedBytes = 0
     private let find: Statement
     private let insert: Statement
@@ -54,21 +58,26 @@ final class ReportShapes {
     }
 
     /// The row id to store a report under, and whether its payload goes in as numbers (else raw).
-    func id(for key: Key) throws(SQLiteError) -> (id: Int64, isShaped: Bool) {
-        if let last = lastOfDevice[key.deviceID], last.key == key { return (last.id, key.shape != nil) }
-        let found = try cachedOrStoredID(for: key)
-        makeRoom(for: key)
-        lastOfDevice[key.deviceID] = (key, found.id)
-        return found
+    func id(for key: Key) throws(SQLiteError) -> Placement {
+        if let last = lastOfDevice[key.deviceID], last.key == key { return last.placement }
+        let placement: Placement
+        if let cached = placements[key] {
+            placement = cached
+        } else {
+            placement = try storedPlacement(for: key)
+            remember(key, placement)
+        }
+        lastOfDevice[key.deviceID] = (key, placement)
+        return placement
     }
 
-    private func cachedOrStoredID(for key: Key) throws(SQLiteError) -> (id: Int64, isShaped: Bool) {
-        if let id = ids[key] { return (id, key.shape != nil) }
-        if let id = try lookUp(key) { return (remember(key, id), key.shape != nil) }
+    /// The placement from the store, inserting the shape when new and the device has room for it.
+    private func storedPlacement(for key: Key) throws(SQLiteError) -> Placement {
+        if let id = try lookUp(key) { return (id, key.shape != nil) }
         if key.shape != nil, try count(of: key.deviceID) >= Self.maximumPerDevice {
             var raw = key
             raw.shape = nil
-            return (try cachedOrStoredID(for: raw).id, false)
+            return (try id(for: raw).id, false)
         }
         insert.rewind()
         try insert.bind(key.deviceID, at: 1)
@@ -77,12 +86,12 @@ final class ReportShapes {
         try insert.bind(key.shape.map(Self.hash) ?? 0, at: 4)
         try insert.bind(key.shape.map(SQLiteValue.blob) ?? .null, at: 5)
         try insert.step()
-        return (remember(key, database.lastInsertRowID), key.shape != nil)
+        return (database.lastInsertRowID, key.shape != nil)
     }
 
     /// Drops the cache (after a rollback its ids may name rows that are gone).
     func forget() {
-        ids.removeAll()
+        placements.removeAll()
         lastOfDevice.removeAll()
         cachedBytes = 0
     }
@@ -112,16 +121,12 @@ final class ReportShapes {
         return try countOfDevice.step() ? Int(countOfDevice.int64(0)) : 0
     }
 
-    private func remember(_ key: Key, _ id: Int64) -> Int64 {
-        makeRoom(for: key)
-        ids[key] = id
-        return id
-    }
-
-    /// Counts the key's bytes against the cache budget, emptying both caches first when they would exceed it.
-    private func makeRoom(for key: Key) {
+    /// Caches a placement, emptying the caches first when its shape would take them past `cacheBytes` (the last-key
+    /// entries hold shapes the placements hold too, so the placements' bytes bound both).
+    private func remember(_ key: Key, _ placement: Placement) {
         let size = (key.shape?.count ?? 0) + 64
         if cachedBytes + size > Self.cacheBytes { forget() }
+        placements[key] = placement
         cachedBytes += size
     }
 }

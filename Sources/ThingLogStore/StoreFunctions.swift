@@ -6,6 +6,7 @@ import ThingLogCore
 ///
 /// - `thinglog_payload(shape, content, received_at)`: the payload: `content` itself when `shape` is NULL (kept raw),
 ///   else the shape filled with the numbers in `content`; an error when they do not fit (a damaged row).
+///   `thinglog_payload_if_intact` gives NULL for a damaged row instead (the writer's duplicate checks).
 /// - `thinglog_shape(payload, received_at)`, `thinglog_numbers(payload, received_at)`: the two halves of
 ///   `PayloadShape.exact`, NULL when the payload is kept raw.
 /// - `thinglog_shape_hash(shape)`: `ReportShapes.hash` of a shape (0 for NULL).
@@ -14,17 +15,10 @@ enum StoreFunctions {
     static func register(on handle: OpaquePointer) {
         let flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS
         sqlite3_create_function_v2(handle, "thinglog_payload", 3, flags, nil, { context, _, arguments in
-            guard let context, let arguments else { return }
-            guard sqlite3_value_type(arguments[0]) != SQLITE_NULL else {
-                return sqlite3_result_value(context, arguments[1])
-            }
-            let shape = PayloadShape(shape: StoreFunctions.bytes(arguments[0]),
-                                     numbers: StoreFunctions.bytes(arguments[1]))
-            guard let payload = shape.payload(receivedAt: sqlite3_value_int64(arguments[2])) else {
-                let message = "a reports row is damaged: its numbers do not fit its shape"
-                return sqlite3_result_error(context, message, -1)
-            }
-            StoreFunctions.resultText(context, payload)
+            StoreFunctions.payload(context, arguments, damagedIsError: true)
+        }, nil, nil, nil)
+        sqlite3_create_function_v2(handle, "thinglog_payload_if_intact", 3, flags, nil, { context, _, arguments in
+            StoreFunctions.payload(context, arguments, damagedIsError: false)
         }, nil, nil, nil)
         sqlite3_create_function_v2(handle, "thinglog_shape", 2, flags, nil, { context, _, arguments in
             guard let context, let arguments else { return }
@@ -47,6 +41,22 @@ enum StoreFunctions {
             let message = sqlite3_value_text(arguments[1]).map { String(cString: $0) } ?? "check failed"
             sqlite3_result_error(context, message, -1)
         }, nil, nil, nil)
+    }
+
+    /// The payload of a reports row (see the type's comment); a damaged row is an error, or NULL for the writer's
+    /// duplicate checks (a damaged row must not stop the messages that are compared with it).
+    static func payload(_ context: OpaquePointer?, _ arguments: UnsafeMutablePointer<OpaquePointer?>?,
+                        damagedIsError: Bool) {
+        guard let context, let arguments else { return }
+        guard sqlite3_value_type(arguments[0]) != SQLITE_NULL else {
+            return sqlite3_result_value(context, arguments[1])
+        }
+        let shape = PayloadShape(shape: bytes(arguments[0]), numbers: bytes(arguments[1]))
+        guard let payload = shape.payload(receivedAt: sqlite3_value_int64(arguments[2])) else {
+            guard damagedIsError else { return sqlite3_result_null(context) }
+            return sqlite3_result_error(context, "a reports row is damaged: its numbers do not fit its shape", -1)
+        }
+        resultText(context, payload)
     }
 
     static func exactShape(_ arguments: UnsafeMutablePointer<OpaquePointer?>) -> PayloadShape? {

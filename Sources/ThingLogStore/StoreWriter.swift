@@ -91,12 +91,12 @@ public final class StoreWriter {
         findRecorded = try database.prepare("""
             SELECT 1 FROM reports r JOIN report_shapes s ON s.id = r.shape_id
             WHERE r.device_id = ? AND r.received_at = ? AND (r.flags & 48) != 0
-            AND thinglog_payload(s.shape, r.content, r.received_at) = ? LIMIT 1
+            AND thinglog_payload_if_intact(s.shape, r.content, r.received_at) = ? LIMIT 1
             """)
         findRedelivered = try database.prepare("""
             SELECT 1 FROM reports r JOIN report_shapes s ON s.id = r.shape_id
             WHERE r.device_id = ? AND r.received_at >= ? AND (r.flags & 48) != 0 AND r.packet_id = ?
-            AND thinglog_payload(s.shape, r.content, r.received_at) = ? LIMIT 1
+            AND thinglog_payload_if_intact(s.shape, r.content, r.received_at) = ? LIMIT 1
             """)
         findReceiveTimed = try database.prepare("""
             SELECT r.received_at + r.ts_offset FROM reports r JOIN report_shapes s ON s.id = r.shape_id

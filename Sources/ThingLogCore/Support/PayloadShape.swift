@@ -127,8 +127,11 @@ public struct PayloadShape: Equatable, Sendable {
     private func filled<T>(receivedAt: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
         shape.withUnsafeBufferPointer { shape in
             numbers.withUnsafeBufferPointer { numbers in
-                // Each placeholder gives at most 19 digits, or 18 zeros and 18 digits.
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: shape.count * 36 + 1) { output in
+                // A literal byte gives itself; a placeholder (each takes at least one byte of numbers) at most 19
+                // digits, or 18 zeros and 18 digits.
+                let placeholders = shape.reduce(0) { $0 + ($1 <= Self.maximumPlaceholder ? 1 : 0) }
+                let capacity = shape.count + min(placeholders, numbers.count) * 35 + 1
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { output in
                     var count = 0
                     guard Self.fill(shape, numbers, receivedAt: receivedAt, into: output, count: &count) else {
                         return nil
