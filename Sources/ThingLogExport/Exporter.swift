@@ -12,6 +12,9 @@ public struct Exporter {
     public let store: StoreReader
     /// Rolling windows for the `rolling` kind.
     public let windows: [RollingWindow]
+    /// Most samples of one series `rolling` holds in memory (16 bytes each) to feed all its windows from one read;
+    /// a longer series is read once per window.
+    package var maximumCachedSamples = 1 << 20
 
     public init(store: StoreReader, windows: [RollingWindow] = []) {
         self.store = store
@@ -51,14 +54,26 @@ public struct Exporter {
             for series in try series(filter, raw: true, ppm: true) {
                 let product = ExportValue.text(series.product), device = ExportValue.text(series.device)
                 let metric = ExportValue.text(series.name)
-                for var window in rollingWindows(for: series, filter: filter) {
+                let windows = rollingWindows(for: series, filter: filter)
+                func start(_ window: SeriesWindow) -> Int64 {
+                    from == .min ? from : from &- window.lookbackMilliseconds
+                }
+                // Every window walks the same samples: read them once when they fit `cachedSamples`, else once per
+                // window (a series' samples are its device's range of the store, filtered).
+                let cached = try cachedSamples(of: series, from: windows.map(start).min() ?? from, to: to)
+                for var window in windows {
                     let name = ExportValue.text(window.name)
-                    let start = from == .min ? from : from &- window.lookbackMilliseconds
-                    try samples(of: series, from: start, to: to) { time, value in
+                    let windowStart = start(window)
+                    func emit(_ time: Int64, _ value: Double) throws {
                         let result = window.add(time: time, value: value)
                         guard time >= from else { return }
                         try body([product, device, metric, name, .timestamp(time), .number(result.mean),
                                   .number(result.minimum), .number(result.maximum), .number(Double(result.count))])
+                    }
+                    if let cached {
+                        for (time, value) in cached where time >= windowStart { try emit(time, value) }
+                    } else {
+                        try samples(of: series, from: windowStart, to: to, emit)
                     }
                 }
             }
@@ -84,6 +99,22 @@ public struct Exporter {
                 try body([.text(topic), .timestamp(receivedAt), .text(payload)])
             }
         }
+    }
+
+
+    /// A series' samples with from ≤ ts < to, when there are at most `maximumCachedSamples`; else nil.
+    private func cachedSamples(of series: Series, from: Int64, to: Int64) throws -> [(Int64, Double)]? {
+        struct TooMany: Error {}
+        var cached: [(Int64, Double)] = []
+        do {
+            try store.samples(of: series, from: from, to: to) { time, value in
+                guard cached.count < maximumCachedSamples else { throw TooMany() }
+                cached.append((time, value))
+            }
+        } catch is TooMany {
+            return nil
+        }
+        return cached
     }
 
     /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import ThingLogCore
+@testable import ThingLogStore
+@testable import ThingLogExport
 
 /// A small RFC 4180 reader, independent of the writer under test.
 func parseCSV(_ text: String) -> [[String]] {
@@ -218,6 +220,23 @@ func withoutProduct(_ rows: [[String]], at index: Int = 0) -> [[String]] {
         let whole = rows.dropFirst().filter { $0[1] == "MQ2" && $0[2] == "5m" && $0[3] >= "2025-11-26T00:03:00.000Z"
             && $0[3] < "2025-11-26T00:04:00.000Z" }
         #expect(ranged.count == 7 && Array(ranged.dropFirst()) == whole)
+    }
+
+    /// `rolling` reads a series once for all its windows when it fits in memory, else once per window: the same rows.
+    @Test func rollingRowsAreTheSameReadOnceOrPerWindow() throws {
+        let db = seeded()
+        let windows = try ConfigurationLoader.load(path: nil, currentDirectory: directory.path).windows
+        var cachedExporter = Exporter(store: try StoreReader.open(path: db), windows: windows)
+        var streamingExporter = cachedExporter
+        streamingExporter.maximumCachedSamples = 3
+        func rows(_ exporter: Exporter) throws -> [[ExportValue]] {
+            var rows: [[ExportValue]] = []
+            try exporter.forEachRow(.rolling, filter: ExportFilter(from: 1_764_115_380_000)) { rows.append($0) }
+            return rows
+        }
+        cachedExporter.maximumCachedSamples = 1 << 20
+        let cached = try rows(cachedExporter), streamed = try rows(streamingExporter)
+        #expect(cached.count > 500 && cached == streamed)
     }
 
     @Test func ppmSeriesGetRollingAndExposureRowsOfUsableEstimates() throws {
