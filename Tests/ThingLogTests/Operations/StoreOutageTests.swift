@@ -20,14 +20,26 @@ import Testing
         return process.terminationStatus == 0
     }
 
-    @Test func aFullDiskIsWaitedOutAndNothingAnsweredIsLost() throws {
-        let mountPoint = directory.file("small")
+    /// A 3 MiB tmpfs mounted at `name` in the test directory, or nil (the test is skipped, with a note) without root.
+    func smallFilesystem(_ name: String) throws -> String? {
+        let mountPoint = directory.file(name)
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         guard getuid() == 0, Self.mount(["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint]) else {
             print("StoreOutageTests: skipped, mounting a tmpfs needs root (run the suite as root to test a full disk)")
-            return
+            return nil
         }
-        defer { _ = Self.mount(["-o", "remount,size=64m", mountPoint]); umount(mountPoint) }
+        return mountPoint
+    }
+
+    /// Grows the filesystem back and unmounts it.
+    static func release(_ mountPoint: String) {
+        _ = mount(["-o", "remount,size=64m", mountPoint])
+        umount(mountPoint)
+    }
+
+    @Test func aFullDiskIsWaitedOutAndNothingAnsweredIsLost() throws {
+        guard let mountPoint = try smallFilesystem("small") else { return }
+        defer { Self.release(mountPoint) }
         let server = try ReceiveServer(directory: directory, database: mountPoint + "/s.db")
         var answered: [Int] = []
         var sawFull = false
@@ -82,13 +94,8 @@ import Testing
     /// (the broker keeps what it has not acknowledged), `/healthz` answers 503, and after the filesystem grows every
     /// published report is stored, without a restart.
     @Test func aFullDiskUnderALiveStreamIsWaitedOutBySubscribe() throws {
-        let mountPoint = directory.file("small-mqtt")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard getuid() == 0, Self.mount(["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint]) else {
-            print("StoreOutageTests: skipped, mounting a tmpfs needs root (run the suite as root to test a full disk)")
-            return
-        }
-        defer { _ = Self.mount(["-o", "remount,size=64m", mountPoint]); umount(mountPoint) }
+        guard let mountPoint = try smallFilesystem("small-mqtt") else { return }
+        defer { Self.release(mountPoint) }
         let broker = try MosquittoBroker()
         let db = mountPoint + "/s.db", http = try MosquittoBroker.freePort()
         let subscriber = try SubscriberProcess(arguments: ["--broker", broker.address, "--db", db,
