@@ -11,12 +11,12 @@ ranges AS (
     FROM devices d CROSS JOIN params p LEFT JOIN rollup_complete_v c ON c.device_id = d.id
 ),
 raw_times AS (
-    -- A report's readings share its time; one range seek per device.
+    -- A report's readings share its time, stored in its frames (one row per report); one range seek per device.
     SELECT r.device_id AS device_id, x.ts AS ts
-    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
+    FROM ranges r CROSS JOIN frames x ON x.device_id = r.device_id AND x.ts >= r.f AND x.ts < MIN(r.lo, r.t)
     UNION
     SELECT r.device_id, x.ts
-    FROM ranges r CROSS JOIN readings x ON x.device_id = r.device_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
+    FROM ranges r CROSS JOIN frames x ON x.device_id = r.device_id AND x.ts >= MAX(r.hi, r.f) AND x.ts < r.t
 ),
 segments AS (
     -- Runs of reports: a rolled-up hour (count, first, last, its gaps) or one raw report time.

@@ -57,7 +57,7 @@ public final class AnalysisStore {
                 devices: [], saved: [:], lateData: [:])
             for row in try reader.rows("""
                 SELECT d.id, d.product || '/' || d.name,
-                       (SELECT MAX(ts) FROM readings WHERE device_id = d.id AND ts <= ?1)
+                       (SELECT MAX(ts) FROM frames WHERE device_id = d.id AND ts <= ?1)
                 FROM devices d ORDER BY d.product, d.name
                 """, [.integer(through)]) {
                 guard let id = row[0].int64Value, let identity = row[1].stringValue else { continue }

@@ -1,17 +1,19 @@
 
 /// The store's schema and its forward-only migrations, versioned by `PRAGMA user_version` (SPEC §5).
 ///
-/// Layout: `readings` is clustered on `(device_id, ts, series_id)` (WITHOUT ROWID, version 8), so a report's
-/// readings share a page and a device's history is one contiguous scan; payloads are stored as shape and numbers
-/// (version 7); device names, metric names, topics and methods are interned once. Raw history
-/// (`reports`, `readings`, `events`, `rejects`) refuses UPDATE and DELETE through triggers.
+/// Layout: readings are stored as `frames`, one row per report and device with up to eight values, clustered on
+/// `(device_id, ts, layout_id)` (WITHOUT ROWID, version 9; `readings` is a view of them), so a device's history is
+/// one contiguous scan; payloads are stored as shape and numbers (version 7); device names, metric names, topics,
+/// methods and frame layouts are interned once. Raw history (`reports`, `frames`, `events`, `rejects`) refuses
+/// UPDATE and DELETE through triggers.
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
     static let migrations: [String] = [version1, version2, version3, version4, version5, version6, version7,
-                                         version8]
+                                         version8, version9]
 
     static var currentVersion: Int { migrations.count }
 
+    /// The append-only tables of version 1 (version 9 replaced `readings` with `frames`, append-only too).
     static let appendOnlyTables = ["reports", "readings", "events", "rejects"]
 
     /// Rollups (SPEC §6 "Rollups"): per raw metric and ppm series, per 5-minute and 1-hour UTC bucket, count, mean,

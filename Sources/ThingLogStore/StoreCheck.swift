@@ -34,7 +34,7 @@ public struct StoreCheck: Sendable {
             var devices: [Device] = []
             for row in try database.rows("""
                 SELECT d.product, d.name,
-                       (SELECT MAX(ts) FROM readings WHERE device_id = d.id)
+                       (SELECT MAX(ts) FROM frames WHERE device_id = d.id)
                 FROM devices d ORDER BY d.product, d.name
                 """) {
                 devices.append(Device(product: row[0].stringValue ?? "", name: row[1].stringValue ?? "",

@@ -132,7 +132,7 @@ public struct StoreReader {
     public func devices(withReadingsBefore time: Int64) throws -> [StoredDevice] {
         try database.rows("""
             SELECT d.id, d.product, d.name FROM devices d WHERE EXISTS (
-                SELECT 1 FROM readings r WHERE r.device_id = d.id AND r.ts < ?)
+                SELECT 1 FROM frames f WHERE f.device_id = d.id AND f.ts < ?)
             ORDER BY d.product, d.name
             """, [.integer(time)]).compactMap { row in
                 guard let id = row[0].int64Value, let product = row[1].stringValue, let name = row[2].stringValue

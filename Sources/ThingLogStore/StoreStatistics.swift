@@ -44,8 +44,8 @@ public struct StoreStatistics: Sendable, Equatable {
         }
         // Per-device minimum and maximum through the (device_id, ts) key: no full scan.
         let range = try database.rows("""
-            SELECT MIN((SELECT MIN(ts) FROM readings WHERE device_id = d.id)),
-                   MAX((SELECT MAX(ts) FROM readings WHERE device_id = d.id))
+            SELECT MIN((SELECT MIN(ts) FROM frames WHERE device_id = d.id)),
+                   MAX((SELECT MAX(ts) FROM frames WHERE device_id = d.id))
             FROM devices d
             """).first
         return StoreStatistics(

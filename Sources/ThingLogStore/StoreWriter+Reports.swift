@@ -27,8 +27,8 @@ extension StoreWriter {
                 return
             }
         }
-        let added = try insertReadings(kept.map { (seriesIDs[$0] ?? 0, parsed.readings[$0].value) }, at: ts,
-                                       deviceID: device.id)
+        let added = try insertFrames(kept.map { (seriesIDs[$0] ?? 0, parsed.readings[$0].value) }, at: ts,
+                                     device: &device, key: key)
         transactionSummary.readings += added
         transactionSummary.duplicateReadings += kept.count - added
         // A device-timed report all of whose readings are stored already is the same report again: a redelivery,
@@ -104,34 +104,58 @@ extension StoreWriter {
         return (0..<ReceiveTimeSlots.slots).lazy.map { receivedAt &+ $0 }.first { !taken.contains($0) }
     }
 
-    /// Inserts a device's readings (series id, value) at `ts`, up to `readingsPerStatement` per statement; returns how
-    /// many were new (the others are duplicates of stored readings).
-    private func insertReadings(_ readings: [(seriesID: Int64, value: Double)], at ts: Int64,
-                                deviceID: Int64) throws -> Int {
-        var added = 0
+    /// Stores a device's readings (series id, value) at `ts` as frames of up to `FrameLayouts.width` values; returns
+    /// how many were new. A reading of a series the store already holds at `ts` is a duplicate (SPEC §5); the store
+    /// is asked only when `ts` is not after the device's newest frame.
+    private func insertFrames(_ readings: [(seriesID: Int64, value: Double)], at ts: Int64,
+                              device: inout DeviceState, key: DeviceKey) throws -> Int {
+        var fresh = readings
+        if ts <= device.newestFrameTS {
+            let stored = try storedSeries(deviceID: device.id, at: ts)
+            if !stored.isEmpty { fresh = readings.filter { !stored.contains($0.seriesID) } }
+        }
         var offset = 0
-        while offset < readings.count {
-            let count = min(Self.readingsPerStatement, readings.count - offset)
-            let statement = insertReadings[count - 1]
-            statement.rewind()
-            for index in 0..<count {
-                let (seriesID, value) = readings[offset + index]
-                try statement.bind(deviceID, at: 4 * index + 1)
-                try statement.bind(ts, at: 4 * index + 2)
-                try statement.bind(seriesID, at: 4 * index + 3)
+        while offset < fresh.count {
+            let end = min(offset + FrameLayouts.width, fresh.count)
+            let layout = try layouts.id(deviceID: device.id, series: fresh[offset..<end].map(\.seriesID))
+            insertFrame.rewind()
+            try insertFrame.bind(device.id, at: 1)
+            try insertFrame.bind(ts, at: 2)
+            try insertFrame.bind(layout, at: 3)
+            for column in 0..<FrameLayouts.width {
+                let index = offset + column
+                guard index < end else {
+                    try insertFrame.bindNull(at: 4 + column)
+                    continue
+                }
+                let value = fresh[index].value
                 // Integral values bind as integers: the REAL column reads them back as reals but stores them in one
                 // or two bytes instead of eight.
                 if value == value.rounded(), abs(value) < 1e15 {
-                    try statement.bind(Int64(value), at: 4 * index + 4)
+                    try insertFrame.bind(Int64(value), at: 4 + column)
                 } else {
-                    try statement.bind(value, at: 4 * index + 4)
+                    try insertFrame.bind(value, at: 4 + column)
                 }
             }
-            try statement.step()
-            added += database.changes
-            offset += count
+            try insertFrame.step()
+            offset = end
         }
-        return added
+        if ts > device.newestFrameTS, !fresh.isEmpty {
+            device.newestFrameTS = ts
+            devices[key] = device
+        }
+        return fresh.count
+    }
+
+    /// The series of which the store holds a reading of the device at `ts`.
+    private func storedSeries(deviceID: Int64, at ts: Int64) throws -> Set<Int64> {
+        findStoredSeries.rewind()
+        defer { findStoredSeries.rewind() }
+        try findStoredSeries.bind(deviceID, at: 1)
+        try findStoredSeries.bind(ts, at: 2)
+        var stored = Set<Int64>()
+        while try findStoredSeries.step() { stored.insert(findStoredSeries.int64(0)) }
+        return stored
     }
 
     /// Archives the raw report (SPEC §5 `reports`): its payload as shape and numbers when they give it back byte for

@@ -19,9 +19,11 @@ public final class StoreWriter {
     var cacheKibibytes: Int64 = 0
     let insertReport: Statement
     let shapes: ReportShapes
-    /// `insertReadings[k - 1]` inserts k readings in one statement.
-    var insertReadings: [Statement] = []
-    static let readingsPerStatement = 8
+    let layouts: FrameLayouts
+    let insertFrame: Statement
+    let findStoredSeries: Statement
+    /// `PRAGMA data_version` after the last commit: another connection's commit changes it (and the caches go).
+    var dataVersion: Int64?
     let findRecorded: Statement
     let findRedelivered: Statement
     let findReceiveTimed: Statement
@@ -47,6 +49,8 @@ public final class StoreWriter {
         var slots: ReceiveTimeSlots
         var isDirty = false
         var seriesCount: Int
+        /// The newest ts of its stored frames (`Int64.min`: none): a report after it cannot repeat a stored reading.
+        var newestFrameTS: Int64
         /// The metric names of the device's previous report and their series ids (nil: readings left out): devices
         /// repeat one layout, so this spares a dictionary lookup per reading.
         var lastMetrics: [String] = []
@@ -83,11 +87,15 @@ public final class StoreWriter {
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         shapes = try ReportShapes(database: database)
-        for count in 1...Self.readingsPerStatement {
-            insertReadings.append(try database.prepare(
-                "INSERT OR IGNORE INTO readings(device_id, ts, series_id, value) VALUES "
-                + Array(repeating: "(?, ?, ?, ?)", count: count).joined(separator: ", ")))
-        }
+        layouts = try FrameLayouts(database: database)
+        insertFrame = try database.prepare("""
+            INSERT INTO frames(device_id, ts, layout_id, v0, v1, v2, v3, v4, v5, v6, v7)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        findStoredSeries = try database.prepare("""
+            SELECT l.series_id FROM frames f JOIN layout_series l ON l.layout_id = f.layout_id
+            WHERE f.device_id = ? AND f.ts = ?
+            """)
         findRecorded = try database.prepare("""
             SELECT 1 FROM reports r JOIN report_shapes s ON s.id = r.shape_id
             WHERE r.device_id = ? AND r.received_at = ? AND (r.flags & 48) != 0
@@ -104,8 +112,9 @@ public final class StoreWriter {
             AND s.method_id = ?
             """)
         findDevice = try database.prepare("""
-            SELECT id, last_receive_ts, (SELECT COUNT(*) FROM series WHERE device_id = devices.id) FROM devices
-            WHERE product = ? AND name = ?
+            SELECT id, last_receive_ts, (SELECT COUNT(*) FROM series WHERE device_id = devices.id),
+                   (SELECT MAX(ts) FROM frames WHERE device_id = devices.id)
+            FROM devices WHERE product = ? AND name = ?
             """)
         for row in try database.rows("SELECT name, id FROM methods") {
             if let name = row[0].stringValue, let id = row[1].int64Value { methods[name] = id }
@@ -145,6 +154,10 @@ public final class StoreWriter {
                               message: "the store file \(database.path) was moved, deleted or replaced")
         }
         try database.begin(.write)
+        // Another connection's commit (a writer is alone by contract; this makes sure) may have added rows the
+        // caches do not know: then they go.
+        let version = try database.scalar("PRAGMA data_version")?.int64Value
+        if version != dataVersion { forgetCaches() }
         transactionSummary = AppendSummary()
     }
 
@@ -192,6 +205,7 @@ public final class StoreWriter {
         series.removeAll()
         topics.removeAll()
         shapes.forget()
+        layouts.forget()
         devicesWithSeries = nil
     }
 
@@ -208,6 +222,7 @@ public final class StoreWriter {
             try persistDeviceClocks()
             try addCounters(transactionSummary)
             try database.commit()
+            dataVersion = try database.scalar("PRAGMA data_version")?.int64Value
             try sizeCacheToHotSet()
             // Names a long-running subscriber sees churn: the caches are rebuilt from the store past a bound, so
             // memory does not grow with every device name ever seen (SPEC §5).
@@ -237,14 +252,15 @@ public final class StoreWriter {
             state = DeviceState(id: findDevice.int64(0),
                                 lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
                                 slots: ReceiveTimeSlots(last: findDevice.isNull(1) ? nil : findDevice.int64(1)),
-                                seriesCount: Int(findDevice.int64(2)))
+                                seriesCount: Int(findDevice.int64(2)),
+                                newestFrameTS: findDevice.isNull(3) ? .min : findDevice.int64(3))
             findDevice.rewind()
         } else {
             findDevice.rewind()
             try database.execute("INSERT INTO devices(product, name) VALUES (?, ?)",
                                  [.text(key.product.text), .text(key.name.text)])
             state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, slots: ReceiveTimeSlots(last: nil),
-                                seriesCount: 0)
+                                seriesCount: 0, newestFrameTS: .min)
         }
         devices[key] = state
         return state

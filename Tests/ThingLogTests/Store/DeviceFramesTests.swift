@@ -5,9 +5,9 @@ import Testing
 @testable import ThingLogIngest
 @testable import ThingLogCLI
 
-/// A device's frames come from one scan of its range of the `(device_id, ts, series_id)` key (schema 8): checked
-/// against frames built by hand from every stored reading, with other devices interleaved, a series subset, duplicate
-/// and late reports, and time bounds.
+/// A device's frames come from one scan of its range of `frames` (schema 9): checked against frames built by hand from
+/// every stored reading, with other devices interleaved, a series subset, duplicate and late reports (several frames
+/// at one time), reports wider than a frame, and time bounds.
 @Suite struct DeviceFramesTests {
     let directory = TemporaryDirectory()
 
@@ -16,7 +16,7 @@ import Testing
         var generator = SeededGenerator(seed: seed)
         let path = directory.file("s\(seed).db")
         let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
-        let metrics = ["a", "b", "c", "MQ7"]
+        let metrics = ["a", "b", "c", "MQ7"] + (1...8).map { "m\($0)" }
         var entries: [StoreEntry] = []
         let parser = ReportParser()
         for index in 0..<600 {

@@ -113,7 +113,8 @@ import Testing
         // A plain connection, as the sqlite3 shell or another program would open it.
         let other = try Database(path: path)
         let statements = [
-            "UPDATE readings SET value = 2", "DELETE FROM readings", "UPDATE reports SET content = 'x'",
+            "UPDATE frames SET v0 = 2", "DELETE FROM frames", "UPDATE layout_series SET series_id = 9",
+            "DELETE FROM layout_series", "DELETE FROM layouts", "UPDATE reports SET content = 'x'",
             "UPDATE report_shapes SET shape = NULL", "DELETE FROM report_shapes",
             "DELETE FROM reports", "DELETE FROM rejects", "UPDATE rejects SET reason = 'x'", "DELETE FROM events",
             "UPDATE events SET ts = 0",
@@ -126,6 +127,10 @@ import Testing
                 #expect(error.extendedCode == SQLiteError.ExtendedCode.constraintTrigger,
                         "SQLITE_CONSTRAINT_TRIGGER for \(sql)")
             }
+        }
+        // `readings` is a view of the frames: it takes no writes at all.
+        for sql in ["UPDATE readings SET value = 2", "DELETE FROM readings", "INSERT INTO readings VALUES (1, 1, 1, 1)"] {
+            #expect(throws: SQLiteError.self, "\(sql)") { try other.execute(sql) }
         }
         #expect(try other.integer("SELECT COUNT(*) FROM readings") == 1)
         #expect(try other.integer("SELECT COUNT(*) FROM reports") == 2)
