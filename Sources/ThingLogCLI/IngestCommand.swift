@@ -60,7 +60,8 @@ struct IngestCommand: Command {
             guard fd >= 0 else { throw RuntimeError("cannot open \(file): \(String(cString: strerror(errno)))") }
             descriptors.append((file, fd))
         }
-        let database = try StoreConnection.openForWriting(path: context.databasePath(arguments))
+        let path = context.databasePath(arguments)
+        let database = try StoreConnection.openForWriting(path: path)
         let decoder = LineDecoder(format: format, parser: configuration.reportParser, topic: topic,
                                   clock: context.clock)
         let ingester = try Ingester(writer: try StoreWriter(database: database, limits: configuration.limits),
@@ -76,6 +77,7 @@ struct IngestCommand: Command {
                 context.standardError.write("ingest: \(Self.describe(summary, elapsed: now - started))\n")
             }
         }
+        try StoreConnection.checkpoint(path: path)
         context.standardError.write("ingest: \(Self.describe(ingester.summary, elapsed: Timestamp.now() - started))\n")
         return 0
     }

@@ -54,6 +54,10 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     private let queue: BoundedQueue<Batch>
     private let lock = Lock()
     private var finished: [Done] = []
+    /// Written batches' entries, released by the submitting thread in `takeFinished`: freeing on the thread that
+    /// allocated them spares the allocator's cross-thread locking (10 % of an ingest's CPU went to that futex).
+    private var spent: [[StoreEntry]] = []
+    static var maximumSpent: Int { 64 }
     private var failure: (any Error)?
     private let stopped = DispatchSemaphore(value: 0)
     private var pipe: [Int32] = [-1, -1]
@@ -125,6 +129,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     private func run() {
         var streamStarted: UInt64?
         while let batch = queue.pop() {
+            defer { lock.withLock { if spent.count < Self.maximumSpent { spent.append(batch.entries) } } }
             do {
                 let started = streamStarted ?? DispatchTime.now().uptimeNanoseconds
                 if batch.commits {
@@ -229,7 +234,10 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     public func takeFinished() throws -> [Done] {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(pipe[0], &buffer, buffer.count) > 0 {}
+        var released: [[StoreEntry]] = []
+        defer { released.removeAll() }
         return try lock.withLock {
+            swap(&released, &spent)
             // Batches committed before a failure are handed back first (their senders are owed an answer); the
             // failure is thrown by the next call.
             if finished.isEmpty, let failure { throw failure }

@@ -40,6 +40,13 @@ public enum StoreConnection {
         return database
     }
 
+    /// Copies the write-ahead log into the store file and empties it: after a bulk ingest, the store's size on disk is
+    /// its file alone (a connection of its own; the writer's is idle by then).
+    public static func checkpoint(path: String) throws(SQLiteError) {
+        let database = try Database(path: path)
+        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
     /// Opens an existing store for reading. Never creates or migrates one (SPEC §5): a mistyped path is an error,
     /// and so is a store at another schema version, with the command that migrates it.
     public static func openForReading(path: String, cacheMebibytes: Int = 16) throws(SQLiteError) -> Database {

@@ -198,20 +198,22 @@ public struct JSONParser {
             if byte < 0x20 { throw failure("control character in string") }
             position += 1
         }
-        var scalars = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
+        // With escapes (a payload inside a recorded line): runs between them are copied whole.
+        var scalars: [UInt8] = []
+        scalars.reserveCapacity(min(bytes.count - start, 4096))
+        var run = start
         while position < bytes.count {
             let byte = bytes[position]
             switch byte {
-            case UInt8(ascii: "\""):
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<position]))
                 position += 1
-                return String(decoding: scalars, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                position += 1
+                if byte == UInt8(ascii: "\"") { return String(decoding: scalars, as: UTF8.self) }
                 try appendEscape(to: &scalars)
+                run = position
             case 0..<0x20:
                 throw failure("control character in string")
             default:
-                scalars.append(byte)
                 position += 1
             }
         }

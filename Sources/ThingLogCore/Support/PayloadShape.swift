@@ -1,3 +1,4 @@
+import Glibc
 /// A payload split into its shape and its numbers, so that the raw archive stores what repeats (a device's keys,
 /// method, token prefix) once per device and only the numbers per report (issue 13: ≤ 24 bytes per reading with an
 /// exact archive).
@@ -119,8 +120,13 @@ public struct PayloadShape: Equatable, Sendable {
 
     /// Whether the shape filled with the numbers gives exactly `payload`.
     public func gives(_ payload: [UInt8], receivedAt: Int64) -> Bool {
-        filled(receivedAt: receivedAt) { filled in payload.withUnsafeBufferPointer { filled.elementsEqual($0) } }
-            ?? false
+        filled(receivedAt: receivedAt) { filled in
+            payload.withUnsafeBufferPointer { payload in
+                guard filled.count == payload.count else { return false }
+                guard let left = filled.baseAddress, let right = payload.baseAddress else { return true }
+                return memcmp(left, right, payload.count) == 0
+            }
+        } ?? false
     }
 
     /// Fills the shape into scratch memory and hands the bytes to `body`; nil when the numbers do not fit.
