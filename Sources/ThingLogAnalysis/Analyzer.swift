@@ -162,8 +162,7 @@ public final class Analyzer {
         if plan.after != nil {
             try store.clearOpenAlarms(device: device.id)
         } else {
-            try store.clearResults(device: device.id, ppmSeries: ppmSeries.values.flatMap { $0 },
-                                   from: plan.emitFrom ?? .min)
+            try store.clearResults(device: device.id, from: plan.emitFrom ?? .min)
         }
 
         // Rollups are rebuilt from the start of the hour the run's first result falls in.
@@ -182,7 +181,7 @@ public final class Analyzer {
         }
         let frames = try store.frames(device: device.id, series: series, after: plan.after,
                                       through: device.newest ?? .min)
-        let sink = try store.ppmWriter()
+        let sink = try store.ppmWriter(device: device.id)
         func writeResults(alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], openRollups: Bool = true) throws {
             summary.ppmEstimates += analysis.ppmRowCount
             try sink.write(analysis.ppmRows)
@@ -230,7 +229,7 @@ public final class Analyzer {
         }
         for id in ppmSeries.values.joined() {
             guard let slot = rollups.slot(of: .ppm(id)) else { continue }
-            try store.usableEstimates(ppmSeries: id, from: from, through: through) { time, ppm in
+            try store.usableEstimates(device: device, ppmSeries: id, from: from, through: through) { time, ppm in
                 rollups.add(slot, time: time, value: ppm)
             }
         }

@@ -86,7 +86,7 @@ public final class AnalysisStore {
     public func resetResults(fingerprint: Int64) throws {
         try writer.transaction {
             try writer.execute("""
-                DELETE FROM ppm; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
+                DELETE FROM ppm_frames; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
                 DELETE FROM rollup_5m; DELETE FROM rollup_1h; DELETE FROM frame_rollup_1h;
                 """)
             try setState("configuration", fingerprint)
@@ -176,13 +176,11 @@ public final class AnalysisStore {
         try writer.execute("DELETE FROM alarms WHERE device_id = ? AND ended_at IS NULL", [.integer(device)])
     }
 
-    /// Removes the results a recomputation from `from` rewrites: ppm rows of `ppmSeries` at or after it, and the
-    /// device's alarms still open or ended at or after it.
-    public func clearResults(device: Int64, ppmSeries: [Int64], from: Int64) throws {
-        for series in ppmSeries {
-            try writer.cachedStatement("DELETE FROM ppm WHERE series_id = ? AND ts >= ?")
-                .execute([.integer(series), .integer(from)])
-        }
+    /// Removes the results a recomputation from `from` rewrites: the device's ppm estimates at or after it (its
+    /// frames hold every ppm series of the device), and its alarms still open or ended at or after it.
+    public func clearResults(device: Int64, from: Int64) throws {
+        try writer.cachedStatement("DELETE FROM ppm_frames WHERE device_id = ? AND ts >= ?")
+            .execute([.integer(device), .integer(from)])
         try writer.execute("DELETE FROM alarms WHERE device_id = ? AND (ended_at IS NULL OR ended_at >= ?)",
                            [.integer(device), .integer(from)])
     }
@@ -193,9 +191,9 @@ public final class AnalysisStore {
         try DeviceFrames(database: reader, deviceID: device, series: series, after: after, through: through)
     }
 
-    /// A writer of ppm rows inside the device's write transaction.
-    public func ppmWriter() throws -> PPMWriter {
-        try PPMWriter(database: writer)
+    /// A writer of the device's ppm rows inside its write transaction.
+    public func ppmWriter(device: Int64) throws -> PPMWriter {
+        try PPMWriter(database: writer, deviceID: device)
     }
 
     /// A writer of rollups inside the device's write transaction.
@@ -205,14 +203,14 @@ public final class AnalysisStore {
 
     /// The usable estimates (SPEC §6) of a ppm series with `from ≤ ts ≤ through`, in time order, as stored: what the
     /// open rollup bucket a continuing run starts in already holds.
-    public func usableEstimates(ppmSeries: Int64, from: Int64, through: Int64,
+    public func usableEstimates(device: Int64, ppmSeries: Int64, from: Int64, through: Int64,
                                 _ body: (Int64, Double) throws -> Void) throws {
         let statement = try writer.cachedStatement("""
-            SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts <= ?
+            SELECT ts, ppm FROM ppm WHERE device_id = ? AND ts >= ? AND ts <= ? AND series_id = ?
             AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts
             """)
         defer { statement.reset() }
-        try statement.bind([.integer(ppmSeries), .integer(from), .integer(through)])
+        try statement.bind([.integer(device), .integer(from), .integer(through), .integer(ppmSeries)])
         while try statement.step() { try body(statement.int64(0), statement.double(1)) }
     }
 

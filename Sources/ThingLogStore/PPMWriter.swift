@@ -1,43 +1,62 @@
 import ThingLogCore
 
-/// Appends ppm rows to the `ppm` table, many rows per statement (one `sqlite3_step` for 128 rows instead of 128).
+/// Appends one device's ppm estimates to `ppm_frames`: the estimates of one sample time (one per gas of each
+/// sensor) share a row, up to `FrameLayouts.width` of them, their series named by a layout (as readings are).
 public struct PPMWriter {
-    static let rowsPerStatement = 128
-    private let database: Database
-    private let batch: Statement
-    private let single: Statement
+    private let deviceID: Int64
+    private let layouts: FrameLayouts
+    private let insert: Statement
 
-    init(database: Database) throws {
-        self.database = database
-        let tuple = "(?, ?, ?, ?, ?)"
-        batch = try database.cachedStatement("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES "
-            + Array(repeating: tuple, count: Self.rowsPerStatement).joined(separator: ", "))
-        single = try database.cachedStatement("INSERT INTO ppm(series_id, ts, ppm, rs_r0, quality) VALUES " + tuple)
+    init(database: Database, deviceID: Int64) throws {
+        self.deviceID = deviceID
+        layouts = try FrameLayouts(database: database)
+        let columns = (0..<FrameLayouts.width).map { "ppm\($0), ratio\($0), quality\($0)" }.joined(separator: ", ")
+        insert = try database.cachedStatement("INSERT INTO ppm_frames(device_id, ts, layout_id, \(columns)) "
+            + "VALUES (?, ?, ?" + String(repeating: ", ?", count: 3 * FrameLayouts.width) + ")")
     }
 
-    /// Writes one device's rows, one buffer per series, each in time order: inserts that follow each other in the
-    /// primary key touch the same few pages.
+    /// Writes the device's rows, one buffer per series, each in time order, merged into frames by time.
     public func write(_ buffers: [[PPMRow]]) throws {
-        let rows = Array(buffers.joined())
-        var start = 0
-        while rows.count - start >= Self.rowsPerStatement {
-            try insert(rows[start..<start + Self.rowsPerStatement], into: batch)
-            start += Self.rowsPerStatement
+        var next = Array(repeating: 0, count: buffers.count)
+        var frame: [PPMRow] = []
+        while true {
+            var time = Int64.max
+            for (buffer, index) in zip(buffers, next) where index < buffer.count {
+                time = min(time, buffer[index].time)
+            }
+            guard time != .max else { return }
+            frame.removeAll(keepingCapacity: true)
+            for series in buffers.indices where next[series] < buffers[series].count
+                && buffers[series][next[series]].time == time {
+                frame.append(buffers[series][next[series]])
+                next[series] += 1
+            }
+            var start = 0
+            while start < frame.count {
+                let end = min(start + FrameLayouts.width, frame.count)
+                try insert(frame[start..<end], at: time)
+                start = end
+            }
         }
-        for index in start..<rows.count { try insert(rows[index...index], into: single) }
     }
 
-    private func insert(_ rows: ArraySlice<PPMRow>, into statement: Statement) throws {
-        statement.rewind()
-        var parameter = 1
-        for row in rows {
-            try statement.bind(row.seriesID, at: parameter)
-            try statement.bind(row.time, at: parameter + 1)
-            try statement.bind(row.ppm, at: parameter + 2)
-            try statement.bind(row.ratio, at: parameter + 3)
-            try statement.bind(row.quality.code, at: parameter + 4)
-            parameter += 5
+    private func insert(_ rows: ArraySlice<PPMRow>, at time: Int64) throws {
+        let layout = try layouts.id(deviceID: deviceID, series: rows.map { -$0.seriesID })
+        insert.rewind()
+        try insert.bind(deviceID, at: 1)
+        try insert.bind(time, at: 2)
+        try insert.bind(layout, at: 3)
+        for column in 0..<FrameLayouts.width {
+            let parameter = 4 + 3 * column
+            guard column < rows.count else {
+                for offset in 0..<3 { try insert.bindNull(at: parameter + offset) }
+                continue
+            }
+            let row = rows[rows.startIndex + column]
+            try insert.bind(row.ppm, at: parameter)
+            try insert.bind(row.ratio, at: parameter + 1)
+            try insert.bind(row.quality.code, at: parameter + 2)
         }
-        _ = try statement.step()
+        _ = try insert.step()
     }
 }

@@ -5,7 +5,8 @@ extension Schema {
     /// further frames at the same `(device_id, ts)`, each with its own layout. `readings` becomes a plain view of the
     /// same rows as before (`device_id, ts, series_id, value`), so every reader of readings — the shipped queries,
     /// `readings_v`, ad-hoc SQL in `sqlite3` — reads them as it did. Rows are copied in key order; the migration
-    /// refuses to finish unless every reading came through.
+    /// refuses to finish unless every reading came through. Ppm estimates are stored the same way (`ppm_frames`, `ppm`
+    /// a view): they are derived, so the old table goes and the next `analyze` computes them again.
     static let version9 = """
     CREATE TABLE layouts(
         id INTEGER PRIMARY KEY,
@@ -60,7 +61,40 @@ extension Schema {
     CREATE VIEW readings_v AS
         SELECT d.product AS product, d.name AS device, s.metric AS metric, r.ts AS ts, r.value AS value
         FROM readings r JOIN series s ON s.id = r.series_id JOIN devices d ON d.id = r.device_id;
+    DROP VIEW ppm_v;
+    DROP TABLE ppm;
+    CREATE TABLE ppm_frames(
+        device_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        layout_id INTEGER NOT NULL,     -- its layout_series hold −ppm_series.id (the rollups' series_key)
+        \((0..<FrameLayouts.width).map { "ppm\($0) REAL, ratio\($0) REAL, quality\($0) INTEGER" }
+            .joined(separator: ",\n        ")),
+        PRIMARY KEY(device_id, ts, layout_id)
+    ) WITHOUT ROWID;
+    \(ppmView)
+    CREATE VIEW ppm_v AS
+        SELECT d.product AS product, d.name AS device, s.sensor AS sensor, s.gas AS gas, p.ts AS ts, p.ppm AS ppm,
+               p.rs_r0 AS rs_r0,
+               CASE p.quality WHEN 0 THEN 'ok' WHEN 1 THEN 'out_of_range' WHEN 2 THEN 'saturated'
+                              WHEN 3 THEN 'uncalibrated' ELSE 'warmup' END AS quality
+        FROM ppm p JOIN ppm_series s ON s.id = p.series_id JOIN devices d ON d.id = p.device_id;
+    DELETE FROM analysis_devices;
     """
+
+    /// Every ppm estimate `(device_id, series_id, ts, ppm, rs_r0, quality)` (quality 0 ok, 1 out_of_range,
+    /// 2 saturated, 3 uncalibrated, 4 warmup), one row per column group of `ppm_frames`.
+    static var ppmView: String {
+        func column(_ name: String) -> String {
+            "CASE l.position " + (0..<FrameLayouts.width - 1).map { "WHEN \($0) THEN f.\(name)\($0) " }.joined()
+                + "ELSE f.\(name)\(FrameLayouts.width - 1) END"
+        }
+        return """
+        CREATE VIEW ppm AS
+            SELECT f.device_id AS device_id, -l.series_id AS series_id, f.ts AS ts, \(column("ppm")) AS ppm,
+                   \(column("ratio")) AS rs_r0, \(column("quality")) AS quality
+            FROM ppm_frames f JOIN layout_series l ON l.layout_id = f.layout_id;
+        """
+    }
 
     /// Every reading `(device_id, ts, series_id, value)`: each frame joined with its layout, one row per column.
     static func framesView(named name: String) -> String {

@@ -93,22 +93,22 @@ public struct StoreReader {
     /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
     public func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
         let statement = try database.cachedStatement(series.isPPM
-            ? "SELECT ts, ppm FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? "
+            ? "SELECT ts, ppm FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? "
                 + "AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
             : "SELECT ts, value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? ORDER BY ts")
         defer { statement.reset() }
-        try statement.bind(series.isPPM ? [.integer(series.id), .integer(from), .integer(to)]
-                               : [.integer(series.deviceID), .integer(from), .integer(to), .integer(series.id)])
+        try statement.bind([.integer(series.deviceID), .integer(from), .integer(to), .integer(series.id)])
         while try statement.step() { try body(statement.int64(0), statement.double(1)) }
     }
 
     /// Every ppm row of a ppm series with from ≤ ts < to in time order, whatever its quality.
     public func ppmRows(of series: Series, from: Int64, to: Int64, _ body: (PPMRow) throws -> Void) throws {
         let statement = try database.cachedStatement("""
-            SELECT ts, ppm, rs_r0, quality FROM ppm WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts
+            SELECT ts, ppm, rs_r0, quality FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ?
+            ORDER BY ts
             """)
         defer { statement.reset() }
-        try statement.bind([.integer(series.id), .integer(from), .integer(to)])
+        try statement.bind([.integer(series.deviceID), .integer(from), .integer(to), .integer(series.id)])
         while try statement.step() {
             let quality = PPMQuality.allCases.first { $0.code == statement.int64(3) } ?? .warmup
             try body(PPMRow(seriesID: series.id, time: statement.int64(0),

@@ -48,7 +48,8 @@ import Testing
             for index in 0..<200 {
                 let device = "d\(Int.random(in: 1...3, using: &generator))"
                 let time = 1_764_115_200_000 + Int64.random(in: 0..<120, using: &generator) * 1000
-                let chosen = metrics.filter { _ in Int.random(in: 0..<3, using: &generator) == 0 }.shuffled(using: &generator)
+                let chosen = metrics.filter { _ in Int.random(in: 0..<3, using: &generator) == 0 }
+                    .shuffled(using: &generator)
                 let params = chosen.map { ($0, Self.randomValue(using: &generator)) }
                 guard let entry = entry(device: device, time: time, params: params,
                                         receivedAt: 1_764_115_600_000 + Int64(batch * 1000 + index)) else { continue }
@@ -71,7 +72,8 @@ import Testing
         let database = writer.database
         var found: [Key: Double] = [:]
         for row in try database.rows("SELECT device, metric, ts, value FROM readings_v") {
-            let key = Key(device: row[0].stringValue ?? "", metric: row[1].stringValue ?? "", time: row[2].int64Value ?? 0)
+            let key = Key(device: row[0].stringValue ?? "", metric: row[1].stringValue ?? "",
+                          time: row[2].int64Value ?? 0)
             #expect(found[key] == nil, "\(key) twice")
             found[key] = row[3].doubleValue
         }
@@ -161,5 +163,34 @@ import Testing
                                                params: [(firstMetric[0].stringValue ?? "", "7")],
                                                receivedAt: 1_764_115_201_000)].compactMap { $0 })
         #expect(summary.duplicateReadings == 1 && summary.readings == 0)
+    }
+
+    /// Ppm estimates go in as frames too: the `ppm` view gives back every row written, whatever the mix of series per
+    /// time (more than a frame holds, some missing), NULL estimates and qualities included.
+    @Test func ppmRowsComeBackFromTheirFrames() throws {
+        let database = try StoreConnection.openForWriting(path: directory.file("ppm.db"))
+        try database.execute("INSERT INTO devices(id, product, name) VALUES (4, 'P', 'd')")
+        var generator = SeededGenerator(seed: 4)
+        var buffers: [[PPMRow]] = Array(repeating: [], count: 11)
+        for step in 0..<300 {
+            for series in buffers.indices where Int.random(in: 0..<4, using: &generator) != 0 {
+                let quality = PPMQuality.allCases.randomElement(using: &generator) ?? .ok
+                buffers[series].append(PPMRow(
+                    seriesID: Int64(series + 1), time: 1_764_115_200_000 + Int64(step) * 1000,
+                    ppm: quality == .uncalibrated ? nil : Double.random(in: 0...1e4, using: &generator),
+                    ratio: Bool.random(using: &generator) ? nil : Double.random(in: 0...10, using: &generator),
+                    quality: quality))
+            }
+        }
+        try database.transaction { try PPMWriter(database: database, deviceID: 4).write(buffers) }
+        let stored = try database.rows("SELECT series_id, ts, ppm, rs_r0, quality FROM ppm WHERE device_id = 4 "
+                                       + "ORDER BY series_id, ts")
+        let written = buffers.joined().sorted { ($0.seriesID, $0.time) < ($1.seriesID, $1.time) }.map { row in
+            [SQLiteValue.integer(row.seriesID), .integer(row.time), row.ppm.map(SQLiteValue.real) ?? .null,
+             row.ratio.map(SQLiteValue.real) ?? .null, .integer(row.quality.code)]
+        }
+        #expect(stored == written)
+        #expect(try database.integer("SELECT COUNT(*) FROM ppm_frames")
+                > Int64(Set(buffers.joined().map(\.time)).count))
     }
 }
