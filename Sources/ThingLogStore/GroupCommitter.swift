@@ -57,7 +57,10 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     /// Written batches' entries, released by the submitting thread in `takeFinished`: freeing on the thread that
     /// allocated them spares the allocator's cross-thread locking (10 % of an ingest's CPU went to that futex).
     private var spent: [[StoreEntry]] = []
-    static var maximumSpent: Int { 64 }
+    private var spentCount = 0
+    /// Most entries held for the submitter; beyond, the writer releases them itself (a submitter that seldom collects
+    /// never makes this grow).
+    static var maximumSpent: Int { 4096 }
     private var failure: (any Error)?
     private let stopped = DispatchSemaphore(value: 0)
     private var pipe: [Int32] = [-1, -1]
@@ -129,7 +132,13 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     private func run() {
         var streamStarted: UInt64?
         while let batch = queue.pop() {
-            defer { lock.withLock { if spent.count < Self.maximumSpent { spent.append(batch.entries) } } }
+            defer {
+                lock.withLock {
+                    guard spentCount + batch.entries.count <= Self.maximumSpent else { return }
+                    spent.append(batch.entries)
+                    spentCount += batch.entries.count
+                }
+            }
             do {
                 let started = streamStarted ?? DispatchTime.now().uptimeNanoseconds
                 if batch.commits {
@@ -238,6 +247,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         defer { released.removeAll() }
         return try lock.withLock {
             swap(&released, &spent)
+            spentCount = 0
             // Batches committed before a failure are handed back first (their senders are owed an answer); the
             // failure is thrown by the next call.
             if finished.isEmpty, let failure { throw failure }
