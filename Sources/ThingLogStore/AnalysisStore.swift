@@ -7,6 +7,8 @@ public final class AnalysisStore {
     private let writer: Database
     private let reader: Database
     private var devicePieces: PiecewiseTransaction?
+    /// The layouts of ppm frames, shared by every device's writer.
+    private var ppmLayouts: FrameLayouts?
 
     /// Opens (migrating when needed) the store at `path`.
     public init(path: String) throws {
@@ -138,6 +140,7 @@ public final class AnalysisStore {
     public func abandonDevice() {
         devicePieces?.abandon()
         devicePieces = nil
+        ppmLayouts?.forget()  // it may name layouts the rollback removed
         if reader.isInTransaction { try? reader.commit() }
     }
 
@@ -193,7 +196,9 @@ public final class AnalysisStore {
 
     /// A writer of the device's ppm rows inside its write transaction.
     public func ppmWriter(device: Int64) throws -> PPMWriter {
-        try PPMWriter(database: writer, deviceID: device)
+        let layouts = try ppmLayouts ?? FrameLayouts(database: writer)
+        ppmLayouts = layouts
+        return try PPMWriter(database: writer, deviceID: device, layouts: layouts)
     }
 
     /// A writer of rollups inside the device's write transaction.

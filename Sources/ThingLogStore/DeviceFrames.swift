@@ -27,7 +27,8 @@ public final class DeviceFrames {
             SELECT ts, layout_id, v0, v1, v2, v3, v4, v5, v6, v7 FROM frames
             WHERE device_id = ? AND ts > ? AND ts <= ? ORDER BY ts, layout_id
             """)
-        columns = try database.prepare("SELECT series_id FROM layout_series WHERE layout_id = ? ORDER BY position")
+        columns = try database.cachedStatement(
+            "SELECT series_id FROM layout_series WHERE layout_id = ? ORDER BY position")
         try cursor.bind([.integer(deviceID), .integer(after ?? .min), .integer(through ?? .max)])
         hasRow = series.isEmpty ? false : try cursor.step()
     }

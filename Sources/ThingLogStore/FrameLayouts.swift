@@ -1,6 +1,6 @@
 /// Frame layouts (`layouts`, `layout_series`): which series each value column of a frame belongs to. A device repeats
-/// a few layouts (one per report format), so each is stored once per device and frames name it by id. The writer
-/// creates them; readers map a layout id to its series. Cached in memory up to `maximumCached` layouts.
+/// a few layouts (one per report format), so each is stored once per device and frames name it by id. The writers
+/// (of readings, of ppm estimates) create them. Cached in memory up to `maximumCached` layouts.
 final class FrameLayouts {
     /// Value columns per frame (`v0`…`v7`); a report with more readings takes several frames.
     static let width = 8
@@ -13,11 +13,9 @@ final class FrameLayouts {
 
     private let database: Database
     private var ids: [Key: Int64] = [:]
-    private var seriesOfLayout: [Int64: [Int64]] = [:]
     private let find: Statement
     private let insert: Statement
     private let insertColumn: Statement
-    private let columns: Statement
 
     init(database: Database) throws(SQLiteError) {
         self.database = database
@@ -25,8 +23,6 @@ final class FrameLayouts {
         insert = try database.prepare("INSERT INTO layouts(device_id, series) VALUES (?, ?)")
         insertColumn = try database.prepare(
             "INSERT INTO layout_series(layout_id, position, series_id) VALUES (?, ?, ?)")
-        columns = try database.prepare(
-            "SELECT series_id FROM layout_series WHERE layout_id = ? ORDER BY position")
     }
 
     /// The id of the layout whose columns hold `series` in this order (1 to `width` of them), created when new.
@@ -60,22 +56,8 @@ final class FrameLayouts {
         return id
     }
 
-    /// The series of a layout's columns, in column order.
-    func series(ofLayout id: Int64) throws(SQLiteError) -> [Int64] {
-        if let cached = seriesOfLayout[id] { return cached }
-        columns.rewind()
-        defer { columns.rewind() }
-        try columns.bind(id, at: 1)
-        var series: [Int64] = []
-        while try columns.step() { series.append(columns.int64(0)) }
-        if seriesOfLayout.count >= Self.maximumCached { seriesOfLayout.removeAll() }
-        seriesOfLayout[id] = series
-        return series
-    }
-
     /// Drops the caches (after a rollback their ids may name rows that are gone).
     func forget() {
         ids.removeAll()
-        seriesOfLayout.removeAll()
     }
 }

@@ -57,10 +57,10 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     /// Written batches' entries, released by the submitting thread in `takeFinished`: freeing on the thread that
     /// allocated them spares the allocator's cross-thread locking (10 % of an ingest's CPU went to that futex).
     private var spent: [[StoreEntry]] = []
-    private var spentCount = 0
-    /// Most entries held for the submitter; beyond, the writer releases them itself (a submitter that seldom collects
-    /// never makes this grow).
-    static var maximumSpent: Int { 4096 }
+    private var spentBytes = 0
+    /// Most payload bytes held for the submitter; beyond, the writer releases them itself (a submitter that seldom
+    /// collects never makes this grow).
+    static var maximumSpentBytes: Int { 16 << 20 }
     private var failure: (any Error)?
     private let stopped = DispatchSemaphore(value: 0)
     private var pipe: [Int32] = [-1, -1]
@@ -133,10 +133,11 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         var streamStarted: UInt64?
         while let batch = queue.pop() {
             defer {
+                let bytes = batch.entries.reduce(0) { $0 + $1.byteCount }
                 lock.withLock {
-                    guard spentCount + batch.entries.count <= Self.maximumSpent else { return }
+                    guard spentBytes + bytes <= Self.maximumSpentBytes else { return }
                     spent.append(batch.entries)
-                    spentCount += batch.entries.count
+                    spentBytes += bytes
                 }
             }
             do {
@@ -247,7 +248,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         defer { released.removeAll() }
         return try lock.withLock {
             swap(&released, &spent)
-            spentCount = 0
+            spentBytes = 0
             // Batches committed before a failure are handed back first (their senders are owed an answer); the
             // failure is thrown by the next call.
             if finished.isEmpty, let failure { throw failure }

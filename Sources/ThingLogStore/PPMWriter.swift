@@ -7,9 +7,9 @@ public struct PPMWriter {
     private let layouts: FrameLayouts
     private let insert: Statement
 
-    init(database: Database, deviceID: Int64) throws {
+    init(database: Database, deviceID: Int64, layouts: FrameLayouts) throws {
         self.deviceID = deviceID
-        layouts = try FrameLayouts(database: database)
+        self.layouts = layouts
         let columns = (0..<FrameLayouts.width).map { "ppm\($0), ratio\($0), quality\($0)" }.joined(separator: ", ")
         insert = try database.cachedStatement("INSERT INTO ppm_frames(device_id, ts, layout_id, \(columns)) "
             + "VALUES (?, ?, ?" + String(repeating: ", ?", count: 3 * FrameLayouts.width) + ")")

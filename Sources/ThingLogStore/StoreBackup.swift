@@ -70,7 +70,7 @@ public enum StoreBackup {
         try reader.begin(.readSnapshot)
         defer { reader.rollback() }
         let counts = Counts(reports: try reader.scalar("SELECT COUNT(*) FROM reports")?.int64Value ?? 0,
-                            readings: try reader.scalar("SELECT COUNT(*) FROM readings")?.int64Value ?? 0)
+                            readings: try reader.scalar(Schema.readingCount)?.int64Value ?? 0)
         let copy = try Database(path: path)
         guard let backup = sqlite3_backup_init(copy.handle, "main", reader.handle, "main") else {
             throw copy.error(code: sqlite3_errcode(copy.handle), sql: "backup")
@@ -97,7 +97,7 @@ public enum StoreBackup {
             throw RuntimeError("backup: the copy fails integrity_check: \(integrity.prefix(3).joined(separator: "; "))")
         }
         let reports = try copy.scalar("SELECT COUNT(*) FROM reports")?.int64Value ?? -1
-        let readings = try copy.scalar("SELECT COUNT(*) FROM readings")?.int64Value ?? -1
+        let readings = try copy.scalar(Schema.readingCount)?.int64Value ?? -1
         guard reports == expected.reports, readings == expected.readings else {
             throw RuntimeError("backup: the copy holds \(reports) reports and \(readings) readings, the snapshot "
                                + "\(expected.reports) and \(expected.readings)")

@@ -90,33 +90,6 @@ public struct StoreReader {
         }
     }
 
-    /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
-    public func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
-        let statement = try database.cachedStatement(series.isPPM
-            ? "SELECT ts, ppm FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? "
-                + "AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
-            : "SELECT ts, value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? ORDER BY ts")
-        defer { statement.reset() }
-        try statement.bind([.integer(series.deviceID), .integer(from), .integer(to), .integer(series.id)])
-        while try statement.step() { try body(statement.int64(0), statement.double(1)) }
-    }
-
-    /// Every ppm row of a ppm series with from ≤ ts < to in time order, whatever its quality.
-    public func ppmRows(of series: Series, from: Int64, to: Int64, _ body: (PPMRow) throws -> Void) throws {
-        let statement = try database.cachedStatement("""
-            SELECT ts, ppm, rs_r0, quality FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ?
-            ORDER BY ts
-            """)
-        defer { statement.reset() }
-        try statement.bind([.integer(series.deviceID), .integer(from), .integer(to), .integer(series.id)])
-        while try statement.step() {
-            let quality = PPMQuality.allCases.first { $0.code == statement.int64(3) } ?? .warmup
-            try body(PPMRow(seriesID: series.id, time: statement.int64(0),
-                            ppm: statement.isNull(1) ? nil : statement.double(1),
-                            ratio: statement.isNull(2) ? nil : statement.double(2), quality: quality))
-        }
-    }
-
     /// The distinct sample times of `series` with from ≤ ts < to, in order: the reports that carried them.
     public func sampleTimes(of series: [Series], from: Int64, to: Int64) throws -> [Int64] {
         guard !series.isEmpty else { return [] }

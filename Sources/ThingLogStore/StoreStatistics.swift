@@ -52,7 +52,7 @@ public struct StoreStatistics: Sendable, Equatable {
             devices: try count("SELECT COUNT(*) FROM devices"),
             metrics: try count("SELECT COUNT(DISTINCT metric) FROM series"),
             reports: try count("SELECT COUNT(*) FROM reports"),
-            readings: try count("SELECT COUNT(*) FROM readings"),
+            readings: try count(Schema.readingCount),
             duplicates: try counter(StoreCounter.duplicateReadings),
             duplicateReports: try counter(StoreCounter.duplicateReports),
             rejects: rejects,

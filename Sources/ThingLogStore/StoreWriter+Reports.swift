@@ -114,6 +114,10 @@ extension StoreWriter {
             let stored = try storedSeries(deviceID: device.id, at: ts)
             if !stored.isEmpty { fresh = readings.filter { !stored.contains($0.seriesID) } }
         }
+        // One layout per set of series, whatever order a device's JSON keys come in (the migration sorts too).
+        if !fresh.indices.dropFirst().allSatisfy({ fresh[$0 - 1].seriesID < fresh[$0].seriesID }) {
+            fresh.sort { $0.seriesID < $1.seriesID }
+        }
         var offset = 0
         while offset < fresh.count {
             let end = min(offset + FrameLayouts.width, fresh.count)

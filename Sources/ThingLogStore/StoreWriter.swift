@@ -22,7 +22,7 @@ public final class StoreWriter {
     let layouts: FrameLayouts
     let insertFrame: Statement
     let findStoredSeries: Statement
-    /// `PRAGMA data_version` after the last commit: another connection's commit changes it (and the caches go).
+    /// `PRAGMA data_version` at the last `begin()`: another connection's commit changes it (the device states go).
     var dataVersion: Int64?
     let findRecorded: Statement
     let findRedelivered: Statement
@@ -154,10 +154,15 @@ public final class StoreWriter {
                               message: "the store file \(database.path) was moved, deleted or replaced")
         }
         try database.begin(.write)
-        // Another connection's commit (a writer is alone by contract; this makes sure) may have added rows the
-        // caches do not know: then they go.
+        // Another connection's commit (a second writer; `analyze` commits too, but never frames or reports) may
+        // have stored what the device states do not know: newer frames, receive-timed slots. Ids of interned rows
+        // stay right whoever wrote them.
         let version = try database.scalar("PRAGMA data_version")?.int64Value
-        if version != dataVersion { forgetCaches() }
+        if version != dataVersion {
+            devices.removeAll()
+            devicesWithSeries = nil
+            dataVersion = version
+        }
         transactionSummary = AppendSummary()
     }
 
@@ -222,7 +227,6 @@ public final class StoreWriter {
             try persistDeviceClocks()
             try addCounters(transactionSummary)
             try database.commit()
-            dataVersion = try database.scalar("PRAGMA data_version")?.int64Value
             try sizeCacheToHotSet()
             // Names a long-running subscriber sees churn: the caches are rebuilt from the store past a bound, so
             // memory does not grow with every device name ever seen (SPEC §5).

@@ -48,4 +48,12 @@ public struct ParsedEvent: Sendable, Equatable {
 public enum StoreEntry: Sendable {
     case accepted(IncomingMessage, ParsedMessage)
     case rejected(Rejection)
+
+    /// About the memory it holds: its payload bytes, plus a little for the rest.
+    public var byteCount: Int {
+        switch self {
+        case .accepted(let message, _): message.payload.count + 256
+        case .rejected(let rejection): rejection.bytes.count + 256
+        }
+    }
 }

@@ -114,6 +114,21 @@ import Testing
                     [.text("b"), .integer(start + 5000), .real(4)]])
     }
 
+    /// A device whose JSON keys come in any order still gets one layout per set of series.
+    @Test func keyOrderDoesNotMakeLayouts() throws {
+        let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: directory.file("order.db")))
+        let start: Int64 = 1_764_115_200_000
+        let orders = [["a", "b", "c"], ["c", "a", "b"], ["b", "c", "a"]]
+        try writer.append(orders.enumerated().compactMap { index, keys in
+            entry(device: "d", time: start + Int64(index) * 1000, params: keys.map { ($0, "\($0.utf8.first ?? 0)") },
+                  receivedAt: start + 5000)
+        })
+        #expect(try writer.database.integer("SELECT COUNT(*) FROM layouts") == 1)
+        #expect(try writer.database.rows("SELECT metric, value FROM readings_v WHERE ts = ? ORDER BY metric",
+                                         [.integer(start + 1000)])
+                == [[.text("a"), .real(97)], [.text("b"), .real(98)], [.text("c"), .real(99)]])
+    }
+
     /// Version 9 turns the readings table of version 8 into frames: every reading comes through bit for bit, a time
     /// with more readings than a frame holds takes several frames.
     @Test func schema8ReadingsBecomeFramesExactly() throws {
@@ -182,7 +197,8 @@ import Testing
                     quality: quality))
             }
         }
-        try database.transaction { try PPMWriter(database: database, deviceID: 4).write(buffers) }
+        let writer = try PPMWriter(database: database, deviceID: 4, layouts: FrameLayouts(database: database))
+        try database.transaction { try writer.write(buffers) }
         let stored = try database.rows("SELECT series_id, ts, ppm, rs_r0, quality FROM ppm WHERE device_id = 4 "
                                        + "ORDER BY series_id, ts")
         let written = buffers.joined().sorted { ($0.seriesID, $0.time) < ($1.seriesID, $1.time) }.map { row in
