@@ -82,6 +82,22 @@ import Testing
             #expect(found[key]?.bitPattern == (value == 0 ? 0 : value.bitPattern), "\(key)")
         }
         #expect(try database.integer("SELECT COUNT(*) FROM readings") == Int64(stored))
+        #expect(try database.integer(Schema.readingCount) == Int64(stored))
+        // Each series read on its own, as export and report read it, in time order.
+        let reader = StoreReader(database: database)
+        for row in try database.rows("SELECT s.id, s.device_id, d.name, s.metric FROM series s "
+                                     + "JOIN devices d ON d.id = s.device_id") {
+            guard let id = row[0].int64Value, let deviceID = row[1].int64Value, let device = row[2].stringValue,
+                  let metric = row[3].stringValue else { continue }
+            let series = StoreReader.Series(product: "P", device: device, name: metric, sensor: "", gas: "", id: id,
+                                            isPPM: false, deviceID: deviceID)
+            var samples: [(Int64, Double)] = []
+            try reader.samples(of: series, from: .min, to: .max) { samples.append(($0, $1)) }
+            let expected = model.filter { $0.key.device == device && $0.key.metric == metric }
+                .sorted { $0.key.time < $1.key.time }
+            #expect(samples.map(\.0) == expected.map(\.key.time)
+                    && samples.map { $0.1.bitPattern } == expected.map { ($0.value == 0 ? 0 : $0.value).bitPattern })
+        }
         #expect(try database.integer("SELECT value FROM counters WHERE name = 'duplicate_readings'")
                 == Int64(duplicates))
         // Frames hold at most eight values, the columns past the layout's width are empty.
@@ -206,6 +222,20 @@ import Testing
              row.ratio.map(SQLiteValue.real) ?? .null, .integer(row.quality.code)]
         }
         #expect(stored == written)
+        // The store's readers take each series' column straight from the frames: the same rows.
+        let reader = StoreReader(database: database)
+        for (index, buffer) in buffers.enumerated() {
+            let series = StoreReader.Series(product: "P", device: "d", name: "s", sensor: "s", gas: "g",
+                                            id: Int64(index + 1), isPPM: true, deviceID: 4)
+            var rows: [PPMRow] = []
+            try reader.ppmRows(of: series, from: .min, to: .max) { rows.append($0) }
+            #expect(rows.map(\.time) == buffer.map(\.time) && rows.map(\.ppm) == buffer.map(\.ppm)
+                    && rows.map(\.ratio) == buffer.map(\.ratio) && rows.map(\.quality) == buffer.map(\.quality))
+            var usable: [(Int64, Double)] = []
+            try reader.samples(of: series, from: .min, to: .max) { usable.append(($0, $1)) }
+            let expected = buffer.filter { $0.quality.isUsable && $0.ppm != nil }
+            #expect(usable.map(\.0) == expected.map(\.time) && usable.map(\.1) == expected.compactMap(\.ppm))
+        }
         #expect(try database.integer("SELECT COUNT(*) FROM ppm_frames")
                 > Int64(Set(buffers.joined().map(\.time)).count))
     }
