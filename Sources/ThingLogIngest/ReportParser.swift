@@ -81,7 +81,6 @@ public struct ReportParser: Sendable {
                                    message: message, into: &parsed) {
             return .rejected(rejection)
         }
-        parsed.payloadShape = PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
         return .accepted(parsed)
     }
 

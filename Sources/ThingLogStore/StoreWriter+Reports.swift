@@ -166,7 +166,8 @@ extension StoreWriter {
     /// byte, else raw.
     private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, deviceID: Int64, ts: Int64,
                               flags: Int64) throws {
-        let payloadShape = parsed.payloadShape
+        // Split on the writer's thread: since readings are frames, the writer has time to spare and the parser none.
+        let payloadShape = PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
         let shape = try shapes.id(for: ReportShapes.Key(deviceID: deviceID, topicID: try topicID(message.topic),
                                                         methodID: parsed.method.flatMap { methods[$0] },
                                                         shape: payloadShape?.shape))

@@ -17,9 +17,6 @@ public struct ParsedMessage: Sendable {
     public var unknownPropertyCount = 0
     /// Numeric params whose ids break the name rules (`bad_property`): kept in the raw report only.
     public var invalidPropertyIDCount = 0
-    /// The payload as shape and numbers for the raw archive, when they give it back byte for byte (nil: kept raw).
-    /// Split here, on the parsing side, so the store's writer only binds it.
-    public var payloadShape: PayloadShape?
 
     /// A message on `topic` with nothing parsed yet.
     public init(topic: ThingTopic) {
