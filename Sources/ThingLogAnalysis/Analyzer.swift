@@ -90,8 +90,8 @@ public final class Analyzer {
                                   affectedFrom: [snapshot.lateData[device.id], calibrated, options.from])
             }
             if plan.after == nil { summary.recomputedDevices += 1 }
-            try store.beginDevice()
             do {
+                try store.beginDevice()
                 let state = try analyze(device: device, plan: plan, dataEnd: dataEnd,
                                         keepFiveMinutesFrom: keepFiveMinutesFrom, store: store,
                                         summary: &summary) { partial in
@@ -116,7 +116,13 @@ public final class Analyzer {
             }
             summary.devices += 1
         }
-        if let dataEnd { try store.setAnalyzedThrough(dataEnd) }
+        do {
+            if let dataEnd { try store.setAnalyzedThrough(dataEnd) }
+            try store.finish()
+        } catch {
+            store.abandonDevice()
+            throw error
+        }
         return summary
     }
 
@@ -171,8 +177,7 @@ public final class Analyzer {
                                       ppmSeries: ppmSeries, calibrations: try store.calibrations(ofDevice: device.id),
                                       state: plan.state,
                                       rollups: (from: rollupFrom, keepFiveMinutesFrom: keepFiveMinutesFrom))
-        let rollupWriter = store.rollupWriter()
-        try rollupWriter.clear(device: device.id, series: analysis.rollups.series, from: rollupFrom,
+        try store.clearRollups(device: device.id, series: analysis.rollups.series, from: rollupFrom,
                                keepFiveMinutesFrom: keepFiveMinutesFrom)
         if let through = plan.after {
             try feedAnalyzedPart(device: device.id, from: rollupFrom, through: through, series: series,
@@ -181,17 +186,13 @@ public final class Analyzer {
         }
         let frames = try store.frames(device: device.id, series: series, after: plan.after,
                                       through: device.newest ?? .min)
-        let sink = try store.ppmWriter(device: device.id)
         func writeResults(alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], openRollups: Bool = true) throws {
             summary.ppmEstimates += analysis.ppmRowCount
-            try sink.write(analysis.ppmRows)
-            for index in analysis.ppmRows.indices { analysis.ppmRows[index].removeAll(keepingCapacity: true) }
+            // Handed to the store's writer thread, which writes them while the next frames are computed.
+            try store.writeResults(device: device.id, ppmRows: analysis.ppmRows,
+                                   rollups: analysis.rollups.take(includingOpen: openRollups), alarms: alarms)
+            for index in analysis.ppmRows.indices { analysis.ppmRows[index] = [] }
             analysis.ppmRowCount = 0
-            let rollups = analysis.rollups.take(includingOpen: openRollups)
-            try rollupWriter.write(rollups.fiveMinutes, width: .fiveMinutes)
-            try rollupWriter.write(rollups.hours, width: .hour)
-            try rollupWriter.write(rollups.frames, device: device.id)
-            try store.writeAlarms(alarms, device: device.id)
             summary.alarms += alarms.count
             summary.openAlarms += alarms.filter { $0.alarm.endedAt == nil }.count
         }

@@ -3,9 +3,23 @@ import ThingLogCore
 /// The derived tables `analyze` maintains (SPEC §5–6: `ppm_series`, `ppm`, `alarms`, `analysis_devices`,
 /// `analysis_state`) and the reads it plans from, on two connections: a reader for snapshots of the raw data, a
 /// writer for the results. The analysis itself knows no SQL; it asks for series, frames and saved state here.
-public final class AnalysisStore {
+///
+/// The writer connection is used only by `writes`, a thread of its own: results, clears, saved states and commits
+/// are handed over in order and written while the caller reads and computes the next device; what needs an answer
+/// from the writer waits for the writes before it (`writes.sync`). Close with `finish()`.
+public final class AnalysisStore: @unchecked Sendable {
     private let writer: Database
     private let reader: Database
+    private let writes = SerialWorker()
+    /// Ppm series ids by device, sensor and gas, read once (only analyze writes `ppm_series`, under its lock).
+    private var ppmSeriesIDs: [PPMSeriesKey: Int64]?
+    private var nextPPMSeriesID: Int64 = 1
+
+    private struct PPMSeriesKey: Hashable {
+        var device: Int64
+        var sensor: String
+        var gas: String
+    }
     private var devicePieces: PiecewiseTransaction?
     /// The layouts of ppm frames, shared by every device's writer.
     private var ppmLayouts: FrameLayouts?
@@ -14,6 +28,13 @@ public final class AnalysisStore {
     public init(path: String) throws {
         writer = try StoreConnection.openForWriting(path: path)
         reader = try StoreConnection.openForReading(path: path)
+    }
+
+    deinit { writes.stop() }
+
+    /// Waits until everything handed to the writer is written; throws the first write that failed.
+    public func finish() throws {
+        try writes.drain()
     }
 
     /// A device as the planner sees it.
@@ -86,18 +107,19 @@ public final class AnalysisStore {
 
     /// Empties every derived table and records the configuration they will be computed with.
     public func resetResults(fingerprint: Int64) throws {
-        try writer.transaction {
+        ppmSeriesIDs = nil
+        try writes.sync { try writer.transaction {
             try writer.execute("""
                 DELETE FROM ppm_frames; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
                 DELETE FROM rollup_5m; DELETE FROM rollup_1h; DELETE FROM frame_rollup_1h;
                 """)
             try setState("configuration", fingerprint)
-        }
+        } }
     }
 
     /// Records the newest sample time analyzed (shown by `stats`).
     public func setAnalyzedThrough(_ time: Int64) throws {
-        try writer.transaction { try setState("analyzed_through", time) }
+        try writes.sync { try writer.transaction { try setState("analyzed_through", time) } }
     }
 
     private func setState(_ key: String, _ value: Int64) throws {
@@ -116,13 +138,13 @@ public final class AnalysisStore {
 
     /// Starts a device: a write transaction that may commit in pieces, and a read snapshot of its readings.
     public func beginDevice() throws {
-        devicePieces = try PiecewiseTransaction(database: writer)
+        try writes.submit { [self] in devicePieces = try PiecewiseTransaction(database: writer) }
         try reader.begin(.readSnapshot)
     }
 
-    /// Commits what the device's run wrote so far and continues in a new write transaction.
+    /// Commits what the device's run wrote so far and continues in a new write transaction; returns once committed.
     public func commitPiece() throws {
-        try devicePieces?.commitPiece()
+        try writes.sync { try devicePieces?.commitPiece() }
     }
 
     /// Ends the read snapshot (before the final commit, so the commit's checkpoint can empty the log).
@@ -132,15 +154,19 @@ public final class AnalysisStore {
 
     /// Commits the device's last piece.
     public func commitDevice() throws {
-        try devicePieces?.finish()
-        devicePieces = nil
+        try writes.submit { [self] in
+            try devicePieces?.finish()
+            devicePieces = nil
+        }
     }
 
     /// Rolls back the open piece and ends the read snapshot.
     public func abandonDevice() {
+        writes.reset()
         devicePieces?.abandon()
         devicePieces = nil
         ppmLayouts?.forget()  // it may name layouts the rollback removed
+        ppmSeriesIDs = nil
         if reader.isInTransaction { try? reader.commit() }
     }
 
@@ -153,12 +179,30 @@ public final class AnalysisStore {
             }
     }
 
-    /// The id of the device's ppm series for `sensor` and `gas`, created when missing.
+    /// The id of the device's ppm series for `sensor` and `gas`, created (inside the device's transaction) when
+    /// missing. The ids are read once per run, so asking does not wait for the writer.
     public func ppmSeriesID(device: Int64, sensor: String, gas: String) throws -> Int64 {
-        let key: [SQLiteValue] = [.integer(device), .text(sensor), .text(gas)]
-        try writer.execute("INSERT OR IGNORE INTO ppm_series(device_id, sensor, gas) VALUES (?, ?, ?)", key)
-        return try writer.scalar("SELECT id FROM ppm_series WHERE device_id = ? AND sensor = ? AND gas = ?", key)?
-            .int64Value ?? 0
+        var known = try ppmSeriesIDs ?? writes.sync {
+            nextPPMSeriesID = (try writer.scalar("SELECT MAX(id) FROM ppm_series")?.int64Value ?? 0) + 1
+            var ids: [PPMSeriesKey: Int64] = [:]
+            for row in try writer.rows("SELECT device_id, sensor, gas, id FROM ppm_series") {
+                guard let device = row[0].int64Value, let sensor = row[1].stringValue, let gas = row[2].stringValue,
+                      let id = row[3].int64Value else { continue }
+                ids[PPMSeriesKey(device: device, sensor: sensor, gas: gas)] = id
+            }
+            return ids
+        }
+        defer { ppmSeriesIDs = known }
+        let key = PPMSeriesKey(device: device, sensor: sensor, gas: gas)
+        if let id = known[key] { return id }
+        let id = nextPPMSeriesID
+        nextPPMSeriesID += 1
+        known[key] = id
+        try writes.submit { [writer] in
+            try writer.execute("INSERT INTO ppm_series(id, device_id, sensor, gas) VALUES (?, ?, ?, ?)",
+                               [.integer(id), .integer(device), .text(sensor), .text(gas)])
+        }
+        return id
     }
 
     /// The device's R0 history per sensor: (effective from, R0 in ohms) in effect order.
@@ -176,16 +220,46 @@ public final class AnalysisStore {
 
     /// Removes the device's open alarms (a continuing run rewrites them).
     public func clearOpenAlarms(device: Int64) throws {
-        try writer.execute("DELETE FROM alarms WHERE device_id = ? AND ended_at IS NULL", [.integer(device)])
+        try writes.submit { [writer] in
+            try writer.execute("DELETE FROM alarms WHERE device_id = ? AND ended_at IS NULL", [.integer(device)])
+        }
     }
 
     /// Removes the results a recomputation from `from` rewrites: the device's ppm estimates at or after it (its
     /// frames hold every ppm series of the device), and its alarms still open or ended at or after it.
     public func clearResults(device: Int64, from: Int64) throws {
-        try writer.cachedStatement("DELETE FROM ppm_frames WHERE device_id = ? AND ts >= ?")
-            .execute([.integer(device), .integer(from)])
-        try writer.execute("DELETE FROM alarms WHERE device_id = ? AND (ended_at IS NULL OR ended_at >= ?)",
-                           [.integer(device), .integer(from)])
+        try writes.submit { [writer] in
+            try writer.cachedStatement("DELETE FROM ppm_frames WHERE device_id = ? AND ts >= ?")
+                .execute([.integer(device), .integer(from)])
+            try writer.execute("DELETE FROM alarms WHERE device_id = ? AND (ended_at IS NULL OR ended_at >= ?)",
+                               [.integer(device), .integer(from)])
+        }
+    }
+
+    /// Removes the rollups a recomputation from `from` rewrites (see `RollupWriter.clear`).
+    package func clearRollups(device: Int64, series: [RollupSeries], from: Int64,
+                              keepFiveMinutesFrom: Int64) throws {
+        try writes.submit { [writer] in
+            try RollupWriter(database: writer).clear(device: device, series: series, from: from,
+                                                     keepFiveMinutesFrom: keepFiveMinutesFrom)
+        }
+    }
+
+    /// Writes a piece of the device's results: its ppm rows (one buffer per series, each in time order), rollups
+    /// and alarms.
+    package func writeResults(device: Int64, ppmRows: [[PPMRow]],
+                              rollups: (fiveMinutes: [RollupRow], hours: [RollupRow], frames: [FrameRollupRow]),
+                              alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)]) throws {
+        try writes.submit(isLarge: true) { [self] in
+            let layouts = try ppmLayouts ?? FrameLayouts(database: writer)
+            ppmLayouts = layouts
+            try PPMWriter(database: writer, deviceID: device, layouts: layouts).write(ppmRows)
+            let rollupWriter = RollupWriter(database: writer)
+            try rollupWriter.write(rollups.fiveMinutes, width: .fiveMinutes)
+            try rollupWriter.write(rollups.hours, width: .hour)
+            try rollupWriter.write(rollups.frames, device: device)
+            try writeAlarms(alarms, device: device)
+        }
     }
 
     /// The device's readings as frames, `after < time ≤ through`, inside the device's read snapshot.
@@ -194,22 +268,12 @@ public final class AnalysisStore {
         try DeviceFrames(database: reader, deviceID: device, series: series, after: after, through: through)
     }
 
-    /// A writer of the device's ppm rows inside its write transaction.
-    public func ppmWriter(device: Int64) throws -> PPMWriter {
-        let layouts = try ppmLayouts ?? FrameLayouts(database: writer)
-        ppmLayouts = layouts
-        return try PPMWriter(database: writer, deviceID: device, layouts: layouts)
-    }
-
-    /// A writer of rollups inside the device's write transaction.
-    public func rollupWriter() -> RollupWriter {
-        RollupWriter(database: writer)
-    }
 
     /// The usable estimates (SPEC §6) of a ppm series with `from ≤ ts ≤ through`, in time order, as stored: what the
     /// open rollup bucket a continuing run starts in already holds.
     public func usableEstimates(device: Int64, ppmSeries: Int64, from: Int64, through: Int64,
                                 _ body: (Int64, Double) throws -> Void) throws {
+        try writes.drain()
         let statement = try writer.cachedStatement("""
             SELECT ts, ppm FROM ppm WHERE device_id = ? AND ts >= ? AND ts <= ? AND series_id = ?
             AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts
@@ -222,17 +286,17 @@ public final class AnalysisStore {
     /// Saves the device's analysis state.
     public func saveState(device: Int64, throughTime: Int64?, throughReport: Int64, calibrationsThrough: Int64,
                           state: [UInt8]) throws {
-        try writer.cachedStatement("""
+        try writes.submit { [writer] in try writer.cachedStatement("""
             INSERT INTO analysis_devices(device_id, through_ts, through_report, calibrations_through, state)
             VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET through_ts = excluded.through_ts,
             through_report = excluded.through_report, calibrations_through = excluded.calibrations_through,
             state = excluded.state
             """).execute([.integer(device), throughTime.map(SQLiteValue.integer) ?? .null, .integer(throughReport),
-                          .integer(calibrationsThrough), .blob(state)])
+                          .integer(calibrationsThrough), .blob(state)]) }
     }
 
     /// Inserts (or replaces, by their stable ids) alarms, each with the time of the last sample it has seen.
-    public func writeAlarms(_ alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], device: Int64) throws {
+    private func writeAlarms(_ alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)], device: Int64) throws {
         let insert = try writer.cachedStatement("""
             INSERT OR REPLACE INTO alarms(id, device_id, rule, severity, metric, started_at, fired_at, ended_at,
                                           last_sample_at, peak, peak_at, threshold)
