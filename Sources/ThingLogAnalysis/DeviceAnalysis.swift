@@ -176,24 +176,25 @@ final class DeviceAnalysis {
         for position in sensors.indices {
             let raw = values[sensors[position].metricIndex]
             guard !raw.isNaN else { continue }
-            let plan = sensors[position]
-            let r0 = plan.r0(at: time)
-            let offPhase = plan.chain.sensor.heaterCyclePhaseMilliseconds.map { offset in
+            // Read in place (a copy of the plan would retain and release every reference its chain holds).
+            let r0 = sensors[position].r0(at: time)
+            let offPhase = sensors[position].chain.sensor.heaterCyclePhaseMilliseconds.map { offset in
                 floorModulo(time - offset, Self.heaterCycle) < Self.heaterCycle - Self.heaterReadPhase
             } ?? false
-            let estimates = plan.chain.estimate(raw: raw, temperature: temperature, humidity: humidity,
-                                                compensation: configuration.compensation, r0: r0,
-                                                isWarmingUp: isWarmingUp || offPhase)
+            let estimates = sensors[position].chain.estimate(raw: raw, temperature: temperature, humidity: humidity,
+                                                             compensation: configuration.compensation, r0: r0,
+                                                             isWarmingUp: isWarmingUp || offPhase)
+            let rollupSlot = sensors[position].rollupSlot
             for (gasIndex, estimate) in estimates.enumerated() {
                 if emitting {
                     ppmRowCount += 1
-                    ppmRows[plan.rollupSlot - rawSeriesCount + gasIndex].append(
-                        PPMRow(seriesID: plan.seriesIDs[gasIndex], time: time, ppm: estimate.ppm, ratio: estimate.ratio,
-                               quality: estimate.quality))
+                    ppmRows[rollupSlot - rawSeriesCount + gasIndex].append(
+                        PPMRow(seriesID: sensors[position].seriesIDs[gasIndex], time: time, ppm: estimate.ppm,
+                               ratio: estimate.ratio, quality: estimate.quality))
                 }
                 guard let ppm = estimate.ppm, estimate.quality.isUsable else { continue }
-                if rollingUp { rollups.add(plan.rollupSlot + gasIndex, time: time, value: ppm) }
-                for evaluator in plan.evaluatorsByGas[gasIndex] { feed(evaluator, time, ppm, emitting) }
+                if rollingUp { rollups.add(rollupSlot + gasIndex, time: time, value: ppm) }
+                for evaluator in sensors[position].evaluatorsByGas[gasIndex] { feed(evaluator, time, ppm, emitting) }
             }
         }
         for (metric, list) in evaluatorsByMetric.enumerated() where !list.isEmpty && !values[metric].isNaN {

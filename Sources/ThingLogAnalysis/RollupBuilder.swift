@@ -82,11 +82,11 @@ final class RollupBuilder {
     /// Records that the device reported at `time` (times arrive in increasing order).
     func addFrame(time: Int64) {
         let bucket = RollupWidth.hour.bucket(of: time)
-        if var current = frame, current.bucket == bucket {
-            current.count += 1
-            current.gaps[FrameRollupRow.gapUnits(time - current.lastTime), default: 0] += 1
-            current.lastTime = time
-            frame = current
+        // Mutated in place: a copy of the open row would share its gap histogram and copy it at every frame.
+        if frame?.bucket == bucket, let lastTime = frame?.lastTime {
+            frame?.count += 1
+            frame?.gaps[FrameRollupRow.gapUnits(time - lastTime), default: 0] += 1
+            frame?.lastTime = time
         } else {
             if let frame { finishedFrames.append(frame) }
             frame = FrameRollupRow(bucket: bucket, count: 1, firstTime: time, lastTime: time, gaps: [:])

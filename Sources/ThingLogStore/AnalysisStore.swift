@@ -250,14 +250,17 @@ public final class AnalysisStore: @unchecked Sendable {
     package func writeResults(device: Int64, ppmRows: [[PPMRow]],
                               rollups: (fiveMinutes: [RollupRow], hours: [RollupRow], frames: [FrameRollupRow]),
                               alarms: [(alarm: AlarmEvent, lastSampleAt: Int64)]) throws {
+        // What needs no store is done here, on the analysis thread: the writer thread is the slower of the two.
+        let frames = PPMWriter.Frames(ppmRows)
+        let gaps = rollups.frames.map(\.gapsText)
         try writes.submit(isLarge: true) { [self] in
             let layouts = try ppmLayouts ?? FrameLayouts(database: writer)
             ppmLayouts = layouts
-            try PPMWriter(database: writer, deviceID: device, layouts: layouts).write(ppmRows)
+            try PPMWriter(database: writer, deviceID: device, layouts: layouts).write(frames)
             let rollupWriter = RollupWriter(database: writer)
             try rollupWriter.write(rollups.fiveMinutes, width: .fiveMinutes)
             try rollupWriter.write(rollups.hours, width: .hour)
-            try rollupWriter.write(rollups.frames, device: device)
+            try rollupWriter.write(rollups.frames, gaps: gaps, device: device)
             try writeAlarms(alarms, device: device)
         }
     }

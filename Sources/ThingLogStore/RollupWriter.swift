@@ -35,42 +35,55 @@ public struct RollupWriter {
             .execute([.integer(device), .integer(Self.slot(from, .hour))])
     }
 
-    /// Writes rows of one width.
+    /// Rows per INSERT statement.
+    static let rowsPerStatement = 16
+
+    /// Writes rows of one width (a row replaces the stored one of its series and bucket).
     package func write(_ rows: [RollupRow], width: RollupWidth) throws {
         guard !rows.isEmpty else { return }
-        let insert = try database.cachedStatement("""
-            INSERT OR REPLACE INTO \(Self.table(width))(series_key, slot, count, mean, m2, m2_shift, min, max,
-                                                        first_offset, last_offset)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for row in rows {
+        func statement(_ count: Int) throws -> Statement {
+            try database.cachedStatement("""
+                INSERT OR REPLACE INTO \(Self.table(width))(series_key, slot, count, mean, m2, m2_shift, min, max,
+                                                            first_offset, last_offset)
+                VALUES
+                """ + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", "))
+        }
+        let batch = try statement(Self.rowsPerStatement), single = try statement(1)
+        var start = 0
+        while start < rows.count {
+            let count = rows.count - start >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
+            let insert = count == 1 ? single : batch
             insert.rewind()
-            let squares = row.moments.storedSquares
-            try insert.bind(row.series.key, at: 1)
-            try insert.bind(Self.slot(row.bucket, width), at: 2)
-            try insert.bind(Int64(row.moments.count), at: 3)
-            try insert.bind(row.moments.mean, at: 4)
-            try insert.bind(squares.m2, at: 5)
-            try insert.bind(Int64(squares.shift), at: 6)
-            try insert.bind(row.moments.minimum, at: 7)
-            try insert.bind(row.moments.maximum, at: 8)
-            try insert.bind(row.firstTime - row.bucket, at: 9)
-            try insert.bind(row.lastTime - row.bucket, at: 10)
+            for (index, row) in rows[start..<start + count].enumerated() {
+                let squares = row.moments.storedSquares
+                let base = 10 * index
+                try insert.bind(row.series.key, at: base + 1)
+                try insert.bind(Self.slot(row.bucket, width), at: base + 2)
+                try insert.bind(Int64(row.moments.count), at: base + 3)
+                try insert.bind(row.moments.mean, at: base + 4)
+                try insert.bind(squares.m2, at: base + 5)
+                try insert.bind(Int64(squares.shift), at: base + 6)
+                try insert.bind(row.moments.minimum, at: base + 7)
+                try insert.bind(row.moments.maximum, at: base + 8)
+                try insert.bind(row.firstTime - row.bucket, at: base + 9)
+                try insert.bind(row.lastTime - row.bucket, at: base + 10)
+            }
             _ = try insert.step()
+            start += count
         }
     }
 
-    /// Writes a device's frame rollups.
-    package func write(_ rows: [FrameRollupRow], device: Int64) throws {
+    /// Writes a device's frame rollups; `gaps[i]` is `rows[i].gapsText`.
+    package func write(_ rows: [FrameRollupRow], gaps: [String], device: Int64) throws {
         guard !rows.isEmpty else { return }
         let insert = try database.cachedStatement("""
             INSERT OR REPLACE INTO frame_rollup_1h(device_id, slot, count, first_offset, last_offset, gaps)
             VALUES (?, ?, ?, ?, ?, ?)
             """)
-        for row in rows {
+        for (row, gaps) in zip(rows, gaps) {
             try insert.execute([.integer(device), .integer(Self.slot(row.bucket, .hour)), .integer(Int64(row.count)),
                                 .integer(row.firstTime - row.bucket), .integer(row.lastTime - row.bucket),
-                                .text(row.gapsText)])
+                                .text(gaps)])
         }
     }
 }

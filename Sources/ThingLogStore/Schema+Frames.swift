@@ -67,8 +67,8 @@ extension Schema {
         device_id INTEGER NOT NULL,
         ts INTEGER NOT NULL,
         layout_id INTEGER NOT NULL,     -- its layout_series hold −ppm_series.id (the rollups' series_key)
-        \((0..<FrameLayouts.width).map { "ppm\($0) REAL, ratio\($0) REAL, quality\($0) INTEGER" }
-            .joined(separator: ",\n        ")),
+        qualities INTEGER NOT NULL,     -- column i's quality code (0–4) in bits 3i…3i+2
+        \((0..<FrameLayouts.width).map { "ppm\($0) REAL, ratio\($0) REAL" }.joined(separator: ",\n        ")),
         PRIMARY KEY(device_id, ts, layout_id)
     ) WITHOUT ROWID;
     \(ppmView)
@@ -88,7 +88,7 @@ extension Schema {
         """
 
     /// Every ppm estimate `(device_id, series_id, ts, ppm, rs_r0, quality)` (quality 0 ok, 1 out_of_range,
-    /// 2 saturated, 3 uncalibrated, 4 warmup), one row per column group of `ppm_frames`.
+    /// 2 saturated, 3 uncalibrated, 4 warmup), one row per column pair of `ppm_frames`.
     static var ppmView: String {
         func column(_ name: String) -> String {
             "CASE l.position " + (0..<FrameLayouts.width - 1).map { "WHEN \($0) THEN f.\(name)\($0) " }.joined()
@@ -97,7 +97,7 @@ extension Schema {
         return """
         CREATE VIEW ppm AS
             SELECT f.device_id AS device_id, -l.series_id AS series_id, f.ts AS ts, \(column("ppm")) AS ppm,
-                   \(column("ratio")) AS rs_r0, \(column("quality")) AS quality
+                   \(column("ratio")) AS rs_r0, (f.qualities >> (3 * l.position)) & 7 AS quality
             FROM ppm_frames f JOIN layout_series l ON l.layout_id = f.layout_id;
         """
     }

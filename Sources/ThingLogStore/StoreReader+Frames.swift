@@ -11,7 +11,14 @@ extension StoreReader {
 
         /// `CASE layout_id WHEN … THEN <prefix><position> … END`: the series' value of a frame row.
         func pick(_ prefix: String) -> String {
-            "CASE layout_id " + layouts.map { "WHEN \($0.id) THEN \(prefix)\($0.position) " }.joined() + "END"
+            pick { "\(prefix)\($0)" }
+        }
+
+        /// The series' quality code in a `ppm_frames` row (three bits of `qualities` per column).
+        var quality: String { pick { "((qualities >> \(3 * $0)) & 7)" } }
+
+        private func pick(_ column: (Int64) -> String) -> String {
+            "CASE layout_id " + layouts.map { "WHEN \($0.id) THEN \(column($0.position)) " }.joined() + "END"
         }
 
         /// The frame rows that hold the series: a condition on `layout_id`.
@@ -42,7 +49,7 @@ extension StoreReader {
             guard !columns.layouts.isEmpty else { return }
             sql = series.isPPM
                 ? """
-                  SELECT ts, ppm FROM (SELECT ts, \(columns.pick("ppm")) AS ppm, \(columns.pick("quality")) AS quality
+                  SELECT ts, ppm FROM (SELECT ts, \(columns.pick("ppm")) AS ppm, \(columns.quality) AS quality
                                        FROM ppm_frames WHERE device_id = ? AND ts >= ? AND ts < ? AND \(columns.filter))
                   WHERE quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts
                   """
@@ -69,7 +76,7 @@ extension StoreReader {
         if let columns = try columns(ofSeriesKey: -series.id, device: series.deviceID) {
             guard !columns.layouts.isEmpty else { return }
             sql = """
-                SELECT ts, \(columns.pick("ppm")), \(columns.pick("ratio")), \(columns.pick("quality")) FROM ppm_frames
+                SELECT ts, \(columns.pick("ppm")), \(columns.pick("ratio")), \(columns.quality) FROM ppm_frames
                 WHERE device_id = ? AND ts >= ? AND ts < ? AND \(columns.filter) ORDER BY ts
                 """
         } else {

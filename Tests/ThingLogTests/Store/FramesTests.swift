@@ -214,7 +214,7 @@ import Testing
             }
         }
         let writer = try PPMWriter(database: database, deviceID: 4, layouts: FrameLayouts(database: database))
-        try database.transaction { try writer.write(buffers) }
+        try database.transaction { try writer.write(PPMWriter.Frames(buffers)) }
         let stored = try database.rows("SELECT series_id, ts, ppm, rs_r0, quality FROM ppm WHERE device_id = 4 "
                                        + "ORDER BY series_id, ts")
         let written = buffers.joined().sorted { ($0.seriesID, $0.time) < ($1.seriesID, $1.time) }.map { row in
