@@ -61,7 +61,8 @@ extension StoreReader {
             sql = series.isPPM
                 ? "SELECT ts, ppm FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? "
                     + "AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
-                : "SELECT ts, value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? ORDER BY ts"
+                : "SELECT ts, value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? "
+                    + "ORDER BY ts"
             values.append(.integer(series.id))
         }
         let statement = try database.prepare(sql)
