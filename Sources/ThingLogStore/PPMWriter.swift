@@ -57,21 +57,32 @@ public struct PPMWriter {
     /// Writes the device's frames.
     package func write(_ merged: Frames) throws {
         var start = 0
+        var last: (series: [Int64], layout: Int64)?
         while merged.frames.count - start >= Self.framesPerStatement {
-            try insert(merged, merged.frames[start..<start + Self.framesPerStatement], into: batch)
+            try insert(merged, merged.frames[start..<start + Self.framesPerStatement], into: batch, last: &last)
             start += Self.framesPerStatement
         }
-        for index in start..<merged.frames.count { try insert(merged, merged.frames[index...index], into: single) }
+        for index in start..<merged.frames.count {
+            try insert(merged, merged.frames[index...index], into: single, last: &last)
+        }
     }
 
+    /// `last`: the previous frame's layout; a device's frames nearly always repeat it.
     private func insert(_ merged: Frames, _ frames: ArraySlice<(time: Int64, series: [Int64], rows: Range<Int>)>,
-                        into statement: Statement) throws {
+                        into statement: Statement, last: inout (series: [Int64], layout: Int64)?) throws {
         statement.rewind()
         var parameter = 1
         for frame in frames {
             try statement.bind(deviceID, at: parameter)
             try statement.bind(frame.time, at: parameter + 1)
-            try statement.bind(try layouts.id(deviceID: deviceID, series: frame.series), at: parameter + 2)
+            let layout: Int64
+            if let last, last.series == frame.series {
+                layout = last.layout
+            } else {
+                layout = try layouts.id(deviceID: deviceID, series: frame.series)
+                last = (frame.series, layout)
+            }
+            try statement.bind(layout, at: parameter + 2)
             var qualities: Int64 = 0
             for (column, index) in frame.rows.enumerated() {
                 qualities |= merged.rows[index].quality.code << (3 * Int64(column))
