@@ -10,6 +10,10 @@ import ThingLogCore
 public final class AnalysisStore: @unchecked Sendable {
     private let writer: Database
     private let reader: Database
+    private let checkpointer: Database
+    /// The write-ahead log has grown past `maximumLogFrames` pages.
+    private var logIsLong = false
+    static let maximumLogFrames: Int64 = 8192
     private let writes = SerialWorker()
     /// Ppm series ids by device, sensor and gas, read once (only analyze writes `ppm_series`, under its lock).
     private var ppmSeriesIDs: [PPMSeriesKey: Int64]?
@@ -28,6 +32,10 @@ public final class AnalysisStore: @unchecked Sendable {
     public init(path: String) throws {
         writer = try StoreConnection.openForWriting(path: path)
         reader = try StoreConnection.openForReading(path: path)
+        // The log is copied into the store by the analysis thread (`endReading`), not after the writer's commits:
+        // the writer thread is the busier of the two.
+        checkpointer = try Database(path: path, busyTimeoutMilliseconds: 0)
+        try writer.execute("PRAGMA wal_autocheckpoint=0")
     }
 
     deinit { writes.stop() }
@@ -138,6 +146,13 @@ public final class AnalysisStore: @unchecked Sendable {
 
     /// Starts a device: a write transaction that may commit in pieces, and a read snapshot of its readings.
     public func beginDevice() throws {
+        // The log starts over only when the writer begins while no snapshot reads it; with the next device always
+        // being read while the previous one is written, that moment has to be made: now and then the writer drains
+        // and restarts the log (a stall of one device), so the log stays near `maximumLogFrames` pages.
+        if logIsLong {
+            try writes.sync { _ = try writer.rows("PRAGMA wal_checkpoint(RESTART)") }
+            logIsLong = false
+        }
         try writes.submit { [self] in devicePieces = try PiecewiseTransaction(database: writer) }
         try reader.begin(.readSnapshot)
     }
@@ -147,9 +162,12 @@ public final class AnalysisStore: @unchecked Sendable {
         try writes.sync { try devicePieces?.commitPiece() }
     }
 
-    /// Ends the read snapshot (before the final commit, so the commit's checkpoint can empty the log).
+    /// Ends the read snapshot, then copies what the log holds of committed work into the store (a passive
+    /// checkpoint: it never waits for the writer, which goes on appending).
     public func endReading() throws {
         try reader.commit()
+        let frames = try? checkpointer.rows("PRAGMA wal_checkpoint(PASSIVE)").first?[1].int64Value
+        logIsLong = (frames ?? 0) > Self.maximumLogFrames
     }
 
     /// Commits the device's last piece.
