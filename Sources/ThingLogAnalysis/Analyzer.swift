@@ -49,6 +49,8 @@ public final class Analyzer {
     var fiveMinuteRetention: Int64 = 2 * 86_400_000
     /// A device with a long history commits after this many frames (about half a second of writing).
     var framesPerCommit = 100_000
+    /// The write-ahead log is restarted past this many pages (tests make it small).
+    var maximumLogFrames: Int64 = 8192
     /// For tests: fail right after this many intermediate commits, as a crash would.
     var failAfterCommits: Int?
 
@@ -67,7 +69,7 @@ public final class Analyzer {
     public func run(_ options: AnalysisOptions = AnalysisOptions()) throws -> AnalysisSummary {
         let lock = try FileLock(path: path + ".analyze-lock")
         defer { lock.release() }
-        let store = try AnalysisStore(path: path)
+        let store = try AnalysisStore(path: path, maximumLogFrames: maximumLogFrames)
 
         // One snapshot decides what to do; each device then reads its readings in a snapshot of its own, so that the
         // write-ahead log can be checkpointed between devices. A device reads only up to its newest sample in the

@@ -11,9 +11,9 @@ public final class AnalysisStore: @unchecked Sendable {
     private let writer: Database
     private let reader: Database
     private let checkpointer: Database
-    /// The write-ahead log has grown past `maximumLogFrames` pages.
+    /// The write-ahead log has grown past `maximumLogFrames` pages (32 MiB).
     private var logIsLong = false
-    static let maximumLogFrames: Int64 = 8192
+    private let maximumLogFrames: Int64
     private let writes = SerialWorker()
     /// Ppm series ids by device, sensor and gas, read once (only analyze writes `ppm_series`, under its lock).
     private var ppmSeriesIDs: [PPMSeriesKey: Int64]?
@@ -29,7 +29,8 @@ public final class AnalysisStore: @unchecked Sendable {
     private var ppmLayouts: FrameLayouts?
 
     /// Opens (migrating when needed) the store at `path`.
-    public init(path: String) throws {
+    public init(path: String, maximumLogFrames: Int64 = 8192) throws {
+        self.maximumLogFrames = maximumLogFrames
         writer = try StoreConnection.openForWriting(path: path)
         reader = try StoreConnection.openForReading(path: path)
         // The log is copied into the store by the analysis thread (`endReading`), not after the writer's commits:
@@ -167,7 +168,7 @@ public final class AnalysisStore: @unchecked Sendable {
     public func endReading() throws {
         try reader.commit()
         let frames = try? checkpointer.rows("PRAGMA wal_checkpoint(PASSIVE)").first?[1].int64Value
-        logIsLong = (frames ?? 0) > Self.maximumLogFrames
+        logIsLong = (frames ?? 0) > maximumLogFrames
     }
 
     /// Commits the device's last piece.

@@ -178,6 +178,22 @@ import Testing
         #expect(exported(db) == expected)
     }
 
+    /// The writer restarts the write-ahead log whenever it passes the bound (here after every device): nothing of
+    /// what is written while the next device is read gets lost or doubled.
+    @Test func restartingTheLogBetweenDevicesChangesNothing() throws {
+        let expected = reference()
+        let db = directory.file("restarts.db")
+        ingest(lines[...], into: db)
+        calibrate(db)
+        let analyzer = Analyzer(path: db, configuration: try ConfigurationLoader.load(path: nil,
+                                                                                     currentDirectory: directory.path))
+        analyzer.maximumLogFrames = 1
+        analyzer.framesPerCommit = 997
+        _ = try analyzer.run(AnalysisOptions(full: true))
+        #expect(exported(db) == expected)
+        #expect(try Database(path: db).scalar("PRAGMA integrity_check") == .text("ok"))
+    }
+
     @Test func fiveMinuteRollupsExpireTheSameWayInPiecesAsInOneRun() throws {
         let configuration = try ConfigurationLoader.load(path: nil, currentDirectory: directory.path)
         func analyzer(_ db: String) -> Analyzer {
