@@ -26,7 +26,7 @@ public final class AnalysisStore: @unchecked Sendable {
     }
     private var devicePieces: PiecewiseTransaction?
     /// The layouts of ppm frames, shared by every device's writer.
-    private var ppmLayouts: FrameLayouts?
+    private let ppmLayouts: FrameLayouts
 
     /// Opens (migrating when needed) the store at `path`.
     public init(path: String, maximumLogFrames: Int64 = 8192) throws {
@@ -37,6 +37,7 @@ public final class AnalysisStore: @unchecked Sendable {
         // the writer thread is the busier of the two.
         checkpointer = try Database(path: path, busyTimeoutMilliseconds: 0)
         try writer.execute("PRAGMA wal_autocheckpoint=0")
+        ppmLayouts = try FrameLayouts(database: writer)
     }
 
     deinit { writes.stop() }
@@ -184,7 +185,7 @@ public final class AnalysisStore: @unchecked Sendable {
         writes.reset()
         devicePieces?.abandon()
         devicePieces = nil
-        ppmLayouts?.forget()  // it may name layouts the rollback removed
+        ppmLayouts.forget()  // it may name layouts the rollback removed
         ppmSeriesIDs = nil
         if reader.isInTransaction { try? reader.commit() }
     }
@@ -273,9 +274,7 @@ public final class AnalysisStore: @unchecked Sendable {
         let frames = PPMWriter.Frames(ppmRows)
         let gaps = rollups.frames.map(\.gapsText)
         try writes.submit(isLarge: true) { [self] in
-            let layouts = try ppmLayouts ?? FrameLayouts(database: writer)
-            ppmLayouts = layouts
-            try PPMWriter(database: writer, deviceID: device, layouts: layouts).write(frames)
+            try PPMWriter(database: writer, deviceID: device, layouts: ppmLayouts).write(frames)
             let rollupWriter = RollupWriter(database: writer)
             try rollupWriter.write(rollups.fiveMinutes, width: .fiveMinutes)
             try rollupWriter.write(rollups.hours, width: .hour)
@@ -289,7 +288,6 @@ public final class AnalysisStore: @unchecked Sendable {
                        through: Int64?) throws -> DeviceFrames {
         try DeviceFrames(database: reader, deviceID: device, series: series, after: after, through: through)
     }
-
 
     /// The usable estimates (SPEC §6) of a ppm series with `from ≤ ts ≤ through`, in time order, as stored: what the
     /// open rollup bucket a continuing run starts in already holds.

@@ -13,6 +13,8 @@ final class FrameLayouts {
 
     private let database: Database
     private var ids: [Key: Int64] = [:]
+    /// Each device's last layout: a device's frames nearly always repeat it, so this spares hashing its series.
+    private var lastOfDevice: [Int64: (series: [Int64], id: Int64)] = [:]
     private let find: Statement
     private let insert: Statement
     private let insertColumn: Statement
@@ -27,6 +29,14 @@ final class FrameLayouts {
 
     /// The id of the layout whose columns hold `series` in this order (1 to `width` of them), created when new.
     func id(deviceID: Int64, series: [Int64]) throws(SQLiteError) -> Int64 {
+        if let last = lastOfDevice[deviceID], last.series == series { return last.id }
+        let id = try storedID(deviceID: deviceID, series: series)
+        if lastOfDevice.count >= Self.maximumCached { lastOfDevice.removeAll() }
+        lastOfDevice[deviceID] = (series, id)
+        return id
+    }
+
+    private func storedID(deviceID: Int64, series: [Int64]) throws(SQLiteError) -> Int64 {
         let key = Key(deviceID: deviceID, series: series)
         if let id = ids[key] { return id }
         let text = series.map(String.init).joined(separator: ",")
@@ -59,5 +69,6 @@ final class FrameLayouts {
     /// Drops the caches (after a rollback their ids may name rows that are gone).
     func forget() {
         ids.removeAll()
+        lastOfDevice.removeAll()
     }
 }

@@ -4,12 +4,10 @@ import ThingLogCore
 /// sensor) share a row, up to `FrameLayouts.width` of them, their series named by a layout (as readings are), their
 /// quality codes packed three bits each into `qualities`.
 public struct PPMWriter {
-    /// Frames per INSERT statement: one `sqlite3_step` for 16 rows instead of 16.
-    static let framesPerStatement = 16
     private let deviceID: Int64
     private let layouts: FrameLayouts
-    private let batch: Statement
-    private let single: Statement
+    /// 16 frames per statement.
+    private let insert: BatchedInsert
 
     /// A device's estimates grouped into frames: merged from per-series buffers on the analysis thread, so the
     /// writer thread only binds them.
@@ -47,49 +45,24 @@ public struct PPMWriter {
         self.deviceID = deviceID
         self.layouts = layouts
         let columns = (0..<FrameLayouts.width).map { "ppm\($0), ratio\($0)" }.joined(separator: ", ")
-        let tuple = "(?, ?, ?, ?" + String(repeating: ", ?", count: 2 * FrameLayouts.width) + ")"
-        let insert = "INSERT INTO ppm_frames(device_id, ts, layout_id, qualities, \(columns)) VALUES "
-        batch = try database.cachedStatement(
-            insert + Array(repeating: tuple, count: Self.framesPerStatement).joined(separator: ", "))
-        single = try database.cachedStatement(insert + tuple)
+        let prefix = "INSERT INTO ppm_frames(device_id, ts, layout_id, qualities, \(columns)) VALUES "
+        insert = try BatchedInsert(database: database, prefix: prefix, parametersPerRow: 4 + 2 * FrameLayouts.width,
+                                   rowsPerStatement: 16)
     }
 
     /// Writes the device's frames.
     package func write(_ merged: Frames) throws {
-        var start = 0
-        var last: (series: [Int64], layout: Int64)?
-        while merged.frames.count - start >= Self.framesPerStatement {
-            try insert(merged, merged.frames[start..<start + Self.framesPerStatement], into: batch, last: &last)
-            start += Self.framesPerStatement
-        }
-        for index in start..<merged.frames.count {
-            try insert(merged, merged.frames[index...index], into: single, last: &last)
-        }
-    }
-
-    /// `last`: the previous frame's layout; a device's frames nearly always repeat it.
-    private func insert(_ merged: Frames, _ frames: ArraySlice<(time: Int64, series: [Int64], rows: Range<Int>)>,
-                        into statement: Statement, last: inout (series: [Int64], layout: Int64)?) throws {
-        statement.rewind()
-        var parameter = 1
-        for frame in frames {
-            try statement.bind(deviceID, at: parameter)
-            try statement.bind(frame.time, at: parameter + 1)
-            let layout: Int64
-            if let last, last.series == frame.series {
-                layout = last.layout
-            } else {
-                layout = try layouts.id(deviceID: deviceID, series: frame.series)
-                last = (frame.series, layout)
-            }
-            try statement.bind(layout, at: parameter + 2)
+        try insert.insert(merged.frames) { statement, frame, first in
+            try statement.bind(deviceID, at: first)
+            try statement.bind(frame.time, at: first + 1)
+            try statement.bind(try layouts.id(deviceID: deviceID, series: frame.series), at: first + 2)
             var qualities: Int64 = 0
             for (column, index) in frame.rows.enumerated() {
                 qualities |= merged.rows[index].quality.code << (3 * Int64(column))
             }
-            try statement.bind(qualities, at: parameter + 3)
-            parameter += 4
+            try statement.bind(qualities, at: first + 3)
             for column in 0..<FrameLayouts.width {
+                let parameter = first + 4 + 2 * column
                 if column < frame.rows.count {
                     let row = merged.rows[frame.rows.lowerBound + column]
                     try statement.bind(row.ppm, at: parameter)
@@ -98,9 +71,7 @@ public struct PPMWriter {
                     try statement.bindNull(at: parameter)
                     try statement.bindNull(at: parameter + 1)
                 }
-                parameter += 2
             }
         }
-        _ = try statement.step()
     }
 }

@@ -35,41 +35,25 @@ public struct RollupWriter {
             .execute([.integer(device), .integer(Self.slot(from, .hour))])
     }
 
-    /// Rows per INSERT statement.
-    static let rowsPerStatement = 16
-
-    /// Writes rows of one width (a row replaces the stored one of its series and bucket).
+    /// Writes rows of one width (a row replaces the stored one of its series and bucket), 16 per statement.
     package func write(_ rows: [RollupRow], width: RollupWidth) throws {
         guard !rows.isEmpty else { return }
-        func statement(_ count: Int) throws -> Statement {
-            try database.cachedStatement("""
-                INSERT OR REPLACE INTO \(Self.table(width))(series_key, slot, count, mean, m2, m2_shift, min, max,
-                                                            first_offset, last_offset)
-                VALUES
-                """ + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", "))
-        }
-        let batch = try statement(Self.rowsPerStatement), single = try statement(1)
-        var start = 0
-        while start < rows.count {
-            let count = rows.count - start >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
-            let insert = count == 1 ? single : batch
-            insert.rewind()
-            for (index, row) in rows[start..<start + count].enumerated() {
-                let squares = row.moments.storedSquares
-                let base = 10 * index
-                try insert.bind(row.series.key, at: base + 1)
-                try insert.bind(Self.slot(row.bucket, width), at: base + 2)
-                try insert.bind(Int64(row.moments.count), at: base + 3)
-                try insert.bind(row.moments.mean, at: base + 4)
-                try insert.bind(squares.m2, at: base + 5)
-                try insert.bind(Int64(squares.shift), at: base + 6)
-                try insert.bind(row.moments.minimum, at: base + 7)
-                try insert.bind(row.moments.maximum, at: base + 8)
-                try insert.bind(row.firstTime - row.bucket, at: base + 9)
-                try insert.bind(row.lastTime - row.bucket, at: base + 10)
-            }
-            _ = try insert.step()
-            start += count
+        let insert = try BatchedInsert(database: database, prefix: """
+            INSERT OR REPLACE INTO \(Self.table(width))(series_key, slot, count, mean, m2, m2_shift, min, max,
+                                                        first_offset, last_offset) VALUES
+            """ + " ", parametersPerRow: 10, rowsPerStatement: 16)
+        try insert.insert(rows) { statement, row, first in
+            let squares = row.moments.storedSquares
+            try statement.bind(row.series.key, at: first)
+            try statement.bind(Self.slot(row.bucket, width), at: first + 1)
+            try statement.bind(Int64(row.moments.count), at: first + 2)
+            try statement.bind(row.moments.mean, at: first + 3)
+            try statement.bind(squares.m2, at: first + 4)
+            try statement.bind(Int64(squares.shift), at: first + 5)
+            try statement.bind(row.moments.minimum, at: first + 6)
+            try statement.bind(row.moments.maximum, at: first + 7)
+            try statement.bind(row.firstTime - row.bucket, at: first + 8)
+            try statement.bind(row.lastTime - row.bucket, at: first + 9)
         }
     }
 

@@ -44,8 +44,7 @@ public enum StoreConnection {
     /// its file alone (a connection of its own; the writer's is idle by then). A reader holding the log open makes
     /// this a no-op rather than a wait: the next checkpoint gets it.
     public static func checkpoint(path: String) throws(SQLiteError) {
-        let database = try Database(path: path)
-        try database.execute("PRAGMA busy_timeout=0")
+        let database = try Database(path: path, busyTimeoutMilliseconds: 0)
         _ = try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 

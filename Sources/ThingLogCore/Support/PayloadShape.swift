@@ -1,4 +1,5 @@
 import Glibc
+
 /// A payload split into its shape and its numbers, so that the raw archive stores what repeats (a device's keys,
 /// method, token prefix) once per device and only the numbers per report (issue 13: ≤ 24 bytes per reading with an
 /// exact archive).
