@@ -46,7 +46,7 @@ import Testing
         var seq = 0
         // Distinct device times: a reading at a device's stored time would be a duplicate, not a new one.
         let base = Timestamp.now() - 3_600_000
-        for _ in 0..<400 {
+        for _ in 0..<1000 {  // stops at the full disk (frames made 400 requests a near fit)
             let body = "[" + (0..<100).map { index in
                 ReceiveTests.envelope(seq: seq + index, device: "dev\(index % 10)", value: seq + index,
                                       at: base + Int64(seq + index) * 10)
@@ -112,11 +112,12 @@ import Testing
             curl.waitUntilExit()
             return Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         }
-        // 20 devices × 1500 timestamped reports: about three times what fits in 3 MiB.
-        let base = Timestamp.now() - 3_600_000
+        // 20 devices × 6000 timestamped reports over the last two hours: about twice what fits in 3 MiB (frames
+        // store a report's readings in one row: 1500 each no longer filled it).
+        let base = Timestamp.now() - 7_200_000
         let publishers = DispatchGroup()
         for device in 1...20 {
-            let lines = (0..<1500).map { index in
+            let lines = (0..<6000).map { index in
                 "{\"method\":\"report\",\"params\":{\"MQ2\":\(100 + index % 400),\"MQ7\":\(60 + device),"
                     + "\"DHT11_T\":21,\"DHT11_H\":55},\"timestamp\":\(base + Int64(index) * 1000 + Int64(device))}"
             }
@@ -130,13 +131,13 @@ import Testing
         #expect(subscriber.process.isRunning, "still up while the disk is full")
         #expect(Self.mount(["-o", "remount,size=64m", mountPoint]))
         #expect(eventually(timeout: 60) {
-            (try? Database(path: db, mode: .readOnly).scalar("SELECT COUNT(*) FROM reports")?.int64Value) == 30_000
+            (try? Database(path: db, mode: .readOnly).scalar("SELECT COUNT(*) FROM reports")?.int64Value) == 120_000
         }, "every published report stored after the disk grew")
         #expect(eventually(timeout: 10) { health() == 200 }, "healthy again without a restart")
         #expect(subscriber.terminate() == 0)
         #expect(subscriber.standardError.contains("store available again"), "\(subscriber.standardError)")
         let stats = try StoreStatistics.read(from: Database(path: db, mode: .readOnly))
-        #expect(stats.reports == 30_000 && stats.readings == 120_000 && stats.duplicates == 0)
+        #expect(stats.reports == 120_000 && stats.readings == 480_000 && stats.duplicates == 0)
     }
 
     /// The store file renamed away under a running receiver is an outage (SQLite would go on writing to a file nobody
