@@ -44,13 +44,17 @@ final class DeviceAnalysis {
 
     /// A configured sensor this device reports.
     private final class SensorPlan {
-        var metricIndex: Int
-        var chain: SensorChain
-        var seriesIDs: [Int64]
+        let metricIndex: Int
+        let chain: SensorChain
+        /// Read once from the chain's configuration: the hot loop reads plain constants, with no copy of it.
+        let curves: [SensorModel.GasCurve]
+        let seriesIDs: [Int64]
         /// Evaluators fed by each gas's usable ppm.
-        var evaluatorsByGas: [[Int]]
+        let evaluatorsByGas: [[Int]]
         /// (effective from, R0), in effect order.
-        var calibrations: [(Int64, Double)]
+        let calibrations: [(Int64, Double)]
+        let configuredR0: Double?
+        let heaterCyclePhase: Int64?
         var calibrationIndex = -1
         /// The rollup slot of the first gas; the others follow in order.
         var rollupSlot = 0
@@ -59,6 +63,9 @@ final class DeviceAnalysis {
              calibrations: [(Int64, Double)]) {
             self.metricIndex = metricIndex
             self.chain = chain
+            curves = chain.sensor.gases
+            configuredR0 = chain.sensor.r0Ohms
+            heaterCyclePhase = chain.sensor.heaterCyclePhaseMilliseconds
             self.seriesIDs = seriesIDs
             self.evaluatorsByGas = evaluatorsByGas
             self.calibrations = calibrations
@@ -69,7 +76,7 @@ final class DeviceAnalysis {
             while calibrationIndex + 1 < calibrations.count, calibrations[calibrationIndex + 1].0 <= time {
                 calibrationIndex += 1
             }
-            return calibrationIndex >= 0 ? calibrations[calibrationIndex].1 : chain.sensor.r0Ohms
+            return calibrationIndex >= 0 ? calibrations[calibrationIndex].1 : configuredR0
         }
     }
 
@@ -173,28 +180,27 @@ final class DeviceAnalysis {
         let temperature = temperatureIndex.map { values[$0] }.flatMap { $0.isNaN ? nil : $0 }
         let humidity = humidityIndex.map { values[$0] }.flatMap { $0.isNaN ? nil : $0 }
 
-        for position in sensors.indices {
-            let raw = values[sensors[position].metricIndex]
+        for sensor in sensors {
+            let raw = values[sensor.metricIndex]
             guard !raw.isNaN else { continue }
-            // Read in place (a copy of the plan would retain and release every reference its chain holds).
-            let r0 = sensors[position].r0(at: time)
-            let offPhase = sensors[position].chain.sensor.heaterCyclePhaseMilliseconds.map { offset in
+            let offPhase = sensor.heaterCyclePhase.map { offset in
                 floorModulo(time - offset, Self.heaterCycle) < Self.heaterCycle - Self.heaterReadPhase
             } ?? false
-            let estimates = sensors[position].chain.estimate(raw: raw, temperature: temperature, humidity: humidity,
-                                                             compensation: configuration.compensation, r0: r0,
-                                                             isWarmingUp: isWarmingUp || offPhase)
-            let rollupSlot = sensors[position].rollupSlot
-            for (gasIndex, estimate) in estimates.enumerated() {
+            let ratio = sensor.chain.ratio(raw: raw, temperature: temperature, humidity: humidity,
+                                           compensation: configuration.compensation, r0: sensor.r0(at: time))
+            let rollupSlot = sensor.rollupSlot
+            for gasIndex in sensor.curves.indices {
+                let (ppm, quality) = SensorChain.estimate(ratio, curve: sensor.curves[gasIndex],
+                                                          isWarmingUp: isWarmingUp || offPhase)
                 if emitting {
                     ppmRowCount += 1
                     ppmRows[rollupSlot - rawSeriesCount + gasIndex].append(
-                        PPMRow(seriesID: sensors[position].seriesIDs[gasIndex], time: time, ppm: estimate.ppm,
-                               ratio: estimate.ratio, quality: estimate.quality))
+                        PPMRow(seriesID: sensor.seriesIDs[gasIndex], time: time, ppm: ppm, ratio: ratio.value,
+                               quality: quality))
                 }
-                guard let ppm = estimate.ppm, estimate.quality.isUsable else { continue }
+                guard let ppm, quality.isUsable else { continue }
                 if rollingUp { rollups.add(rollupSlot + gasIndex, time: time, value: ppm) }
-                for evaluator in sensors[position].evaluatorsByGas[gasIndex] { feed(evaluator, time, ppm, emitting) }
+                for evaluator in sensor.evaluatorsByGas[gasIndex] { feed(evaluator, time, ppm, emitting) }
             }
         }
         for (metric, list) in evaluatorsByMetric.enumerated() where !list.isEmpty && !values[metric].isNaN {

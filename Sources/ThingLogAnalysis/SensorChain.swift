@@ -54,26 +54,32 @@ public struct SensorChain: Sendable {
     /// `isWarmingUp` marks the sample as within the warm-up.
     public func estimate(raw: Double, temperature: Double?, humidity: Double?, compensation: Compensation,
                          r0: Double?, isWarmingUp: Bool) -> [PPMEstimate] {
-        let ratio: Double?
-        var quality: PPMQuality?
-        if case .ratio = sensor.input {
-            ratio = raw > 0 && raw.isFinite ? raw : nil
-            if ratio == nil { quality = .saturated }
-        } else if let rs = compensatedResistance(raw, temperature: temperature, humidity: humidity,
-                                                 compensation: compensation) {
-            if let r0 { ratio = rs / r0 } else { ratio = nil; quality = .uncalibrated }
-        } else {
-            ratio = nil
-            quality = .saturated
-        }
+        let ratio = ratio(raw: raw, temperature: temperature, humidity: humidity, compensation: compensation, r0: r0)
         return sensor.gases.map { curve in
-            guard let ratio else {
-                return PPMEstimate(gas: curve.gas, ppm: nil, ratio: nil, quality: quality ?? .saturated)
-            }
-            let value = curve.a * pow(ratio, curve.b)
-            let gasQuality: PPMQuality = isWarmingUp ? .warmup : (curve.range.contains(value) ? .ok : .outOfRange)
-            return PPMEstimate(gas: curve.gas, ppm: value + curve.baseline, ratio: ratio, quality: gasQuality)
+            let (ppm, quality) = Self.estimate(ratio, curve: curve, isWarmingUp: isWarmingUp)
+            return PPMEstimate(gas: curve.gas, ppm: ppm, ratio: ratio.value, quality: quality)
         }
+    }
+
+    /// One sample's Rs/R0 (mq-sensors.md §1 steps 1–4), or the quality of every gas when there is none.
+    public func ratio(raw: Double, temperature: Double?, humidity: Double?, compensation: Compensation,
+                      r0: Double?) -> (value: Double?, missing: PPMQuality) {
+        if case .ratio = sensor.input {
+            return raw > 0 && raw.isFinite ? (raw, .ok) : (nil, .saturated)
+        }
+        guard let rs = compensatedResistance(raw, temperature: temperature, humidity: humidity,
+                                             compensation: compensation) else { return (nil, .saturated) }
+        guard let r0 else { return (nil, .uncalibrated) }
+        return (rs / r0, .ok)
+    }
+
+    /// One gas's ppm and quality from a sample's `ratio` (step 5); `ratio.missing` when it has none.
+    @inline(__always)
+    public static func estimate(_ ratio: (value: Double?, missing: PPMQuality), curve: SensorModel.GasCurve,
+                                isWarmingUp: Bool) -> (ppm: Double?, quality: PPMQuality) {
+        guard let ratio = ratio.value else { return (nil, ratio.missing) }
+        let value = curve.a * pow(ratio, curve.b)
+        return (value + curve.baseline, isWarmingUp ? .warmup : (curve.range.contains(value) ? .ok : .outOfRange))
     }
 
     /// R0 from a clean-air Rs (mq-sensors.md §4).
