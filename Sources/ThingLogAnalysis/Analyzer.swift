@@ -163,7 +163,7 @@ public final class Analyzer {
         var ppmSeries: [String: [Int64]] = [:]
         for sensor in configuration.sensors where metrics.contains(sensor.key) {
             ppmSeries[sensor.key] = try sensor.gases.map {
-                try store.ppmSeriesID(device: device.id, sensor: sensor.key, gas: $0.gas)
+                try store.ppmSeriesID(device: device.id, sensor: sensor.key, gas: $0.gas, curve: $0.ppmCurve)
             }
         }
         // Clear what this run rewrites.

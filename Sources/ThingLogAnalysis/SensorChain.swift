@@ -61,7 +61,8 @@ public struct SensorChain: Sendable {
         }
     }
 
-    /// One sample's Rs/R0 (mq-sensors.md §1 steps 1–4), or the quality of every gas when there is none.
+    /// One sample's Rs/R0 (mq-sensors.md §1 steps 1–4), or the quality of every gas when there is none (an Rs/R0
+    /// that is not a number, ∞/∞ or 0/0, counts as saturated). Never NaN.
     public func ratio(raw: Double, temperature: Double?, humidity: Double?, compensation: Compensation,
                       r0: Double?) -> (value: Double?, missing: PPMQuality) {
         if case .ratio = sensor.input {
@@ -70,7 +71,8 @@ public struct SensorChain: Sendable {
         guard let rs = compensatedResistance(raw, temperature: temperature, humidity: humidity,
                                              compensation: compensation) else { return (nil, .saturated) }
         guard let r0 else { return (nil, .uncalibrated) }
-        return (rs / r0, .ok)
+        let ratio = rs / r0
+        return ratio.isNaN ? (nil, .saturated) : (ratio, .ok)
     }
 
     /// One gas's ppm and quality from a sample's `ratio` (step 5); `ratio.missing` when it has none.
@@ -78,8 +80,10 @@ public struct SensorChain: Sendable {
     public static func estimate(_ ratio: (value: Double?, missing: PPMQuality), curve: SensorModel.GasCurve,
                                 isWarmingUp: Bool) -> (ppm: Double?, quality: PPMQuality) {
         guard let ratio = ratio.value else { return (nil, ratio.missing) }
-        let value = curve.a * pow(ratio, curve.b)
-        return (value + curve.baseline, isWarmingUp ? .warmup : (curve.range.contains(value) ? .ok : .outOfRange))
+        let ppmCurve = curve.ppmCurve
+        let value = ppmCurve.value(at: ratio)
+        let quality: PPMQuality = isWarmingUp ? .warmup : (curve.range.contains(value) ? .ok : .outOfRange)
+        return (ppmCurve.ppm(fromValue: value), quality)
     }
 
     /// R0 from a clean-air Rs (mq-sensors.md §4).

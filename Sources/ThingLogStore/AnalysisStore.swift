@@ -11,10 +11,13 @@ public final class AnalysisStore: @unchecked Sendable {
     private let writer: Database
     private let reader: Database
     private let checkpointer: Database
-    /// The write-ahead log has grown past `maximumLogFrames` pages (32 MiB).
-    private var logIsLong = false
+    /// The write-ahead log has grown past `maximumLogFrames` pages (32 MiB); set by `checkpoints`.
+    private let logIsLong = Locked(false)
     private let maximumLogFrames: Int64
     private let writes = SerialWorker()
+    /// Copies the log into the store on a thread of its own: a checkpoint's writes and syncs hold up neither the
+    /// reads and computing nor the writer.
+    private let checkpoints = SerialWorker()
     /// Ppm series ids by device, sensor and gas, read once (only analyze writes `ppm_series`, under its lock).
     private var ppmSeriesIDs: [PPMSeriesKey: Int64]?
     private var nextPPMSeriesID: Int64 = 1
@@ -40,11 +43,15 @@ public final class AnalysisStore: @unchecked Sendable {
         ppmLayouts = try FrameLayouts(database: writer)
     }
 
-    deinit { writes.stop() }
+    deinit {
+        writes.stop()
+        checkpoints.stop()
+    }
 
     /// Waits until everything handed to the writer is written; throws the first write that failed.
     public func finish() throws {
         try writes.drain()
+        try checkpoints.drain()
     }
 
     /// A device as the planner sees it.
@@ -116,9 +123,11 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     /// Empties every derived table and records the configuration they will be computed with.
+    /// The writer does it while the first device is read and computed.
     public func resetResults(fingerprint: Int64) throws {
-        ppmSeriesIDs = nil
-        try writes.sync { try writer.transaction {
+        ppmSeriesIDs = [:]
+        nextPPMSeriesID = 1
+        try writes.submit { [self] in try writer.transaction {
             try writer.execute("""
                 DELETE FROM ppm_frames; DELETE FROM ppm_series; DELETE FROM alarms; DELETE FROM analysis_devices;
                 DELETE FROM rollup_5m; DELETE FROM rollup_1h; DELETE FROM frame_rollup_1h;
@@ -151,9 +160,9 @@ public final class AnalysisStore: @unchecked Sendable {
         // The log starts over only when the writer begins while no snapshot reads it; with the next device always
         // being read while the previous one is written, that moment has to be made: now and then the writer drains
         // and restarts the log (a stall of one device), so the log stays near `maximumLogFrames` pages.
-        if logIsLong {
+        if logIsLong.value {
             try writes.sync { _ = try writer.rows("PRAGMA wal_checkpoint(RESTART)") }
-            logIsLong = false
+            logIsLong.value = false
         }
         try writes.submit { [self] in devicePieces = try PiecewiseTransaction(database: writer) }
         try reader.begin(.readSnapshot)
@@ -164,12 +173,14 @@ public final class AnalysisStore: @unchecked Sendable {
         try writes.sync { try devicePieces?.commitPiece() }
     }
 
-    /// Ends the read snapshot, then copies what the log holds of committed work into the store (a passive
-    /// checkpoint: it never waits for the writer, which goes on appending).
+    /// Ends the read snapshot, then has what the log holds of committed work copied into the store (a passive
+    /// checkpoint: it never waits for the writer, which goes on appending), unless a copy is still under way.
     public func endReading() throws {
         try reader.commit()
-        let frames = try? checkpointer.rows("PRAGMA wal_checkpoint(PASSIVE)").first?[1].int64Value
-        logIsLong = (frames ?? 0) > maximumLogFrames
+        checkpoints.submitIfIdle { [checkpointer, logIsLong, maximumLogFrames] in
+            let frames = try? checkpointer.rows("PRAGMA wal_checkpoint(PASSIVE)").first?[1].int64Value
+            logIsLong.value = (frames ?? 0) > maximumLogFrames
+        }
     }
 
     /// Commits the device's last piece.
@@ -199,9 +210,11 @@ public final class AnalysisStore: @unchecked Sendable {
             }
     }
 
-    /// The id of the device's ppm series for `sensor` and `gas`, created (inside the device's transaction) when
-    /// missing. The ids are read once per run, so asking does not wait for the writer.
-    public func ppmSeriesID(device: Int64, sensor: String, gas: String) throws -> Int64 {
+    /// The id of the device's ppm series for `sensor` and `gas`, created with its `curve` (inside the device's
+    /// transaction) when missing. The ids are read once per run, so asking does not wait for the writer. A series
+    /// keeps the curve it was created with: a configuration with other curves has another fingerprint, and a run
+    /// under it starts over (`resetResults`).
+    public func ppmSeriesID(device: Int64, sensor: String, gas: String, curve: PPMCurve) throws -> Int64 {
         var known = try ppmSeriesIDs ?? writes.sync {
             nextPPMSeriesID = (try writer.scalar("SELECT MAX(id) FROM ppm_series")?.int64Value ?? 0) + 1
             var ids: [PPMSeriesKey: Int64] = [:]
@@ -219,8 +232,10 @@ public final class AnalysisStore: @unchecked Sendable {
         nextPPMSeriesID += 1
         known[key] = id
         try writes.submit { [writer] in
-            try writer.execute("INSERT INTO ppm_series(id, device_id, sensor, gas) VALUES (?, ?, ?, ?)",
-                               [.integer(id), .integer(device), .text(sensor), .text(gas)])
+            try writer.execute("""
+                INSERT INTO ppm_series(id, device_id, sensor, gas, a, b, baseline) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, [.integer(id), .integer(device), .text(sensor), .text(gas), .real(curve.a), .real(curve.b),
+                      .real(curve.baseline)])
         }
         return id
     }

@@ -2,7 +2,8 @@ import ThingLogCore
 
 /// Appends one device's ppm estimates to `ppm_frames`: the estimates of one sample time (one per gas of each
 /// sensor) share a row, up to `FrameLayouts.width` of them, their series named by a layout (as readings are), their
-/// quality codes packed three bits each into `qualities`.
+/// quality codes packed three bits each into `qualities`. A row stores ratios, not ppm (schema version 10): each
+/// only when it differs from the last one stored before it in the row (the gases of one sensor share theirs).
 public struct PPMWriter {
     private let deviceID: Int64
     private let layouts: FrameLayouts
@@ -44,9 +45,9 @@ public struct PPMWriter {
     init(database: Database, deviceID: Int64, layouts: FrameLayouts) throws {
         self.deviceID = deviceID
         self.layouts = layouts
-        let columns = (0..<FrameLayouts.width).map { "ppm\($0), ratio\($0)" }.joined(separator: ", ")
+        let columns = (0..<FrameLayouts.width).map { "ratio\($0)" }.joined(separator: ", ")
         let prefix = "INSERT INTO ppm_frames(device_id, ts, layout_id, qualities, \(columns)) VALUES "
-        insert = try BatchedInsert(database: database, prefix: prefix, parametersPerRow: 4 + 2 * FrameLayouts.width,
+        insert = try BatchedInsert(database: database, prefix: prefix, parametersPerRow: 4 + FrameLayouts.width,
                                    rowsPerStatement: 16)
     }
 
@@ -61,16 +62,18 @@ public struct PPMWriter {
                 qualities |= merged.rows[index].quality.code << (3 * Int64(column))
             }
             try statement.bind(qualities, at: first + 3)
+            var lastStored: UInt64?   // compared as bits: −0 is not 0
             for column in 0..<FrameLayouts.width {
-                let parameter = first + 4 + 2 * column
-                if column < frame.rows.count {
-                    let row = merged.rows[frame.rows.lowerBound + column]
-                    try statement.bind(row.ppm, at: parameter)
-                    try statement.bind(row.ratio, at: parameter + 1)
-                } else {
+                let parameter = first + 4 + column
+                guard column < frame.rows.count, let ratio = merged.rows[frame.rows.lowerBound + column].ratio,
+                      ratio.bitPattern != lastStored else {
                     try statement.bindNull(at: parameter)
-                    try statement.bindNull(at: parameter + 1)
+                    continue
                 }
+                // A NaN would be stored as NULL and read as the column before it: the analysis never makes one.
+                precondition(!ratio.isNaN, "a ppm row's ratio is never NaN")
+                try statement.bind(ratio, at: parameter)
+                lastStored = ratio.bitPattern
             }
         }
     }

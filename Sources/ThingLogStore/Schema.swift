@@ -9,7 +9,7 @@
 enum Schema {
     /// Each entry migrates from version `index` to `index + 1`.
     static let migrations: [String] = [version1, version2, version3, version4, version5, version6, version7,
-                                         version8, version9]
+                                         version8, version9, version10]
 
     static var currentVersion: Int { migrations.count }
 

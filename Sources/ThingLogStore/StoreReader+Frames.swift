@@ -14,6 +14,10 @@ extension StoreReader {
             pick { "\(prefix)\($0)" }
         }
 
+        /// The series' Rs/R0 in a `ppm_frames` row, as stored (its column, or the nearest one before it that is not
+        /// NULL); meaningless when its quality has no ratio.
+        var ratio: String { pick { Schema.ppmRatio(position: String($0)) } }
+
         /// The series' quality code in a `ppm_frames` row (three bits of `qualities` per column).
         var quality: String { pick { "((qualities >> \(3 * $0)) & 7)" } }
 
@@ -42,27 +46,23 @@ extension StoreReader {
 
     /// A series' samples with from ≤ ts < to in time order; for ppm series the usable estimates only.
     public func samples(of series: Series, from: Int64, to: Int64, _ body: (Int64, Double) throws -> Void) throws {
-        let range: [SQLiteValue] = [.integer(series.deviceID), .integer(from), .integer(to)]
+        if series.isPPM {
+            try ppmRows(of: series, from: from, to: to, usableOnly: true) { row in
+                if let ppm = row.ppm { try body(row.time, ppm) }
+            }
+            return
+        }
+        var values: [SQLiteValue] = [.integer(series.deviceID), .integer(from), .integer(to)]
         let sql: String
-        var values = range
-        if let columns = try columns(ofSeriesKey: series.isPPM ? -series.id : series.id, device: series.deviceID) {
+        if let columns = try columns(ofSeriesKey: series.id, device: series.deviceID) {
             guard !columns.layouts.isEmpty else { return }
-            sql = series.isPPM
-                ? """
-                  SELECT ts, ppm FROM (SELECT ts, \(columns.pick("ppm")) AS ppm, \(columns.quality) AS quality
-                                       FROM ppm_frames WHERE device_id = ? AND ts >= ? AND ts < ? AND \(columns.filter))
-                  WHERE quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts
-                  """
-                : """
-                  SELECT ts, \(columns.pick("v")) FROM frames
-                  WHERE device_id = ? AND ts >= ? AND ts < ? AND \(columns.filter) ORDER BY ts
-                  """
+            sql = """
+                SELECT ts, \(columns.pick("v")) FROM frames
+                WHERE device_id = ? AND ts >= ? AND ts < ? AND \(columns.filter) ORDER BY ts
+                """
         } else {
-            sql = series.isPPM
-                ? "SELECT ts, ppm FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? "
-                    + "AND quality <= \(PPMQuality.usableCodeLimit) AND ppm IS NOT NULL ORDER BY ts"
-                : "SELECT ts, value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? "
-                    + "ORDER BY ts"
+            sql = "SELECT ts, value FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ? "
+                + "ORDER BY ts"
             values.append(.integer(series.id))
         }
         let statement = try database.prepare(sql)
@@ -70,30 +70,49 @@ extension StoreReader {
         while try statement.step() { try body(statement.int64(0), statement.double(1)) }
     }
 
-    /// Every ppm row of a ppm series with from ≤ ts < to in time order, whatever its quality.
-    public func ppmRows(of series: Series, from: Int64, to: Int64, _ body: (PPMRow) throws -> Void) throws {
+    /// Every ppm row of a ppm series with from ≤ ts < to in time order, whatever its quality (`usableOnly`: the
+    /// usable ones with a ppm). The ppm is computed from the stored ratio with the series' curve, as the `ppm` view
+    /// computes it.
+    public func ppmRows(of series: Series, from: Int64, to: Int64, usableOnly: Bool = false,
+                        _ body: (PPMRow) throws -> Void) throws {
+        guard let curve = try ppmCurve(ofSeries: series.id) else { return }
         var values: [SQLiteValue] = [.integer(series.deviceID), .integer(from), .integer(to)]
+        let usable = usableOnly ? "WHERE quality <= \(PPMQuality.usableCodeLimit)" : ""
         let sql: String
         if let columns = try columns(ofSeriesKey: -series.id, device: series.deviceID) {
             guard !columns.layouts.isEmpty else { return }
             sql = """
-                SELECT ts, \(columns.pick("ppm")), \(columns.pick("ratio")), \(columns.quality) FROM ppm_frames
-                WHERE device_id = ? AND ts >= ? AND ts < ? AND \(columns.filter) ORDER BY ts
+                SELECT ts, ratio, quality FROM (
+                    SELECT ts, \(columns.ratio) AS ratio, \(columns.quality) AS quality FROM ppm_frames
+                    WHERE device_id = ? AND ts >= ? AND ts < ? AND \(columns.filter)) \(usable)
+                ORDER BY ts
                 """
         } else {
             sql = """
-                SELECT ts, ppm, rs_r0, quality FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ?
-                ORDER BY ts
+                SELECT ts, rs_r0, quality FROM (
+                    SELECT ts, rs_r0, quality FROM ppm WHERE device_id = ? AND ts >= ? AND ts < ? AND series_id = ?)
+                \(usable) ORDER BY ts
                 """
             values.append(.integer(series.id))
         }
         let statement = try database.prepare(sql)
         try statement.bind(values)
         while try statement.step() {
-            let quality = PPMQuality.allCases.first { $0.code == statement.int64(3) } ?? .warmup
-            try body(PPMRow(seriesID: series.id, time: statement.int64(0),
-                            ppm: statement.isNull(1) ? nil : statement.double(1),
-                            ratio: statement.isNull(2) ? nil : statement.double(2), quality: quality))
+            let quality = PPMQuality.allCases.first { $0.code == statement.int64(2) } ?? .warmup
+            let ratio = quality.hasRatio && !statement.isNull(1) ? statement.double(1) : nil
+            // NaN (0 · ∞) is NULL in SQL, so in the view too.
+            let ppm = ratio.map(curve.ppm(at:)).flatMap { $0.isNaN ? nil : $0 }
+            if usableOnly && ppm == nil { continue }
+            try body(PPMRow(seriesID: series.id, time: statement.int64(0), ppm: ppm, ratio: ratio, quality: quality))
         }
+    }
+
+    /// The curve a ppm series was computed with (`ppm_series`).
+    func ppmCurve(ofSeries id: Int64) throws -> PPMCurve? {
+        guard let row = try database.rows("SELECT a, b, baseline FROM ppm_series WHERE id = ?", [.integer(id)]).first,
+              let a = row[0].doubleValue, let b = row[1].doubleValue, let baseline = row[2].doubleValue else {
+            return nil
+        }
+        return PPMCurve(a: a, b: b, baseline: baseline)
     }
 }

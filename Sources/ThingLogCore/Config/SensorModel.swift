@@ -1,3 +1,5 @@
+import Glibc
+
 /// The datasheet knowledge of one MQ sensor model (mq-sensors.md §2–3): clean-air ratio, gas curves and the
 /// temperature/humidity table.
 public struct SensorModel: Sendable {
@@ -12,6 +14,8 @@ public struct SensorModel: Sendable {
 
         /// Nearly flat curves (|b| ≥ 7) give qualitative values only (mq-sensors.md §2, note ²).
         public var isQualitative: Bool { abs(b) >= 7 }
+
+        public var ppmCurve: PPMCurve { PPMCurve(a: a, b: b, baseline: baseline) }
     }
 
     /// One digitized Rs/R0-versus-temperature row at a fixed relative humidity.
@@ -90,4 +94,28 @@ public struct SensorModel: Sendable {
                                                      0.853, 0.840, 0.828, 0.813]),
             ])
     }()
+}
+
+/// ppm = a · ratio^b + baseline (mq-sensors.md §1 step 5). `analyze` computes it; readers of stored ratios (the `ppm`
+/// view, export, report) recompute it with the same operations in the same order, so every reader gets the same bits.
+public struct PPMCurve: Sendable, Equatable {
+    public var a: Double
+    public var b: Double
+    public var baseline: Double
+
+    public init(a: Double, b: Double, baseline: Double) {
+        self.a = a
+        self.b = b
+        self.baseline = baseline
+    }
+
+    /// The curve's value before the baseline: what the range check sees.
+    @inline(__always)
+    public func value(at ratio: Double) -> Double { a * pow(ratio, b) }
+
+    /// The ppm of a value of the curve.
+    @inline(__always)
+    public func ppm(fromValue value: Double) -> Double { value + baseline }
+
+    public func ppm(at ratio: Double) -> Double { ppm(fromValue: value(at: ratio)) }
 }

@@ -3,7 +3,7 @@ public enum PPMQuality: String, Sendable, CaseIterable {
     case ok
     /// The curve value lies outside the datasheet curve's ppm range: an extrapolation.
     case outOfRange = "out_of_range"
-    /// Vout ≤ 0 or Vout ≥ Vc (or Rs ≤ 0): no ppm.
+    /// Vout ≤ 0 or Vout ≥ Vc (or Rs ≤ 0, or an Rs/R0 that is not a number): no ppm.
     case saturated
     /// No R0: no ppm.
     case uncalibrated
@@ -24,6 +24,8 @@ public enum PPMQuality: String, Sendable, CaseIterable {
     /// Usable estimates (codes ≤ this) feed alarm rules, rolling windows and summaries: `ok` and `out_of_range`.
     public static let usableCodeLimit: Int64 = 1
     public var isUsable: Bool { code <= Self.usableCodeLimit }
+    /// Saturated and uncalibrated estimates have no Rs/R0 (and no ppm); the others all have one.
+    public var hasRatio: Bool { self != .saturated && self != .uncalibrated }
 }
 
 /// One ppm estimate ready to store (`ppm` table).

@@ -56,6 +56,21 @@ public final class SerialWorker: @unchecked Sendable {
         jobs.push(Job(run: job, isLarge: isLarge))
     }
 
+    /// Hands a job over unless one is still waiting or running (work a later run covers, such as a checkpoint);
+    /// whether it did.
+    @discardableResult
+    public func submitIfIdle(_ job: @escaping () throws -> Void) -> Bool {
+        state.lock()
+        guard pending == 0, failure == nil else {
+            state.unlock()
+            return false
+        }
+        pending += 1
+        state.unlock()
+        jobs.push(Job(run: job, isLarge: false))
+        return true
+    }
+
     /// Waits until every job handed over has run; throws the first failure.
     public func drain() throws {
         state.lock()

@@ -22,6 +22,19 @@ public final class Lock: @unchecked Sendable {
     }
 }
 
+/// A value shared between threads, read and written under a lock of its own.
+public final class Locked<Value>: @unchecked Sendable {
+    private let guardLock = Lock()
+    private var stored: Value
+
+    public init(_ value: Value) { stored = value }
+
+    public var value: Value {
+        get { guardLock.withLock { stored } }
+        set { guardLock.withLock { stored = newValue } }
+    }
+}
+
 /// A lock with a condition variable, for threads that wait until another changes shared state.
 public final class Condition: @unchecked Sendable {
     private let guardLock = Lock()

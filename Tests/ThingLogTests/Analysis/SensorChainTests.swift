@@ -14,6 +14,20 @@ import Testing
     let off = Compensation(temperatureProperty: "T", humidityProperty: "H", isEnabled: false)
     let on = Compensation(temperatureProperty: "T", humidityProperty: "H", isEnabled: true)
 
+    /// An Rs/R0 that is not a number (an R0 that is not one, or ∞/∞) is a saturated sample: no ratio, no ppm.
+    @Test func notANumberRatioIsSaturated() {
+        let chain = SensorChain(sensor: sensor(.mq2, input: .ohms))
+        for r0 in [Double.nan, .infinity] {
+            let estimates = chain.estimate(raw: r0.isNaN ? 1000 : .greatestFiniteMagnitude, temperature: nil,
+                                           humidity: nil, compensation: off, r0: r0, isWarmingUp: false)
+            #expect(!estimates.isEmpty && estimates.count == chain.sensor.gases.count)
+            #expect(estimates.allSatisfy { $0.ratio == nil && $0.ppm == nil && $0.quality == .saturated } == r0.isNaN)
+        }
+        let volts = SensorChain(sensor: sensor(.mq2, input: .volts))
+        let ratio = volts.ratio(raw: 5e-324, temperature: nil, humidity: nil, compensation: off, r0: .infinity)
+        #expect(ratio.value == nil && ratio.missing == .saturated, "∞/∞")
+    }
+
     @Test func libraryCrossChecks() {
         // mq-sensors.md §2: MQ2 LPG at ratio 1.1 → 464 ppm; MQ7 CO at 0.2 → 1139 ppm; MQ135 CO2 curve at 1 → 110.
         let mq2 = SensorChain(sensor: sensor(.mq2, input: .ratio, gases: ["LPG"]))

@@ -195,48 +195,4 @@ import Testing
                                                receivedAt: 1_764_115_201_000)].compactMap { $0 })
         #expect(summary.duplicateReadings == 1 && summary.readings == 0)
     }
-
-    /// Ppm estimates go in as frames too: the `ppm` view gives back every row written, whatever the mix of series per
-    /// time (more than a frame holds, some missing), NULL estimates and qualities included.
-    @Test func ppmRowsComeBackFromTheirFrames() throws {
-        let database = try StoreConnection.openForWriting(path: directory.file("ppm.db"))
-        try database.execute("INSERT INTO devices(id, product, name) VALUES (4, 'P', 'd')")
-        var generator = SeededGenerator(seed: 4)
-        var buffers: [[PPMRow]] = Array(repeating: [], count: 11)
-        for step in 0..<300 {
-            for series in buffers.indices where Int.random(in: 0..<4, using: &generator) != 0 {
-                let quality = PPMQuality.allCases.randomElement(using: &generator) ?? .ok
-                buffers[series].append(PPMRow(
-                    seriesID: Int64(series + 1), time: 1_764_115_200_000 + Int64(step) * 1000,
-                    ppm: quality == .uncalibrated ? nil : Double.random(in: 0...1e4, using: &generator),
-                    ratio: Bool.random(using: &generator) ? nil : Double.random(in: 0...10, using: &generator),
-                    quality: quality))
-            }
-        }
-        let writer = try PPMWriter(database: database, deviceID: 4, layouts: FrameLayouts(database: database))
-        try database.transaction { try writer.write(PPMWriter.Frames(buffers)) }
-        let stored = try database.rows("SELECT series_id, ts, ppm, rs_r0, quality FROM ppm WHERE device_id = 4 "
-                                       + "ORDER BY series_id, ts")
-        let written = buffers.joined().sorted { ($0.seriesID, $0.time) < ($1.seriesID, $1.time) }.map { row in
-            [SQLiteValue.integer(row.seriesID), .integer(row.time), row.ppm.map(SQLiteValue.real) ?? .null,
-             row.ratio.map(SQLiteValue.real) ?? .null, .integer(row.quality.code)]
-        }
-        #expect(stored == written)
-        // The store's readers take each series' column straight from the frames: the same rows.
-        let reader = StoreReader(database: database)
-        for (index, buffer) in buffers.enumerated() {
-            let series = StoreReader.Series(product: "P", device: "d", name: "s", sensor: "s", gas: "g",
-                                            id: Int64(index + 1), isPPM: true, deviceID: 4)
-            var rows: [PPMRow] = []
-            try reader.ppmRows(of: series, from: .min, to: .max) { rows.append($0) }
-            #expect(rows.map(\.time) == buffer.map(\.time) && rows.map(\.ppm) == buffer.map(\.ppm)
-                    && rows.map(\.ratio) == buffer.map(\.ratio) && rows.map(\.quality) == buffer.map(\.quality))
-            var usable: [(Int64, Double)] = []
-            try reader.samples(of: series, from: .min, to: .max) { usable.append(($0, $1)) }
-            let expected = buffer.filter { $0.quality.isUsable && $0.ppm != nil }
-            #expect(usable.map(\.0) == expected.map(\.time) && usable.map(\.1) == expected.compactMap(\.ppm))
-        }
-        #expect(try database.integer("SELECT COUNT(*) FROM ppm_frames")
-                > Int64(Set(buffers.joined().map(\.time)).count))
-    }
 }

@@ -39,6 +39,21 @@ import Testing
         #expect(log.all == [1, 5])
     }
 
+    /// `submitIfIdle` (the checkpoint of `analyze`) hands a job over only when none is waiting or running.
+    @Test func submitIfIdleSkipsWhileAJobIsPending() throws {
+        let worker = SerialWorker()
+        defer { worker.stop() }
+        let gate = DispatchSemaphore(value: 0)
+        let log = Log()
+        #expect(worker.submitIfIdle { gate.wait(); log.add(1) })
+        #expect(!worker.submitIfIdle { log.add(2) }, "one is running")
+        gate.signal()
+        try worker.drain()
+        #expect(worker.submitIfIdle { log.add(3) })
+        try worker.drain()
+        #expect(log.all == [1, 3])
+    }
+
     @Test func atMostTwoLargeJobsArePending() throws {
         let worker = SerialWorker(maximumLarge: 2)
         defer { worker.stop() }
