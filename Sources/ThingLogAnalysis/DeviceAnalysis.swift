@@ -46,8 +46,9 @@ final class DeviceAnalysis {
     private final class SensorPlan {
         let metricIndex: Int
         let chain: SensorChain
-        /// Read once from the chain's configuration: the hot loop reads plain constants, with no copy of it.
-        let curves: [SensorModel.GasCurve]
+        /// Read once from the chain's configuration: the hot loop reads plain values (no name to retain).
+        let curves: [PPMCurve]
+        let ranges: [ClosedRange<Double>]
         let seriesIDs: [Int64]
         /// Evaluators fed by each gas's usable ppm.
         let evaluatorsByGas: [[Int]]
@@ -63,7 +64,8 @@ final class DeviceAnalysis {
              calibrations: [(Int64, Double)]) {
             self.metricIndex = metricIndex
             self.chain = chain
-            curves = chain.sensor.gases
+            curves = chain.sensor.gases.map(\.ppmCurve)
+            ranges = chain.sensor.gases.map(\.range)
             configuredR0 = chain.sensor.r0Ohms
             heaterCyclePhase = chain.sensor.heaterCyclePhaseMilliseconds
             self.seriesIDs = seriesIDs
@@ -191,6 +193,7 @@ final class DeviceAnalysis {
             let rollupSlot = sensor.rollupSlot
             for gasIndex in sensor.curves.indices {
                 let (ppm, quality) = SensorChain.estimate(ratio, curve: sensor.curves[gasIndex],
+                                                          range: sensor.ranges[gasIndex],
                                                           isWarmingUp: isWarmingUp || offPhase)
                 if emitting {
                     ppmRowCount += 1

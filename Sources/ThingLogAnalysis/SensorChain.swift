@@ -56,7 +56,8 @@ public struct SensorChain: Sendable {
                          r0: Double?, isWarmingUp: Bool) -> [PPMEstimate] {
         let ratio = ratio(raw: raw, temperature: temperature, humidity: humidity, compensation: compensation, r0: r0)
         return sensor.gases.map { curve in
-            let (ppm, quality) = Self.estimate(ratio, curve: curve, isWarmingUp: isWarmingUp)
+            let (ppm, quality) = Self.estimate(ratio, curve: curve.ppmCurve, range: curve.range,
+                                               isWarmingUp: isWarmingUp)
             return PPMEstimate(gas: curve.gas, ppm: ppm, ratio: ratio.value, quality: quality)
         }
     }
@@ -75,15 +76,15 @@ public struct SensorChain: Sendable {
         return ratio.isNaN ? (nil, .saturated) : (ratio, .ok)
     }
 
-    /// One gas's ppm and quality from a sample's `ratio` (step 5); `ratio.missing` when it has none.
+    /// One gas's ppm and quality from a sample's `ratio` (step 5) on its `curve`, valid over `range` ppm;
+    /// `ratio.missing` when it has none.
     @inline(__always)
-    public static func estimate(_ ratio: (value: Double?, missing: PPMQuality), curve: SensorModel.GasCurve,
-                                isWarmingUp: Bool) -> (ppm: Double?, quality: PPMQuality) {
+    public static func estimate(_ ratio: (value: Double?, missing: PPMQuality), curve: PPMCurve,
+                                range: ClosedRange<Double>, isWarmingUp: Bool) -> (ppm: Double?, quality: PPMQuality) {
         guard let ratio = ratio.value else { return (nil, ratio.missing) }
-        let ppmCurve = curve.ppmCurve
-        let value = ppmCurve.value(at: ratio)
-        let quality: PPMQuality = isWarmingUp ? .warmup : (curve.range.contains(value) ? .ok : .outOfRange)
-        return (ppmCurve.ppm(fromValue: value), quality)
+        let value = curve.value(at: ratio)
+        let quality: PPMQuality = isWarmingUp ? .warmup : (range.contains(value) ? .ok : .outOfRange)
+        return (curve.ppm(fromValue: value), quality)
     }
 
     /// R0 from a clean-air Rs (mq-sensors.md §4).

@@ -232,9 +232,9 @@ public final class AnalysisStore: @unchecked Sendable {
         nextPPMSeriesID += 1
         known[key] = id
         try writes.submit { [writer] in
-            try writer.execute("""
+            try writer.cachedStatement("""
                 INSERT INTO ppm_series(id, device_id, sensor, gas, a, b, baseline) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, [.integer(id), .integer(device), .text(sensor), .text(gas), .real(curve.a), .real(curve.b),
+                """).execute([.integer(id), .integer(device), .text(sensor), .text(gas), .real(curve.a), .real(curve.b),
                       .real(curve.baseline)])
         }
         return id

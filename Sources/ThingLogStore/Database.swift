@@ -10,7 +10,11 @@ public final class Database {
     /// How a connection is opened.
     public enum Mode: Sendable { case readWrite, readOnly }
 
+    /// Process-wide settings, made before the first connection opens.
+    private static let configured: Void = { _ = thinglog_sqlite_disable_memory_statistics() }()
+
     public init(path: String, mode: Mode = .readWrite, busyTimeoutMilliseconds: Int32 = 10_000) throws(SQLiteError) {
+        Self.configured
         var connection: OpaquePointer?
         let flags = (mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI

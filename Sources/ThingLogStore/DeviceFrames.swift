@@ -14,6 +14,8 @@ public final class DeviceFrames {
     private let slots: [Int64: Int]
     /// Per layout, the slot in `values` of each column (nil: a series not asked for). Bounded like `FrameLayouts`.
     private var slotsOfLayout: [Int64: [Int?]] = [:]
+    /// The last layout read and its slots: a device's frames nearly always repeat it.
+    private var lastLayout: (id: Int64, slots: [Int?])?
     /// The cursor stands on a row not yet taken (the first of the next frame).
     private var hasRow: Bool
 
@@ -54,6 +56,13 @@ public final class DeviceFrames {
     }
 
     private func slots(ofLayout layout: Int64) throws -> [Int?] {
+        if let lastLayout, lastLayout.id == layout { return lastLayout.slots }
+        let found = try storedSlots(ofLayout: layout)
+        lastLayout = (layout, found)
+        return found
+    }
+
+    private func storedSlots(ofLayout layout: Int64) throws -> [Int?] {
         if let known = slotsOfLayout[layout] { return known }
         columns.rewind()
         defer { columns.rewind() }

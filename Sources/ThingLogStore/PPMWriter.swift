@@ -20,6 +20,7 @@ public struct PPMWriter {
         /// Merges one buffer per series, each in time order, by time.
         package init(_ buffers: [[PPMRow]]) {
             var next = Array(repeating: 0, count: buffers.count)
+            var lastSeries: [Int64] = []
             rows.reserveCapacity(buffers.reduce(0) { $0 + $1.count })
             while true {
                 var time = Int64.max
@@ -35,7 +36,11 @@ public struct PPMWriter {
                 }
                 while start < rows.count {
                     let end = min(start + FrameLayouts.width, rows.count)
-                    frames.append((time, rows[start..<end].map { -$0.seriesID }, start..<end))
+                    // Frames nearly always repeat the previous one's series: share its array, allocate none.
+                    if !rows[start..<end].elementsEqual(lastSeries, by: { $0.seriesID == -$1 }) {
+                        lastSeries = rows[start..<end].map { -$0.seriesID }
+                    }
+                    frames.append((time, lastSeries, start..<end))
                     start = end
                 }
             }

@@ -93,13 +93,42 @@ package struct FrameRollupRow: Sendable, Equatable {
     /// an object `{"gap": count, …}` (compact for a few scattered gaps).
     package var gapsText: String {
         let sorted = gaps.sorted { $0.key < $1.key }
-        let object = "{" + sorted.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
-        guard let first = sorted.first?.key, let last = sorted.last?.key else { return object }
+        var object: [UInt8] = [UInt8(ascii: "{")]
+        for (index, entry) in sorted.enumerated() {
+            if index > 0 { object.append(UInt8(ascii: ",")) }
+            object.append(UInt8(ascii: "\""))
+            Self.appendDecimal(entry.key, to: &object)
+            object += [UInt8(ascii: "\""), UInt8(ascii: ":")]
+            Self.appendDecimal(Int64(entry.value), to: &object)
+        }
+        object.append(UInt8(ascii: "}"))
+        guard let first = sorted.first?.key, let last = sorted.last?.key else {
+            return String(decoding: object, as: UTF8.self)
+        }
         func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
         let step = max(1, sorted.reduce(Int64(0)) { gcd($0, $1.key - first) })
-        guard (last - first) / step < Int64(object.utf8.count) else { return object }
-        let counts = stride(from: first, through: last, by: Int(step)).map { String(gaps[$0] ?? 0) }
-        let array = "[" + ([String(first), String(step)] + counts).joined(separator: ",") + "]"
-        return array.utf8.count < object.utf8.count ? array : object
+        guard (last - first) / step < Int64(object.count) else { return String(decoding: object, as: UTF8.self) }
+        var array: [UInt8] = [UInt8(ascii: "[")]
+        Self.appendDecimal(first, to: &array)
+        array.append(UInt8(ascii: ","))
+        Self.appendDecimal(step, to: &array)
+        for gap in stride(from: first, through: last, by: Int(step)) {
+            array.append(UInt8(ascii: ","))
+            Self.appendDecimal(Int64(gaps[gap] ?? 0), to: &array)
+        }
+        array.append(UInt8(ascii: "]"))
+        return String(decoding: array.count < object.count ? array : object, as: UTF8.self)
+    }
+
+    /// Appends `value` in decimal digits (a sign first when negative).
+    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
     }
 }
