@@ -175,7 +175,9 @@ public struct ReportParser: Sendable {
     }
 
     private func collectReadings(_ params: [JSONMember], product: String, into parsed: inout ParsedMessage) {
-        let template = template.flatMap { $0.applies(to: product) ? $0 : nil }
+        // Checked in place: a copy of the template would retain and release its tables for every message.
+        let checksTemplate = template?.applies(to: product) ?? false
+        parsed.readings.reserveCapacity(params.count)
         for member in params {
             let value: Double
             switch member.value {
@@ -187,11 +189,11 @@ public struct ReportParser: Sendable {
                 parsed.invalidPropertyIDCount += 1
                 continue
             }
-            if let template {
-                switch template.check(member.key, value: value) {
-                case .valid: break
-                case .outOfRange: parsed.outOfRangeCount += 1
-                case .unknownProperty: parsed.unknownPropertyCount += 1
+            if checksTemplate {
+                switch template?.check(member.key, value: value) {
+                case .valid?, nil: break
+                case .outOfRange?: parsed.outOfRangeCount += 1
+                case .unknownProperty?: parsed.unknownPropertyCount += 1
                 }
             }
             parsed.readings.append((member.key, value))

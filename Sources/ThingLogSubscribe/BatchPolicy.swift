@@ -40,11 +40,13 @@ struct BatchPolicy {
     }
 
     /// Adds a received message; `packetID` is nil for QoS 0 (nothing to acknowledge).
-    mutating func add(_ entry: StoreEntry, packetID: UInt16?, reply: (topic: String, payload: [UInt8])? = nil,
+    mutating func add(_ entry: consuming StoreEntry, packetID: UInt16?, reply: (topic: String, payload: [UInt8])? = nil,
                       now: Int64) {
         if open.entries.isEmpty {
             openedAt = now
             open.token.connection = connection
+            open.entries.reserveCapacity(64)
+            open.token.packetIDs.reserveCapacity(64)
         }
         open.entries.append(entry)
         if let packetID { open.token.packetIDs.append(packetID) }

@@ -196,10 +196,10 @@ public final class Subscriber {
     }
 
     /// Adds a message to the open batch.
-    private func store(_ entry: StoreEntry, packetID: UInt16?) {
+    private func store(_ entry: consuming StoreEntry, packetID: UInt16?) {
         let now = MonotonicClock.now()
-        policy.add(entry, packetID: packetID, reply: settings.sendsReplies ? PlatformReply.reply(to: entry) : nil,
-                   now: now)
+        let reply = settings.sendsReplies ? PlatformReply.reply(to: entry) : nil
+        policy.add(entry, packetID: packetID, reply: reply, now: now)
         totals.messages += 1
         if totals.firstMessageAt == nil { totals.firstMessageAt = now }
     }

@@ -32,6 +32,7 @@ public struct ExactName: Hashable, Sendable, CustomStringConvertible {
 
 /// Whether two strings hold the same UTF-8 bytes (not merely canonically equivalent text, which is what `==` asks).
 package func hasSameBytes(_ lhs: String, _ rhs: String) -> Bool {
+    guard lhs.utf8.count == rhs.utf8.count else { return false }   // O(1) for native strings
     let compared = lhs.utf8.withContiguousStorageIfAvailable { left in
         rhs.utf8.withContiguousStorageIfAvailable { right in
             guard left.count == right.count, let leftBytes = left.baseAddress, let rightBytes = right.baseAddress

@@ -151,6 +151,7 @@ public struct JSONParser {
         var members: [JSONMember] = []
         skipWhitespace()
         if peek == UInt8(ascii: "}") { position += 1; return .object(members) }
+        members.reserveCapacity(8)   // one allocation for the usual report or params object, not four
         while true {
             skipWhitespace()
             guard peek == UInt8(ascii: "\"") else { throw failure("expected a member name") }
