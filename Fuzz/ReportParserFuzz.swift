@@ -1,7 +1,8 @@
 // fuzz target `report`: ReportParser.entry(for:) on one message.
 // Input layout: 8 bytes (little-endian Int64 receive time), then the topic up to the first newline, then the payload.
 // Each message is parsed with the fixed receive time and with the input's (so extreme receive times are exercised),
-// with and without the data template, and once more with the payload pre-parsed as a jsonl record would hand it.
+// with and without the data template, with and without the report fast path (the outcomes must agree), and once more
+// with the payload pre-parsed as a jsonl record would hand it.
 @testable import ThingLogCore
 @testable import ThingLogStore
 @testable import ThingLogIngest
@@ -23,7 +24,16 @@ public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
         for origin in [IncomingMessage.Origin.live, .recorded] {
             let message = IncomingMessage(topic: topic, payload: payload, receivedAt: time, packetID: 7,
                                           isRedelivery: origin == .live, origin: origin)
-            _ = plain.entry(for: message)
+            // The report fast path and the general parse agree on every message.
+            for parser in [plain, templated] {
+                let general: StoreEntry = switch parser.parse(message, fastPath: false) {
+                case .accepted(let parsed): .accepted(message, parsed)
+                case .rejected(let rejection): .rejected(rejection)
+                }
+                let either = parser.entry(for: message)
+                fuzzCheck(summary(either) == summary(general), "the fast path changes the outcome:\n"
+                          + "  \(summary(either))\n  \(summary(general))")
+            }
             let entry = templated.entry(for: message)
             // A jsonl record hands its object payload over already parsed: the outcome must not change.
             let parsed: JSONValue? = payload.withUnsafeBufferPointer { buffer in

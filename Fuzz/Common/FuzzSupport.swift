@@ -62,6 +62,7 @@ func summary(_ entry: StoreEntry) -> String {
         return "rejected \(rejection.reason.rawValue) at \(rejection.receivedAt), \(rejection.size) bytes"
     case .accepted(let message, let parsed):
         return "accepted \(parsed.topic.description) \(parsed.method ?? "-") at \(message.receivedAt) "
+            + "token \(parsed.clientToken.map { JSONWriter.serialize(.string($0)) } ?? "-") "
             + "device \(parsed.deviceTimestamp.map(String.init) ?? "-") skew \(parsed.isClockSkewed) "
             + "readings \(parsed.readings.map { "\($0.metric)=\($0.value)" }) events \(parsed.events.count) "
             + "range \(parsed.outOfRangeCount) unknown \(parsed.unknownPropertyCount) "

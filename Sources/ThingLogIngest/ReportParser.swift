@@ -37,7 +37,8 @@ public struct ReportParser: Sendable {
         }
     }
 
-    public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil) -> Outcome {
+    /// `fastPath` false: always the general parse (tests compare the two).
+    public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil, fastPath: Bool = true) -> Outcome {
         func reject(_ reason: RejectReason, _ detail: String) -> Outcome {
             .rejected(Rejection(reason: reason, detail: detail, topic: message.topic,
                                 receivedAt: message.receivedAt, bytes: message.payload))
@@ -49,6 +50,7 @@ public struct ReportParser: Sendable {
         guard message.payload.count <= Self.maximumPayloadBytes else {
             return reject(.tooLarge, "payload of \(message.payload.count) bytes exceeds \(Self.maximumPayloadBytes)")
         }
+        if fastPath, parsedPayload == nil, let parsed = parsedReport(message, topic: topic) { return .accepted(parsed) }
         let document: JSONValue
         switch Self.document(of: message, parsedPayload: parsedPayload) {
         case .rejected(let rejection): return .rejected(rejection)
@@ -146,7 +148,7 @@ public struct ReportParser: Sendable {
         return nil
     }
 
-    private func applyTimestamp(_ value: JSONValue, receivedAt: Int64, to parsed: inout ParsedMessage) {
+    func applyTimestamp(_ value: JSONValue, receivedAt: Int64, to parsed: inout ParsedMessage) {
         if let milliseconds = Self.milliseconds(from: value), Self.isPlausible(milliseconds, receivedAt: receivedAt) {
             parsed.deviceTimestamp = milliseconds
         } else {
@@ -185,19 +187,24 @@ public struct ReportParser: Sendable {
             case .bool(let flag): value = flag ? 1 : 0
             default: continue
             }
-            guard names.isValidPropertyID(member.key) else {
-                parsed.invalidPropertyIDCount += 1
-                continue
-            }
-            if checksTemplate {
-                switch template?.check(member.key, value: value) {
-                case .valid?, nil: break
-                case .outOfRange?: parsed.outOfRangeCount += 1
-                case .unknownProperty?: parsed.unknownPropertyCount += 1
-                }
-            }
-            parsed.readings.append((member.key, value))
+            collectReading(member.key, value, checksTemplate: checksTemplate, into: &parsed)
         }
+    }
+
+    /// One numeric param: a reading, or a count of what the name rules or the template say of it.
+    func collectReading(_ key: String, _ value: Double, checksTemplate: Bool, into parsed: inout ParsedMessage) {
+        guard names.isValidPropertyID(key) else {
+            parsed.invalidPropertyIDCount += 1
+            return
+        }
+        if checksTemplate {
+            switch template?.check(key, value: value) {
+            case .valid?, nil: break
+            case .outOfRange?: parsed.outOfRangeCount += 1
+            case .unknownProperty?: parsed.unknownPropertyCount += 1
+            }
+        }
+        parsed.readings.append((key, value))
     }
 
     /// An event, or nil when its `eventId` or `type` breaks the property-id rule (`bad_event`).

@@ -6,7 +6,8 @@ import Glibc
 /// Numbers outside Double's range parse as infinity: callers decide whether that is acceptable.
 public struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
-    private var position = 0
+    /// The next byte to read.
+    package private(set) var position = 0
     private let maxDepth: Int
 
     public static let defaultMaxDepth = 64
@@ -91,21 +92,26 @@ public struct JSONParser {
         return spans
     }
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    /// A parser over `bytes` for reading token by token (a caller with a fixed layout in mind, such as the report
+    /// fast path): the same number and string rules as a whole-document parse.
+    package init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
 
-    private var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
+    package var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    /// Steps over one byte the caller has checked with `peek`.
+    package mutating func advance() { position += 1 }
 
     private func failure(_ message: String) -> JSONError { JSONError(message: message, offset: position) }
 
-    private mutating func expect(_ byte: UInt8) throws(JSONError) {
+    package mutating func expect(_ byte: UInt8) throws(JSONError) {
         guard peek == byte else { throw failure("expected '\(Character(Unicode.Scalar(byte)))'") }
         position += 1
     }
 
-    private mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
@@ -136,7 +142,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseLiteral(_ literal: StaticString) throws(JSONError) {
+    package mutating func parseLiteral(_ literal: StaticString) throws(JSONError) {
         let count = literal.utf8CodeUnitCount
         guard bytes.count - position >= count,
               memcmp(bytes.baseAddress! + position, literal.utf8Start, count) == 0 else {
@@ -181,6 +187,24 @@ public struct JSONParser {
             try expect(UInt8(ascii: "]"))
             return .array(elements)
         }
+    }
+
+    /// The byte range of a string's content when it holds no escape, the string read; nil (nothing read) when it
+    /// holds one.
+    package mutating func parsePlainString() throws(JSONError) -> Range<Int>? {
+        guard peek == UInt8(ascii: "\"") else { throw failure("expected a string") }
+        var end = position + 1
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                defer { position = end + 1 }
+                return (position + 1)..<end
+            }
+            if byte == UInt8(ascii: "\\") { return nil }
+            if byte < 0x20 { throw JSONError(message: "control character in string", offset: end) }
+            end += 1
+        }
+        throw JSONError(message: "unterminated string", offset: end)
     }
 
     private mutating func parseString() throws(JSONError) -> String {
@@ -268,7 +292,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(JSONError) -> Double {
+    package mutating func parseNumber() throws(JSONError) -> Double {
         let start = position
         var isNegative = false
         if peek == UInt8(ascii: "-") { isNegative = true; position += 1 }
