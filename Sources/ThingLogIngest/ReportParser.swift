@@ -27,13 +27,15 @@ public struct ReportParser: Sendable {
         case rejected(Rejection)
     }
 
-    /// Parses a message. `parsedPayload` skips the JSON parse when the caller already holds the payload's value
-    /// (a jsonl record with an object payload).
-    /// What to store for a message: the message with its parse, or its rejection.
+    /// What to store for a message: the message with its parse (its payload split for the archive here, on the
+    /// parsing thread: the store's writer is the busier one), or its rejection. `parsedPayload` skips the JSON parse
+    /// when the caller already holds the payload's value (a jsonl record with an object payload).
     public func entry(for message: IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
         switch parse(message, parsedPayload: parsedPayload) {
-        case .accepted(let parsed): .accepted(message, parsed)
-        case .rejected(let rejection): .rejected(rejection)
+        case .accepted(var parsed):
+            parsed.payloadShape = PayloadShape(payload: message.payload, receivedAt: message.receivedAt)
+            return .accepted(message, parsed)
+        case .rejected(let rejection): return .rejected(rejection)
         }
     }
 

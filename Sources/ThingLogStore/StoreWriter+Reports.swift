@@ -166,8 +166,11 @@ extension StoreWriter {
     /// byte, else raw.
     private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, deviceID: Int64, ts: Int64,
                               flags: Int64) throws {
-        // Split on the writer's thread: since readings are frames, the writer has time to spare and the parser none.
-        let payloadShape = PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
+        // Split by the parser when it came through `ReportParser.entry`; checked here, so the archive never holds a
+        // shape that does not give the payload back.
+        let payloadShape = parsed.payloadShape.map { split in
+            split.gives(message.payload, receivedAt: message.receivedAt) ? split : nil
+        } ?? PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
         let shape = try shapes.id(for: ReportShapes.Key(deviceID: deviceID, topicID: try topicID(message.topic),
                                                         methodID: parsed.method.flatMap { methods[$0] },
                                                         shape: payloadShape?.shape))

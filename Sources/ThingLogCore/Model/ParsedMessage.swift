@@ -17,6 +17,9 @@ public struct ParsedMessage: Sendable {
     public var unknownPropertyCount = 0
     /// Numeric params whose ids break the name rules (`bad_property`): kept in the raw report only.
     public var invalidPropertyIDCount = 0
+    /// The payload split into shape and numbers for the raw archive (nil: it holds a placeholder byte), split on the
+    /// parsing thread; the store's writer checks that it gives the payload back byte for byte before using it.
+    public var payloadShape: PayloadShape?
 
     /// A message on `topic` with nothing parsed yet.
     public init(topic: ThingTopic) {
@@ -49,7 +52,8 @@ public enum StoreEntry: Sendable {
     /// About the memory it holds: its payload bytes, plus a little for the rest.
     public var byteCount: Int {
         switch self {
-        case .accepted(let message, _): message.payload.count + 256
+        case .accepted(let message, let parsed):
+            message.payload.count + (parsed.payloadShape.map { $0.shape.count + $0.numbers.count } ?? 0) + 256
         case .rejected(let rejection): rejection.bytes.count + 256
         }
     }

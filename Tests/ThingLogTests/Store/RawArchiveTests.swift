@@ -95,6 +95,32 @@ import Testing
         #expect(wrong.status == 2 && wrong.standardError.contains("--metric"))
     }
 
+    /// The parser splits payloads, the writer checks each split gives its payload back: a wrong one (a bug in the
+    /// split, here made by hand) is refused and the payload stored as it came.
+    @Test func aSplitThatDoesNotGiveThePayloadBackIsStoredRaw() throws {
+        let path = directory.file("split.db")
+        let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
+        let payloads = [#"{"method":"report","params":{"MQ7":12}}"#, #"{"method":"report","params":{"MQ7":13}}"#]
+        var entries: [StoreEntry] = []
+        for (index, payload) in payloads.enumerated() {
+            let message = IncomingMessage(topic: "$thing/up/property/P/d", payload: Array(payload.utf8),
+                                          receivedAt: 1_764_115_200_000 + Int64(index) * 1000, origin: .recorded)
+            guard case .accepted(let original, var parsed) = ReportParser().entry(for: message) else {
+                Issue.record("expected the report accepted")
+                return
+            }
+            #expect(parsed.payloadShape != nil, "split by the parser")
+            if index == 1 { parsed.payloadShape?.numbers = [0, 99] }   // a placeholder with the wrong number
+            entries.append(.accepted(original, parsed))
+        }
+        _ = try writer.append(entries)
+        let database = try Database(path: path)
+        #expect(try database.rows("SELECT payload FROM reports_v ORDER BY id").map { $0[0] }
+                == payloads.map(SQLiteValue.text))
+        #expect(try database.rows("SELECT typeof(content) FROM reports ORDER BY id")
+                == [[.text("blob")], [.text("text")]])
+    }
+
     @Test func aDamagedRowIsAnErrorNotAWrongPayload() throws {
         // A report without a timestamp: only the archive can tell a second copy of it (SPEC §5).
         let input = directory.write("in.jsonl", hostileLines()[4] + "\n")
