@@ -161,8 +161,12 @@ public final class AnalysisStore: @unchecked Sendable {
         // being read while the previous one is written, that moment has to be made: now and then the writer drains
         // and restarts the log (a stall of one device), so the log stays near `maximumLogFrames` pages.
         if logIsLong.value {
-            try writes.sync { _ = try writer.rows("PRAGMA wal_checkpoint(RESTART)") }
-            logIsLong.value = false
+            // A passive copy under way would make the restart give up at once (SQLITE_BUSY, no busy handler).
+            try checkpoints.drain()
+            let restarted = try writes.sync {
+                try writer.rows("PRAGMA wal_checkpoint(RESTART)").first?[0].int64Value == 0
+            }
+            if restarted { logIsLong.value = false }
         }
         try writes.submit { [self] in devicePieces = try PiecewiseTransaction(database: writer) }
         try reader.begin(.readSnapshot)
@@ -174,7 +178,9 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     /// Ends the read snapshot, then has what the log holds of committed work copied into the store (a passive
-    /// checkpoint: it never waits for the writer, which goes on appending), unless a copy is still under way.
+    /// checkpoint: it never waits for the writer, which goes on appending), unless a copy is still under way. A copy
+    /// that fails (a full disk) loses nothing: the results stay committed in the log, readers see them there, and the
+    /// next copy tries again.
     public func endReading() throws {
         try reader.commit()
         checkpoints.submitIfIdle { [checkpointer, logIsLong, maximumLogFrames] in

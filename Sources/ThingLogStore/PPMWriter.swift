@@ -67,7 +67,7 @@ public struct PPMWriter {
                 qualities |= merged.rows[index].quality.code << (3 * Int64(column))
             }
             try statement.bind(qualities, at: first + 3)
-            var lastStored: UInt64?   // compared as bits: −0 is not 0
+            var lastStored: UInt64?   // as bits: equal ratios only (a ratio is never negative, so never −0)
             for column in 0..<FrameLayouts.width {
                 let parameter = first + 4 + column
                 guard column < frame.rows.count, let ratio = merged.rows[frame.rows.lowerBound + column].ratio,

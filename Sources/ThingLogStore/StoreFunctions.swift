@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import ThingLogCore
 
 /// The SQL functions every store connection carries (issue 13's compact raw archive): `reports_v` rebuilds each
@@ -11,9 +12,11 @@ import ThingLogCore
 ///   `PayloadShape.exact`, NULL when the payload is kept raw.
 /// - `thinglog_shape_hash(shape)`: `ReportShapes.hash` of a shape (0 for NULL).
 /// - `thinglog_check(condition, message)`: raises `message` as an error unless `condition` is true (migrations).
+/// - `pow(x, y)`, only when the SQLite library has no math functions: the `ppm` view needs it (schema 10).
 enum StoreFunctions {
     static func register(on handle: OpaquePointer) {
         let flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS
+        if sqlite3_compileoption_used("ENABLE_MATH_FUNCTIONS") == 0 { registerPow(on: handle, name: "pow") }
         sqlite3_create_function_v2(handle, "thinglog_payload", 3, flags, nil, { context, _, arguments in
             StoreFunctions.payload(context, arguments, damagedIsError: true)
         }, nil, nil, nil)
@@ -40,6 +43,21 @@ enum StoreFunctions {
             if sqlite3_value_int64(arguments[0]) != 0 { return sqlite3_result_int64(context, 1) }
             let message = sqlite3_value_text(arguments[1]).map { String(cString: $0) } ?? "check failed"
             sqlite3_result_error(context, message, -1)
+        }, nil, nil, nil)
+    }
+
+    /// SQLite's own `pow` (the C library's, NULL unless both arguments are numbers; a NaN result is NULL), for a
+    /// library built without math functions.
+    static func registerPow(on handle: OpaquePointer, name: String) {
+        sqlite3_create_function_v2(handle, name, 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nil, {
+            context, _, arguments in
+            guard let context, let arguments else { return }
+            for index in 0..<2 {
+                let type = sqlite3_value_numeric_type(arguments[index])
+                guard type == SQLITE_INTEGER || type == SQLITE_FLOAT else { return sqlite3_result_null(context) }
+            }
+            sqlite3_result_double(context, Glibc.pow(sqlite3_value_double(arguments[0]),
+                                                     sqlite3_value_double(arguments[1])))
         }, nil, nil, nil)
     }
 

@@ -111,4 +111,23 @@ import Testing
             #expect(usable.map(\.1.bitPattern) == expected.compactMap { $0.ppm?.bitPattern })
         }
     }
+
+    /// The `pow` registered for an SQLite without math functions gives what SQLite's own gives, bit for bit (tried
+    /// here under another name, since this SQLite has its own).
+    @Test func theFallbackPowMatchesSQLites() throws {
+        let database = try Database(path: directory.file("pow.db"))
+        StoreFunctions.registerPow(on: database.handle, name: "thinglog_pow")
+        var generator = SeededGenerator(seed: 12)
+        var pairs: [(SQLiteValue, SQLiteValue)] = [(.null, .real(2)), (.real(2), .null), (.text("x"), .real(1)),
+                                                   (.integer(2), .integer(10)), (.real(-8), .real(1.0 / 3)),
+                                                   (.real(0), .real(-1)), (.real(.infinity), .real(-0.5))]
+        for _ in 0..<2000 {
+            pairs.append((.real(Double.random(in: 0...20, using: &generator)),
+                          .real(Double.random(in: -6...6, using: &generator))))
+        }
+        for (x, y) in pairs {
+            let row = try database.rows("SELECT pow(?, ?), thinglog_pow(?, ?)", [x, y, x, y])[0]
+            #expect(Self.bits(row[0]) == Self.bits(row[1]), "pow(\(x), \(y))")
+        }
+    }
 }
