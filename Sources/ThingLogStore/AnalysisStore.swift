@@ -36,8 +36,8 @@ public final class AnalysisStore: @unchecked Sendable {
         self.maximumLogFrames = maximumLogFrames
         writer = try StoreConnection.openForWriting(path: path)
         reader = try StoreConnection.openForReading(path: path)
-        // The log is copied into the store by the analysis thread (`endReading`), not after the writer's commits:
-        // the writer thread is the busier of the two.
+        // The log is copied into the store by `checkpoints` (after each device's reads, `endReading`), not after the
+        // writer's commits: neither the writer nor the analysis thread waits for a copy.
         checkpointer = try Database(path: path, busyTimeoutMilliseconds: 0)
         try writer.execute("PRAGMA wal_autocheckpoint=0")
         ppmLayouts = try FrameLayouts(database: writer)

@@ -4,10 +4,10 @@ extension Schema {
     /// Ppm estimates as ratios (issue 13): every gas of one sensor is the sensor's Rs/R0 through the gas's curve
     /// (mq-sensors.md §1 step 5, `ppm = a · ratio^b + baseline`), so `ppm_frames` keeps the ratios and `ppm_series`
     /// the curves, and the `ppm` view computes each ppm with the same operations `analyze` uses, bit for bit. Within
-    /// a frame a ratio is stored once: a gas whose ratio equals the column before it (the sensor's other gases) holds
-    /// NULL, and its ratio is the nearest column before it that is not NULL. A gas with no ratio (quality saturated or
-    /// uncalibrated) reads NULL whatever its column holds. The estimates are derived, so the old ones go and the next
-    /// `analyze` computes them again.
+    /// a frame a ratio is stored once: a gas whose ratio equals the last one stored before it in the row (the
+    /// sensor's other gases) holds NULL, and its ratio is the nearest column before it that is not NULL. A gas with
+    /// no ratio (quality saturated or uncalibrated) reads NULL whatever its column holds. The estimates are derived,
+    /// so the old ones go and the next `analyze` computes them again.
     static let version10 = """
     DROP VIEW ppm_v;
     DROP VIEW ppm;
