@@ -28,6 +28,8 @@ public final class StoreWriter {
     let findRedelivered: Statement
     let findReceiveTimed: Statement
     let findDevice: Statement
+    /// Copies the log into the store file off the writer's thread: commits never wait for a checkpoint.
+    let logCopier: LogCopier
 
     /// A redelivery is recognised among reports received this long before it (SPEC §5).
     static let redeliveryWindow: Int64 = 10 * 60_000
@@ -77,8 +79,10 @@ public final class StoreWriter {
     /// The page cache never shrinks below this (it grows with the number of series).
     public let minimumCacheBytes: Int64
 
-    public init(database: Database, limits: IngestLimits = .default,
-                minimumCacheMebibytes: Int = 16) throws(SQLiteError) {
+    /// The log is copied into the store file in the background once it holds `logCopyFrames` pages (SQLite's
+    /// default automatic checkpoint), and by the writer itself past four times that (see `LogCopier`).
+    public init(database: Database, limits: IngestLimits = .default, minimumCacheMebibytes: Int = 16,
+                logCopyFrames: Int32 = 1000) throws(SQLiteError) {
         self.database = database
         self.limits = limits
         minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
@@ -119,7 +123,10 @@ public final class StoreWriter {
         for row in try database.rows("SELECT name, id FROM methods") {
             if let name = row[0].stringValue, let id = row[1].int64Value { methods[name] = id }
         }
+        logCopier = try LogCopier(writer: database, thresholdFrames: logCopyFrames, maximumFrames: 4 * logCopyFrames)
     }
+
+    deinit { logCopier.close() }
 
     /// Appends one batch in one transaction. When the store refuses an entry for a reason of that entry's own (a
     /// constraint, a value too big; not I/O, not a busy store), the batch is rolled back and written again entry by
@@ -153,6 +160,7 @@ public final class StoreWriter {
             throw SQLiteError(code: SQLiteError.Code.cantOpen,
                               message: "the store file \(database.path) was moved, deleted or replaced")
         }
+        logCopier.startOverIfLong()
         try database.begin(.write)
         // Another connection's commit (a second writer; `analyze` commits too, but never frames or reports) may
         // have stored what the device states do not know: newer frames, receive-timed slots. Ids of interned rows
