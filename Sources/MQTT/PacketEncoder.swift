@@ -3,6 +3,16 @@ public enum PacketEncoder {
     /// The largest remaining length four bytes can carry (§2.2.3).
     public static let maximumRemainingLength = 268_435_455
 
+    /// Appends the packet's bytes to `output`; a PUBACK (one per message a subscriber takes) without building an
+    /// array of its own.
+    public static func encode(_ packet: Packet, into output: inout [UInt8]) {
+        guard case .pubAck(let packetID) = packet else { return output.append(contentsOf: encode(packet)) }
+        output.append(Packet.Kind.pubAck.rawValue << 4)
+        output.append(2)
+        output.append(UInt8(packetID >> 8))
+        output.append(UInt8(packetID & 0xFF))
+    }
+
     public static func encode(_ packet: Packet) -> [UInt8] {
         var body: [UInt8] = []
         let header: UInt8

@@ -76,8 +76,16 @@ extension ReportParser {
             }
         }
         reader.skipWhitespace()
-        guard reader.peek == nil, isReport, let params, !Self.repeats(keys, in: bytes),
-              !Self.repeats(params.map(\.key), in: bytes) else { return nil }
+        guard reader.peek == nil, isReport, let params, !Self.repeats(keys, in: bytes) else { return nil }
+        let paramKeys = params.map(\.key)
+        let layout: ParamsMemo.Layout
+        if let remembered = paramsMemo.layout(matching: paramKeys, in: bytes) {
+            layout = remembered   // its keys were found not to repeat when it was remembered
+        } else {
+            guard !Self.repeats(paramKeys, in: bytes) else { return nil }
+            layout = self.layout(of: paramKeys, in: bytes)
+            paramsMemo.remember(layout)
+        }
 
         var parsed = ParsedMessage(topic: topic)
         parsed.method = "report"
@@ -85,17 +93,36 @@ extension ReportParser {
         if let timestamp { applyTimestamp(timestamp, receivedAt: message.receivedAt, to: &parsed) }
         let checksTemplate = template?.applies(to: topic.product) ?? false
         parsed.readings.reserveCapacity(params.count)
-        for member in params {
+        for (index, member) in params.enumerated() {
             let value: Double
             switch member.value {
             case .number(let number): value = number
             case .other(.bool(let flag)): value = flag ? 1 : 0
             case .other: continue
             }
-            let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[member.key]), as: UTF8.self)
-            collectReading(key, value, checksTemplate: checksTemplate, into: &parsed)
+            // What `collectReading` does, with the layout's decisions.
+            guard layout.isValidName[index] else {
+                parsed.invalidPropertyIDCount += 1
+                continue
+            }
+            if checksTemplate {
+                switch DataTemplate.verdict(layout.bounds[index], value: value) {
+                case .valid: break
+                case .outOfRange: parsed.outOfRangeCount += 1
+                case .unknownProperty: parsed.unknownPropertyCount += 1
+                }
+            }
+            parsed.readings.append((layout.names[index], value))
         }
         return parsed
+    }
+
+    /// The names of `keys`, and what the name rules and the template say of each.
+    private func layout(of keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> ParamsMemo.Layout {
+        let names = keys.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+        return ParamsMemo.Layout(keyBytes: keys.flatMap { bytes[$0] }, keyLengths: keys.map(\.count), names: names,
+                                 isValidName: names.map { self.names.isValidPropertyID($0) },
+                                 bounds: names.map { template?.bounds(of: $0) })
     }
 
     /// Reads an object whose every member `body` reads (the reader on the member's value).

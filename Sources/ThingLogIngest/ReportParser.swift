@@ -6,8 +6,10 @@ import ThingLogStore
 /// Every byte of a message is hostile input (SPEC §5): names follow `names`, counts are bounded by `limits`, and
 /// numbers are converted only after a range check, so no message can trap, and no message grows anything unbounded.
 public struct ReportParser: Sendable {
-    public var template: DataTemplate?
-    public var names: NameRules
+    public var template: DataTemplate? { didSet { paramsMemo = ParamsMemo() } }
+    public var names: NameRules { didSet { paramsMemo = ParamsMemo() } }
+    /// What the fast path decided about the keys of recent layouts (under this template and these rules).
+    private(set) var paramsMemo = ParamsMemo()
     public var limits: IngestLimits
 
     /// Largest payload accepted (SPEC §5: 256 KiB).

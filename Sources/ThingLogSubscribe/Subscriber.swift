@@ -224,7 +224,7 @@ public final class Subscriber {
             }
         }
         let packetIDs = policy.acknowledgements(for: done, isConnected: client.isConnected)
-        for packetID in packetIDs { client.acknowledge(packetID: packetID) }
+        client.acknowledge(packetIDs: packetIDs)
         if !packetIDs.isEmpty { try? client.flush() }
     }
 }

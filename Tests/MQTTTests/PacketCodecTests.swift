@@ -45,6 +45,10 @@ import Testing
         #expect(PacketEncoder.encode(.publish(PublishPacket(topic: "t", payload: [1], retain: true)))
                 == [0x31, 4, 0, 1, 0x74, 1])
         #expect(PacketEncoder.encode(.pubAck(packetID: 0x1234)) == [0x40, 2, 0x12, 0x34])
+        // Appending to what is already queued gives the same bytes, for every kind of packet.
+        var queued: [UInt8] = [0xEE]
+        for packet in Self.samples { PacketEncoder.encode(packet, into: &queued) }
+        #expect(queued == [0xEE] + Self.samples.flatMap { PacketEncoder.encode($0) })
         #expect(PacketEncoder.encode(.subscribe(SubscribePacket(packetID: 1, subscriptions: [
             Subscription(filter: "a/+", qos: .atLeastOnce)]))) == [0x82, 8, 0, 1, 0, 3, 0x61, 0x2F, 0x2B, 1])
         #expect(PacketEncoder.encode(.subAck(SubAckPacket(packetID: 1, returnCodes: [1, 0x80])))

@@ -12,7 +12,9 @@ public struct DataTemplate: Sendable, Equatable {
     }
 
     public var productID: String?
-    public var properties: [String: Bounds]
+    public var properties: [String: Bounds] { didSet { lookup = PropertyLookup(properties) } }
+    /// `properties` by the exact bytes of their ids (SPEC §5: names are never normalized), as `check` looks them up.
+    private var lookup: PropertyLookup
     /// The human name and unit of each property that declares them (for report labels).
     public var labels: [String: (name: String, unit: String)] = [:]
 
@@ -24,6 +26,7 @@ public struct DataTemplate: Sendable, Equatable {
     public init(productID: String?, properties: [String: Bounds]) {
         self.productID = productID
         self.properties = properties
+        lookup = PropertyLookup(properties)
     }
 
     /// Reads a template export. Throws a message naming the offending path.
@@ -55,6 +58,7 @@ public struct DataTemplate: Sendable, Equatable {
             }
         }
         self.properties = properties
+        lookup = PropertyLookup(properties)
     }
 
     /// Whether the template applies to reports of `product` (a template without a product id applies to all).
@@ -64,7 +68,15 @@ public struct DataTemplate: Sendable, Equatable {
     public enum Verdict: Sendable, Equatable { case valid, outOfRange, unknownProperty }
 
     public func check(_ id: String, value: Double) -> Verdict {
-        guard let bounds = properties[id] else { return .unknownProperty }
+        Self.verdict(bounds(of: id), value: value)
+    }
+
+    /// The bounds of property `id` (its exact bytes), nil when the template does not declare it.
+    public func bounds(of id: String) -> Bounds? { lookup.bounds(of: id) }
+
+    /// How `value` fares against a property's `bounds` (nil: an undeclared property).
+    public static func verdict(_ bounds: Bounds?, value: Double) -> Verdict {
+        guard let bounds else { return .unknownProperty }
         switch bounds {
         case .range(let low, let high):
             if let low, value < low { return .outOfRange }
@@ -74,6 +86,30 @@ public struct DataTemplate: Sendable, Equatable {
             return value == value.rounded() && abs(value) < 9e18 && keys.contains(Int64(value)) ? .valid : .outOfRange
         case .nonNumeric:
             return .outOfRange
+        }
+    }
+}
+
+/// A template's properties by the exact bytes of their ids: a few are compared one by one (cheaper than hashing the
+/// id of every reading), more are hashed.
+private enum PropertyLookup: Sendable {
+    case list([(id: String, bounds: DataTemplate.Bounds)])
+    case table([ExactName: DataTemplate.Bounds])
+
+    static let mostListed = 16
+
+    init(_ properties: [String: DataTemplate.Bounds]) {
+        if properties.count <= Self.mostListed {
+            self = .list(properties.map { (id: $0.key, bounds: $0.value) })
+        } else {
+            self = .table(Dictionary(properties.map { (ExactName($0.key), $0.value) }) { first, _ in first })
+        }
+    }
+
+    func bounds(of id: String) -> DataTemplate.Bounds? {
+        switch self {
+        case .list(let properties): properties.first { hasSameBytes($0.id, id) }?.bounds
+        case .table(let properties): properties[ExactName(id)]
         }
     }
 }

@@ -37,7 +37,12 @@ public enum NameRules: String, Sendable, CaseIterable {
 
     /// Whether `id` may name a property (a key of `params`), an event id or an event type.
     public func isValidPropertyID(_ id: String) -> Bool {
-        let bytes = id.utf8
+        // Checked over the string's bytes in place (iterating `utf8` costs ten times more per byte).
+        id.utf8.withContiguousStorageIfAvailable { isValidPropertyID(bytes: $0) }
+            ?? isValidPropertyID(bytes: Array(id.utf8))
+    }
+
+    private func isValidPropertyID(bytes: some Collection<UInt8>) -> Bool {
         guard let first = bytes.first, bytes.count <= Self.maximumNameBytes else { return false }
         switch self {
         case .platform:

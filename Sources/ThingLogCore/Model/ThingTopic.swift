@@ -43,7 +43,7 @@ public struct ThingTopic: Equatable, Hashable, Sendable {
         }
         let product = level(slashes.2 + 1, slashes.3)
         let device = level(slashes.3 + 1, bytes.count)
-        guard level(0, slashes.0).elementsEqual("$thing".utf8),
+        guard hasSameBytes(level(0, slashes.0), "$thing"),
               let direction = Direction(level: level(slashes.0 + 1, slashes.1)),
               let kind = Kind(level: level(slashes.1 + 1, slashes.2)),
               names.isValidProduct(product), names.isValidDevice(device) else { return nil }
@@ -57,7 +57,7 @@ public struct ThingTopic: Equatable, Hashable, Sendable {
 extension CaseIterable where Self: RawRepresentable, RawValue == String {
     /// The case whose raw value has exactly these bytes.
     init?(level: UnsafeBufferPointer<UInt8>) {
-        guard let match = Self.allCases.first(where: { level.elementsEqual($0.rawValue.utf8) }) else { return nil }
+        guard let match = Self.allCases.first(where: { hasSameBytes(level, $0.rawValue) }) else { return nil }
         self = match
     }
 }

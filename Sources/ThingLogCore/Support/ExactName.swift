@@ -30,6 +30,15 @@ public struct ExactName: Hashable, Sendable, CustomStringConvertible {
     public var description: String { text }
 }
 
+/// Whether `bytes` are exactly the UTF-8 of `text`, compared in place (iterating `utf8` costs far more per byte).
+package func hasSameBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {
+    text.utf8.withContiguousStorageIfAvailable { textBytes in
+        guard textBytes.count == bytes.count, let left = textBytes.baseAddress, let right = bytes.baseAddress
+        else { return textBytes.count == bytes.count }
+        return memcmp(left, right, bytes.count) == 0
+    } ?? bytes.elementsEqual(text.utf8)
+}
+
 /// Whether two strings hold the same UTF-8 bytes (not merely canonically equivalent text, which is what `==` asks).
 package func hasSameBytes(_ lhs: String, _ rhs: String) -> Bool {
     guard lhs.utf8.count == rhs.utf8.count else { return false }   // O(1) for native strings

@@ -13,6 +13,8 @@ public final class Lock: @unchecked Sendable {
 
     public func lock() { pthread_mutex_lock(mutex) }
     public func unlock() { pthread_mutex_unlock(mutex) }
+    /// Takes the lock only if it is free; whether it did.
+    public func tryLock() -> Bool { pthread_mutex_trylock(mutex) == 0 }
 
     /// Runs `body` holding the lock.
     public func withLock<T>(_ body: () throws -> T) rethrows -> T {

@@ -80,8 +80,10 @@ public final class MQTTClient {
         close()
     }
 
-    public func acknowledge(packetID: UInt16) {
-        apply([session.acknowledge(packetID: packetID, now: MonotonicClock.now())])
+    /// Queues a PUBACK for each packet id, in order (written by the next `flush` or `poll`).
+    public func acknowledge(packetIDs: [UInt16]) {
+        let now = MonotonicClock.now()
+        for packetID in packetIDs { handle(session.acknowledge(packetID: packetID, now: now), into: &pendingEvents) }
     }
 
     public func publish(topic: String, payload: [UInt8], qos: QoS) {
@@ -154,7 +156,7 @@ public final class MQTTClient {
 
     private func handle(_ action: ClientSession.Action, into events: inout [Event]) {
         switch action {
-        case .send(let packet): outbound.append(contentsOf: PacketEncoder.encode(packet))
+        case .send(let packet): PacketEncoder.encode(packet, into: &outbound)
         case .deliver(let publish): events.append(.delivered(publish))
         case .deliverOversized(let publish): events.append(.deliveredOversized(publish))
         case .ready(let sessionPresent):

@@ -74,6 +74,46 @@ import Testing
         }
     }
 
+    /// One parser for every payload, twice over: layouts the fast path remembers (`ParamsMemo`) give what a fresh
+    /// parse gives, including same keys with other values (in and out of the template's range, other types), and a
+    /// parser whose template or name rules change does not reuse what it decided under the old ones.
+    @Test func rememberedLayoutsGiveWhatTheGeneralParseGives() {
+        let template = DataTemplate(productID: "CS0SLTKSYA", properties: [
+            "MQ2": .range(min: 0, max: 1023), "x": .keys([0, 1]), "DHT11_T": .range(min: 0, max: 50),
+        ])
+        let sameKeys = [
+            #"{"method":"report","clientToken":"a","params":{"MQ2":5000,"MQ135":"x","DHT11_T":-1}}"#,
+            #"{"method":"report","clientToken":"b","params":{"MQ2":true,"MQ135":null,"DHT11_T":50}}"#,
+            #"{"method":"report","params":{"1bad":"s","ok_1":2.5,"has space":false,"":4}}"#,
+            #"{"method":"report","params":{"x":2,"y":1}}"#,
+            #"{"method":"report","params":{"x":1,"y":1}}"#,
+        ]
+        var parsers = [ReportParser(), ReportParser(template: template), ReportParser(names: .any)]
+        var changing = ReportParser()
+        for round in 0..<2 {
+            for payload in Self.payloads + sameKeys + Self.payloads.reversed() {
+                let message = IncomingMessage(topic: topic, payload: Array(payload.utf8), receivedAt: receivedAt,
+                                              origin: .live)
+                for parser in parsers + [changing] {
+                    #expect(describe(parser.parse(message)) == describe(parser.parse(message, fastPath: false)),
+                            "round \(round): \(payload)")
+                }
+            }
+            changing.template = template
+            changing.names = .any
+            parsers.append(changing)
+        }
+        // The same layout, under a template that came later: judged by it.
+        var parser = ReportParser()
+        let message = IncomingMessage(topic: topic, payload: Array(sameKeys[0].utf8), receivedAt: receivedAt,
+                                      origin: .live)
+        guard case .accepted(let before) = parser.parse(message) else { return #expect(Bool(false)) }
+        parser.template = template
+        guard case .accepted(let after) = parser.parse(message) else { return #expect(Bool(false)) }
+        #expect(before.outOfRangeCount == 0 && before.unknownPropertyCount == 0)
+        #expect(after.outOfRangeCount == 2 && after.unknownPropertyCount == 0)
+    }
+
     @Test func theUsualReportTakesTheFastPath() throws {
         let parser = ReportParser()
         let message = IncomingMessage(topic: topic, payload: Array(Self.payloads[0].utf8), receivedAt: receivedAt,
