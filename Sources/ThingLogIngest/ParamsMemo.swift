@@ -16,6 +16,8 @@ final class ParamsMemo: @unchecked Sendable {
         var names: [String]
         var isValidName: [Bool]
         var bounds: [DataTemplate.Bounds?]
+        /// Names this layout in the messages read with it.
+        let token = MetricsIdentity.Token()
     }
 
     /// Layouts kept (a fleet of a few firmware versions, interleaved).

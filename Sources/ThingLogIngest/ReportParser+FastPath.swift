@@ -93,6 +93,7 @@ extension ReportParser {
         if let timestamp { applyTimestamp(timestamp, receivedAt: message.receivedAt, to: &parsed) }
         let checksTemplate = template?.applies(to: topic.product) ?? false
         parsed.readings.reserveCapacity(params.count)
+        var readingKeys: UInt64 = 0   // at most `fastPathMembers` keys
         for (index, member) in params.enumerated() {
             let value: Double
             switch member.value {
@@ -113,7 +114,9 @@ extension ReportParser {
                 }
             }
             parsed.readings.append((layout.names[index], value))
+            readingKeys |= 1 << UInt64(index)
         }
+        parsed.metricsIdentity = MetricsIdentity(token: layout.token, readingKeys: readingKeys)
         return parsed
     }
 

@@ -28,8 +28,9 @@ final class FrameLayouts {
     }
 
     /// The id of the layout whose columns hold `series` in this order (1 to `width` of them), created when new.
-    func id(deviceID: Int64, series: [Int64]) throws(SQLiteError) -> Int64 {
-        if let last = lastOfDevice[deviceID], last.series == series { return last.id }
+    func id(deviceID: Int64, series: some Collection<Int64>) throws(SQLiteError) -> Int64 {
+        if let last = lastOfDevice[deviceID], last.series.elementsEqual(series) { return last.id }
+        let series = Array(series)
         let id = try storedID(deviceID: deviceID, series: series)
         if lastOfDevice.count >= Self.maximumCached { lastOfDevice.removeAll() }
         lastOfDevice[deviceID] = (series, id)

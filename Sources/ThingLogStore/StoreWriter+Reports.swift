@@ -14,11 +14,15 @@ extension StoreWriter {
         }
         guard let ts = try reportTime(of: message, parsed, device: &device, key: key) else { return }
 
-        let seriesIDs = try seriesIDs(for: parsed.readings, device: &device, key: key)
+        let seriesIDs = try seriesIDs(for: parsed, device: &device, key: key)
         if parsed.invalidPropertyIDCount > 0 {
             transactionSummary.dropped[.badProperty, default: 0] += parsed.invalidPropertyIDCount
         }
-        let kept = seriesIDs.indices.filter { seriesIDs[$0] != nil }
+        var kept: [(seriesID: Int64, value: Double)] = []
+        kept.reserveCapacity(seriesIDs.count)
+        for (index, id) in seriesIDs.enumerated() {
+            if let id { kept.append((id, parsed.readings[index].value)) }
+        }
         if kept.isEmpty, !parsed.readings.isEmpty {
             // Every reading was left out by a limit: only the raw archive can tell a second copy of this report.
             flags |= Flag.noReadings
@@ -27,8 +31,7 @@ extension StoreWriter {
                 return
             }
         }
-        let added = try insertFrames(kept.map { (seriesIDs[$0] ?? 0, parsed.readings[$0].value) }, at: ts,
-                                     device: &device, key: key)
+        let added = try insertFrames(kept, at: ts, device: &device, key: key)
         transactionSummary.readings += added
         transactionSummary.duplicateReadings += kept.count - added
         // A device-timed report all of whose readings are stored already is the same report again: a redelivery,
@@ -121,7 +124,7 @@ extension StoreWriter {
         var offset = 0
         while offset < fresh.count {
             let end = min(offset + FrameLayouts.width, fresh.count)
-            let layout = try layouts.id(deviceID: device.id, series: fresh[offset..<end].map(\.seriesID))
+            let layout = try layouts.id(deviceID: device.id, series: fresh[offset..<end].lazy.map(\.seriesID))
             insertFrame.rewind()
             try insertFrame.bind(device.id, at: 1)
             try insertFrame.bind(ts, at: 2)

@@ -57,6 +57,8 @@ public final class StoreWriter {
         /// repeat one layout, so this spares a dictionary lookup per reading.
         var lastMetrics: [String] = []
         var lastSeriesIDs: [Int64?] = []
+        /// The parser's identity of those metrics, when it gave one.
+        var lastMetricsIdentity: MetricsIdentity?
     }
 
     struct SeriesKey: Hashable {
@@ -280,10 +282,11 @@ public final class StoreWriter {
 
     /// Series ids for a report's readings (nil: left out by a limit, counted), reusing the device's previous layout
     /// when the metrics repeat.
-    func seriesIDs(for readings: [(metric: String, value: Double)], device: inout DeviceState,
-                           key: DeviceKey) throws -> [Int64?] {
-        if readings.count == device.lastMetrics.count,
-           zip(readings, device.lastMetrics).allSatisfy({ hasSameBytes($0.metric, $1) }) {
+    func seriesIDs(for parsed: ParsedMessage, device: inout DeviceState, key: DeviceKey) throws -> [Int64?] {
+        let readings = parsed.readings
+        let isSameLayout = parsed.metricsIdentity != nil && parsed.metricsIdentity == device.lastMetricsIdentity
+        if isSameLayout || readings.count == device.lastMetrics.count
+            && zip(readings, device.lastMetrics).allSatisfy({ hasSameBytes($0.metric, $1) }) {
             let reason: DropReason = device.seriesCount == 0 ? .deviceLimit : .seriesLimit
             for id in device.lastSeriesIDs where id == nil { transactionSummary.dropped[reason, default: 0] += 1 }
             return device.lastSeriesIDs
@@ -296,6 +299,7 @@ public final class StoreWriter {
         }
         device.lastMetrics = readings.map(\.metric)
         device.lastSeriesIDs = ids
+        device.lastMetricsIdentity = parsed.metricsIdentity
         devices[key] = device
         return ids
     }

@@ -20,10 +20,34 @@ public struct ParsedMessage: Sendable {
     /// The payload split into shape and numbers for the raw archive (nil: it holds a placeholder byte), split on the
     /// parsing thread; the store's writer checks that it gives the payload back byte for byte before using it.
     public var payloadShape: PayloadShape?
+    /// Set when the parser took the readings' names from a layout it remembered: two messages with equal identities
+    /// have the same metrics in the same order (the writer then need not compare them).
+    public var metricsIdentity: MetricsIdentity?
 
     /// A message on `topic` with nothing parsed yet.
     public init(topic: ThingTopic) {
         self.topic = topic
+    }
+}
+
+/// Which remembered layout a report's readings were named from, and which of its keys became readings.
+public struct MetricsIdentity: Sendable, Equatable {
+    /// One per remembered layout; compared by identity.
+    public final class Token: Sendable {
+        public init() {}
+    }
+
+    public let token: Token
+    /// Bit i: the layout's key i gave a reading.
+    public let readingKeys: UInt64
+
+    public init(token: Token, readingKeys: UInt64) {
+        self.token = token
+        self.readingKeys = readingKeys
+    }
+
+    public static func == (left: MetricsIdentity, right: MetricsIdentity) -> Bool {
+        left.token === right.token && left.readingKeys == right.readingKeys
     }
 }
 

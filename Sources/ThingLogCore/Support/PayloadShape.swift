@@ -134,10 +134,9 @@ public struct PayloadShape: Equatable, Sendable {
     private func filled<T>(receivedAt: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
         shape.withUnsafeBufferPointer { shape in
             numbers.withUnsafeBufferPointer { numbers in
-                // A literal byte gives itself; a placeholder (each takes at least one byte of numbers) at most 19
-                // digits, or 18 zeros and 18 digits.
-                let placeholders = shape.reduce(0) { $0 + ($1 <= Self.maximumPlaceholder ? 1 : 0) }
-                let capacity = shape.count + min(placeholders, numbers.count) * 35 + 1
+                // A literal byte gives itself; a placeholder (a byte of the shape, taking at least one byte of
+                // numbers) at most 19 digits, or 18 zeros and 18 digits.
+                let capacity = shape.count + min(shape.count, numbers.count) * 35 + 1
                 return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { output in
                     var count = 0
                     guard Self.fill(shape, numbers, receivedAt: receivedAt, into: output, count: &count) else {
@@ -180,12 +179,19 @@ public struct PayloadShape: Equatable, Sendable {
             }
             count += length
         }
-        for byte in shape {
-            guard byte <= maximumPlaceholder else {
-                output[count] = byte
-                count += 1
-                continue
+        guard let shapeBase = shape.baseAddress, let outputBase = output.baseAddress else { return numbers.isEmpty }
+        var index = 0
+        while index < shape.count {
+            // Literal bytes give themselves: copied a run at a time.
+            let placeholder = nextPlaceholder(shapeBase, from: index, count: shape.count)
+            if placeholder > index {
+                (outputBase + count).update(from: shapeBase + index, count: placeholder - index)
+                count += placeholder - index
+                index = placeholder
+                if index == shape.count { break }
             }
+            let byte = shape[index]
+            index += 1
             guard let raw = next() else { return false }
             switch byte {
             case 0x00:
@@ -230,6 +236,20 @@ public struct PayloadShape: Equatable, Sendable {
         guard let shape = PayloadShape(payload: payload, receivedAt: receivedAt),
               shape.gives(payload, receivedAt: receivedAt) else { return nil }
         return shape
+    }
+
+    /// The index of the first placeholder byte in `base[start..<count]`, or `count`: eight bytes at a time (the
+    /// lowest bit set by `word − 0x05… & ~word & 0x80…` marks the first byte below 5; borrows only mark later ones).
+    private static func nextPlaceholder(_ base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
+        var index = start
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            let below = (word &- 0x0505_0505_0505_0505) & ~word & 0x8080_8080_8080_8080
+            if below != 0 { return index + below.trailingZeroBitCount / 8 }
+            index += 8
+        }
+        while index < count, base[index] > maximumPlaceholder { index += 1 }
+        return index
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
