@@ -28,7 +28,7 @@ final class ParamsMemo: @unchecked Sendable {
     private var nextReplaced = 0
 
     /// The remembered layout whose keys have exactly the bytes of `keys` (ranges of `bytes`), if any.
-    func layout(matching keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> Layout? {
+    func layout(matching keys: some Collection<Range<Int>>, in bytes: UnsafeBufferPointer<UInt8>) -> Layout? {
         guard lock.tryLock() else { return nil }
         defer { lock.unlock() }
         return layouts.first { Self.layout($0, matches: keys, in: bytes) }
@@ -46,7 +46,7 @@ final class ParamsMemo: @unchecked Sendable {
         }
     }
 
-    private static func layout(_ layout: Layout, matches keys: [Range<Int>],
+    private static func layout(_ layout: Layout, matches keys: some Collection<Range<Int>>,
                                in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard layout.keyLengths.count == keys.count, let base = bytes.baseAddress else { return false }
         return layout.keyBytes.withUnsafeBufferPointer { remembered in

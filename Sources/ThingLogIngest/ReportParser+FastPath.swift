@@ -77,11 +77,11 @@ extension ReportParser {
         }
         reader.skipWhitespace()
         guard reader.peek == nil, isReport, let params, !Self.repeats(keys, in: bytes) else { return nil }
-        let paramKeys = params.map(\.key)
         let layout: ParamsMemo.Layout
-        if let remembered = paramsMemo.layout(matching: paramKeys, in: bytes) {
+        if let remembered = paramsMemo.layout(matching: params.lazy.map(\.key), in: bytes) {
             layout = remembered   // its keys were found not to repeat when it was remembered
         } else {
+            let paramKeys = params.map(\.key)
             guard !Self.repeats(paramKeys, in: bytes) else { return nil }
             layout = self.layout(of: paramKeys, in: bytes)
             paramsMemo.remember(layout)

@@ -54,10 +54,30 @@ public struct ThingTopic: Equatable, Hashable, Sendable {
     public var description: String { "$thing/\(direction.rawValue)/\(kind.rawValue)/\(product)/\(device)" }
 }
 
-extension CaseIterable where Self: RawRepresentable, RawValue == String {
-    /// The case whose raw value has exactly these bytes.
+extension ThingTopic.Direction {
+    /// The direction whose name has exactly these bytes (a `switch`: `allCases` would build an array per topic).
     init?(level: UnsafeBufferPointer<UInt8>) {
-        guard let match = Self.allCases.first(where: { hasSameBytes(level, $0.rawValue) }) else { return nil }
-        self = match
+        if hasSameBytes(level, "up") {
+            self = .up
+        } else if hasSameBytes(level, "down") {
+            self = .down
+        } else {
+            return nil
+        }
+    }
+}
+
+extension ThingTopic.Kind {
+    /// The kind whose name has exactly these bytes.
+    init?(level: UnsafeBufferPointer<UInt8>) {
+        if hasSameBytes(level, "property") {
+            self = .property
+        } else if hasSameBytes(level, "event") {
+            self = .event
+        } else if hasSameBytes(level, "action") {
+            self = .action
+        } else {
+            return nil
+        }
     }
 }
