@@ -20,6 +20,8 @@ final class LogCopier: @unchecked Sendable {
     private let thresholdFrames: Int32
     private let maximumFrames: Int32
     private let logIsLong = Locked(false)
+    /// The log's page count when the last copy was handed over (used on the writer's thread only).
+    private var copiedThrough: Int32 = 0
     private weak var writer: Database?
 
     /// Installs itself on `writer` (replacing SQLite's automatic checkpoint).
@@ -38,12 +40,17 @@ final class LogCopier: @unchecked Sendable {
 
     deinit { close() }
 
+    /// After each of the writer's commits, on its thread, with the number of pages in the log.
     private func committed(logFrames: Int32) {
-        guard logFrames >= thresholdFrames else { return }
+        if logFrames < copiedThrough { copiedThrough = 0 }   // the log started over
         if logFrames >= maximumFrames { logIsLong.value = true }
-        copies.submitIfIdle { [weak self] in
+        // A copy per `thresholdFrames` new pages, not per commit: each one syncs the store file, and a writer that
+        // commits a thousand times a second would otherwise have its syncs compete with one after every commit.
+        guard logFrames - copiedThrough >= thresholdFrames else { return }
+        let submitted = copies.submitIfIdle { [weak self] in
             _ = try? self?.connection?.execute("PRAGMA wal_checkpoint(PASSIVE)")
         }
+        if submitted { copiedThrough = logFrames }
     }
 
     /// On the writer's thread, outside a transaction: when the log is long, waits for the copy under way and copies
