@@ -227,23 +227,23 @@ struct ByteReader {
 
     /// A UTF-8 string (§1.5.3): well-formed, without U+0000.
     mutating func readString() throws(MQTTDecodingError) -> String {
+        try Self.text(try readBinary())
+    }
+
+    /// A topic name (§4.7): a non-empty string without wildcards (looked for in its bytes).
+    mutating func readTopicName() throws(MQTTDecodingError) -> String {
         let raw = try readBinary()
+        let topic = try Self.text(raw)
+        guard !raw.isEmpty, !raw.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") })
+        else { throw MQTTDecodingError("topic name \"\(topic.prefix(64))\" is empty or has wildcards") }
+        return topic
+    }
+
+    private static func text(_ raw: [UInt8]) throws(MQTTDecodingError) -> String {
         guard !raw.contains(0), let text = String(validating: raw, as: UTF8.self) else {
             throw MQTTDecodingError("string is not well-formed UTF-8")
         }
         return text
-    }
-
-    /// A topic name (§4.7): a non-empty string without wildcards.
-    mutating func readTopicName() throws(MQTTDecodingError) -> String {
-        let topic = try readString()
-        // The wildcards are looked for in the string's bytes in place (iterating `utf8` costs far more per byte).
-        let hasWildcard = topic.utf8.withContiguousStorageIfAvailable {
-            $0.contains { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") }
-        } ?? topic.utf8.contains { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") }
-        guard !topic.isEmpty, !hasWildcard
-        else { throw MQTTDecodingError("topic name \"\(topic.prefix(64))\" is empty or has wildcards") }
-        return topic
     }
 
     mutating func rest() -> UnsafeBufferPointer<UInt8> {

@@ -101,20 +101,10 @@ extension ReportParser {
             case .other(.bool(let flag)): value = flag ? 1 : 0
             case .other: continue
             }
-            // What `collectReading` does, with the layout's decisions.
-            guard layout.isValidName[index] else {
-                parsed.invalidPropertyIDCount += 1
-                continue
+            if Self.collectReading(layout.names[index], value, isValidName: layout.isValidName[index],
+                                   checksTemplate: checksTemplate, bounds: layout.bounds[index], into: &parsed) {
+                readingKeys |= 1 << UInt64(index)
             }
-            if checksTemplate {
-                switch DataTemplate.verdict(layout.bounds[index], value: value) {
-                case .valid: break
-                case .outOfRange: parsed.outOfRangeCount += 1
-                case .unknownProperty: parsed.unknownPropertyCount += 1
-                }
-            }
-            parsed.readings.append((layout.names[index], value))
-            readingKeys |= 1 << UInt64(index)
         }
         parsed.metricsIdentity = MetricsIdentity(token: layout.token, readingKeys: readingKeys)
         return parsed

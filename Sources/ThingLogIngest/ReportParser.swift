@@ -197,18 +197,29 @@ public struct ReportParser: Sendable {
 
     /// One numeric param: a reading, or a count of what the name rules or the template say of it.
     func collectReading(_ key: String, _ value: Double, checksTemplate: Bool, into parsed: inout ParsedMessage) {
-        guard names.isValidPropertyID(key) else {
+        Self.collectReading(key, value, isValidName: names.isValidPropertyID(key), checksTemplate: checksTemplate,
+                            bounds: template?.bounds(of: key), into: &parsed)
+    }
+
+    /// `collectReading` with the name rules' verdict and the template's `bounds` given (the fast path remembers
+    /// them per layout); whether it became a reading.
+    @discardableResult
+    static func collectReading(_ key: String, _ value: Double, isValidName: Bool, checksTemplate: Bool,
+                               bounds: @autoclosure () -> DataTemplate.Bounds?,
+                               into parsed: inout ParsedMessage) -> Bool {
+        guard isValidName else {
             parsed.invalidPropertyIDCount += 1
-            return
+            return false
         }
         if checksTemplate {
-            switch template?.check(key, value: value) {
-            case .valid?, nil: break
-            case .outOfRange?: parsed.outOfRangeCount += 1
-            case .unknownProperty?: parsed.unknownPropertyCount += 1
+            switch DataTemplate.verdict(bounds(), value: value) {
+            case .valid: break
+            case .outOfRange: parsed.outOfRangeCount += 1
+            case .unknownProperty: parsed.unknownPropertyCount += 1
             }
         }
         parsed.readings.append((key, value))
+        return true
     }
 
     /// An event, or nil when its `eventId` or `type` breaks the property-id rule (`bad_event`).

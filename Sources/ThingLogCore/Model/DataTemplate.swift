@@ -12,9 +12,9 @@ public struct DataTemplate: Sendable, Equatable {
     }
 
     public var productID: String?
-    public var properties: [String: Bounds] { didSet { lookup = PropertyLookup(properties) } }
+    public var properties: [String: Bounds] { didSet { exactProperties = Self.byExactID(properties) } }
     /// `properties` by the exact bytes of their ids (SPEC §5: names are never normalized), as `check` looks them up.
-    private var lookup: PropertyLookup
+    private var exactProperties: [ExactName: Bounds]
     /// The human name and unit of each property that declares them (for report labels).
     public var labels: [String: (name: String, unit: String)] = [:]
 
@@ -26,7 +26,7 @@ public struct DataTemplate: Sendable, Equatable {
     public init(productID: String?, properties: [String: Bounds]) {
         self.productID = productID
         self.properties = properties
-        lookup = PropertyLookup(properties)
+        exactProperties = Self.byExactID(properties)
     }
 
     /// Reads a template export. Throws a message naming the offending path.
@@ -58,7 +58,7 @@ public struct DataTemplate: Sendable, Equatable {
             }
         }
         self.properties = properties
-        lookup = PropertyLookup(properties)
+        exactProperties = Self.byExactID(properties)
     }
 
     /// Whether the template applies to reports of `product` (a template without a product id applies to all).
@@ -72,7 +72,11 @@ public struct DataTemplate: Sendable, Equatable {
     }
 
     /// The bounds of property `id` (its exact bytes), nil when the template does not declare it.
-    public func bounds(of id: String) -> Bounds? { lookup.bounds(of: id) }
+    public func bounds(of id: String) -> Bounds? { exactProperties[ExactName(id)] }
+
+    private static func byExactID(_ properties: [String: Bounds]) -> [ExactName: Bounds] {
+        Dictionary(properties.map { (ExactName($0.key), $0.value) }) { first, _ in first }
+    }
 
     /// How `value` fares against a property's `bounds` (nil: an undeclared property).
     public static func verdict(_ bounds: Bounds?, value: Double) -> Verdict {
@@ -90,26 +94,3 @@ public struct DataTemplate: Sendable, Equatable {
     }
 }
 
-/// A template's properties by the exact bytes of their ids: a few are compared one by one (cheaper than hashing the
-/// id of every reading), more are hashed.
-private enum PropertyLookup: Sendable {
-    case list([(id: String, bounds: DataTemplate.Bounds)])
-    case table([ExactName: DataTemplate.Bounds])
-
-    static let mostListed = 16
-
-    init(_ properties: [String: DataTemplate.Bounds]) {
-        if properties.count <= Self.mostListed {
-            self = .list(properties.map { (id: $0.key, bounds: $0.value) })
-        } else {
-            self = .table(Dictionary(properties.map { (ExactName($0.key), $0.value) }) { first, _ in first })
-        }
-    }
-
-    func bounds(of id: String) -> DataTemplate.Bounds? {
-        switch self {
-        case .list(let properties): properties.first { hasSameBytes($0.id, id) }?.bounds
-        case .table(let properties): properties[ExactName(id)]
-        }
-    }
-}
