@@ -15,6 +15,7 @@ public struct PacketDecoder: Sendable {
     private var start = 0
     /// Bytes of an oversized PUBLISH still to discard.
     private var skipping = 0
+    private var recentTopics = RecentTopics()
 
     public init(maximumPacketSize: Int = 1 << 20) {
         self.maximumPacketSize = maximumPacketSize
@@ -64,7 +65,7 @@ public struct PacketDecoder: Sendable {
         let bodyStart = start + offset
         let packet = try buffer.withUnsafeBufferPointer { all throws(MQTTDecodingError) in
             var reader = ByteReader(bytes: UnsafeBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)]))
-            return try Self.decode(kind: kind, flags: first & 0x0F, body: &reader)
+            return try Self.decode(kind: kind, flags: first & 0x0F, body: &reader, topics: &recentTopics)
         }
         start = bodyStart + length
         return packet
@@ -94,7 +95,7 @@ public struct PacketDecoder: Sendable {
         let packet = try buffer.withUnsafeBufferPointer { all throws(MQTTDecodingError) in
             let body = all[bodyStart..<(bodyStart + headerBytes + kept)]
             var reader = ByteReader(bytes: UnsafeBufferPointer(rebasing: body))
-            let topic = try reader.readTopicName()
+            let topic = try reader.readTopicName(recent: &recentTopics)
             let packetID = qos == .atMostOnce ? nil : try reader.readPacketID()
             return OversizedPublish(topic: topic, qos: qos, dup: flags & 0x08 != 0, packetID: packetID,
                                     payloadPrefix: Array(reader.rest()), payloadSize: length - headerBytes)
@@ -111,7 +112,8 @@ public struct PacketDecoder: Sendable {
         return qos
     }
 
-    static func decode(kind: Packet.Kind, flags: UInt8, body: inout ByteReader) throws(MQTTDecodingError) -> Packet {
+    static func decode(kind: Packet.Kind, flags: UInt8, body: inout ByteReader,
+                       topics: inout RecentTopics) throws(MQTTDecodingError) -> Packet {
         func requireFlags(_ expected: UInt8) throws(MQTTDecodingError) {
             guard flags == expected else { throw MQTTDecodingError("\(kind) with reserved flags \(flags)") }
         }
@@ -146,7 +148,7 @@ public struct PacketDecoder: Sendable {
             return .connAck(ConnAckPacket(sessionPresent: acknowledgeFlags == 1, returnCode: returnCode))
         case .publish:
             let qos = try qos(fromFlags: flags)
-            let topic = try body.readTopicName()
+            let topic = try body.readTopicName(recent: &topics)
             let packetID = qos == .atMostOnce ? nil : try body.readPacketID()
             return .publish(PublishPacket(topic: topic, payload: Array(body.rest()), qos: qos,
                                           retain: flags & 0x01 != 0, dup: flags & 0x08 != 0, packetID: packetID))
@@ -230,12 +232,18 @@ struct ByteReader {
         try Self.text(try readBinary())
     }
 
-    /// A topic name (§4.7): a non-empty string without wildcards (looked for in its bytes).
-    mutating func readTopicName() throws(MQTTDecodingError) -> String {
-        let raw = try readBinary()
-        let topic = try Self.text(raw)
+    /// A topic name (§4.7): a non-empty string without wildcards (looked for in its bytes); one of the `recent`
+    /// ones when its bytes are.
+    mutating func readTopicName(recent: inout RecentTopics) throws(MQTTDecodingError) -> String {
+        let count = Int(try readUInt16())
+        guard bytes.count - position >= count else { throw MQTTDecodingError("string longer than the packet") }
+        let raw = UnsafeBufferPointer(rebasing: bytes[position..<(position + count)])
+        position += count
+        if let topic = recent.topic(for: raw) { return topic }
+        let topic = try Self.text(Array(raw))
         guard !raw.isEmpty, !raw.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") })
         else { throw MQTTDecodingError("topic name \"\(topic.prefix(64))\" is empty or has wildcards") }
+        recent.remember(topic, bytes: raw)
         return topic
     }
 

@@ -24,15 +24,20 @@ extension ReportParser {
     /// more takes the general path.
     static let fastPathMembers = 16
 
-    /// One value of the report: a number, or the JSON value of another scalar.
+    /// One value of the report, its strings left in the payload (ranges of its bytes): plain values, so the arrays of
+    /// them are copied and freed without touching a reference count.
     private enum Scalar {
         case number(Double)
-        case other(JSONValue)
+        case string(Range<Int>)
+        case bool(Bool)
+        case null
 
-        var json: JSONValue {
+        func json(in bytes: UnsafeBufferPointer<UInt8>) -> JSONValue {
             switch self {
             case .number(let number): .number(number)
-            case .other(let value): value
+            case .string(let range): .string(ReportParser.text(bytes, range))
+            case .bool(let flag): .bool(flag)
+            case .null: .null
             }
         }
     }
@@ -45,8 +50,8 @@ extension ReportParser {
         var keys: [Range<Int>] = []
         keys.reserveCapacity(8)
         var isReport = false
-        var clientToken: JSONValue?
-        var timestamp: JSONValue?
+        var clientToken: Scalar?
+        var timestamp: Scalar?
         var params: [(key: Range<Int>, value: Scalar)]?
         try readObject(&reader, bytes) { reader, key in
             guard keys.count < Self.fastPathMembers else { throw NotFlat() }
@@ -65,32 +70,34 @@ extension ReportParser {
             }
             let value = try Self.readScalar(&reader, bytes)
             if Self.equals(bytes, key, "method") {
-                guard case .other(.string("report")) = value else { throw NotFlat() }
+                guard case .string(let method) = value, Self.equals(bytes, method, "report") else { throw NotFlat() }
                 isReport = true
             } else if Self.equals(bytes, key, "clientToken") {
-                clientToken = value.json
+                clientToken = value
             } else if Self.equals(bytes, key, "timestamp") {
-                timestamp = value.json
+                timestamp = value
             } else if Self.equals(bytes, key, "params") {
                 throw NotFlat()   // params that are not an object: the general parse rejects the report
             }
         }
         reader.skipWhitespace()
         guard reader.peek == nil, isReport, let params, !Self.repeats(keys, in: bytes) else { return nil }
-        let layout: ParamsMemo.Layout
-        if let remembered = paramsMemo.layout(matching: params.lazy.map(\.key), in: bytes) {
+        let layout: ParseMemo.Layout
+        if let remembered = parseMemo.layout(matching: params.lazy.map(\.key), in: bytes) {
             layout = remembered   // its keys were found not to repeat when it was remembered
         } else {
             let paramKeys = params.map(\.key)
             guard !Self.repeats(paramKeys, in: bytes) else { return nil }
             layout = self.layout(of: paramKeys, in: bytes)
-            paramsMemo.remember(layout)
+            parseMemo.remember(layout)
         }
 
         var parsed = ParsedMessage(topic: topic)
         parsed.method = "report"
-        parsed.clientToken = clientToken?.stringValue.map { Self.prefix($0, bytes: 256) }
-        if let timestamp { applyTimestamp(timestamp, receivedAt: message.receivedAt, to: &parsed) }
+        if case .string(let token)? = clientToken {
+            parsed.clientToken = Self.prefix(Self.text(bytes, token), bytes: 256)
+        }
+        if let timestamp { applyTimestamp(timestamp.json(in: bytes), receivedAt: message.receivedAt, to: &parsed) }
         let checksTemplate = template?.applies(to: topic.product) ?? false
         parsed.readings.reserveCapacity(params.count)
         var readingKeys: UInt64 = 0   // at most `fastPathMembers` keys
@@ -98,8 +105,8 @@ extension ReportParser {
             let value: Double
             switch member.value {
             case .number(let number): value = number
-            case .other(.bool(let flag)): value = flag ? 1 : 0
-            case .other: continue
+            case .bool(let flag): value = flag ? 1 : 0
+            case .string, .null: continue
             }
             if Self.collectReading(layout.names[index], value, isValidName: layout.isValidName[index],
                                    checksTemplate: checksTemplate, bounds: layout.bounds[index], into: &parsed) {
@@ -111,9 +118,9 @@ extension ReportParser {
     }
 
     /// The names of `keys`, and what the name rules and the template say of each.
-    private func layout(of keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> ParamsMemo.Layout {
-        let names = keys.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
-        return ParamsMemo.Layout(keyBytes: keys.flatMap { bytes[$0] }, keyLengths: keys.map(\.count), names: names,
+    private func layout(of keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> ParseMemo.Layout {
+        let names = keys.map { Self.text(bytes, $0) }
+        return ParseMemo.Layout(keyBytes: keys.flatMap { bytes[$0] }, keyLengths: keys.map(\.count), names: names,
                                  isValidName: names.map { self.names.isValidPropertyID($0) },
                                  bounds: names.map { template?.bounds(of: $0) })
     }
@@ -150,21 +157,26 @@ extension ReportParser {
         switch reader.peek {
         case UInt8(ascii: "\"")?:
             guard let range = try reader.parsePlainString() else { throw NotFlat() }
-            return .other(.string(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)))
+            return .string(range)
         case UInt8(ascii: "t")?:
             try reader.parseLiteral("true")
-            return .other(.bool(true))
+            return .bool(true)
         case UInt8(ascii: "f")?:
             try reader.parseLiteral("false")
-            return .other(.bool(false))
+            return .bool(false)
         case UInt8(ascii: "n")?:
             try reader.parseLiteral("null")
-            return .other(.null)
+            return .null
         default:
             let number = try reader.parseNumber()
             guard number.isFinite else { throw NotFlat() }   // the general parse says where
             return .number(number)
         }
+    }
+
+    /// The text of a string without escapes (ASCII: checked before the fast path reads a payload).
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
     private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {

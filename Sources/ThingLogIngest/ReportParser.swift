@@ -6,10 +6,10 @@ import ThingLogStore
 /// Every byte of a message is hostile input (SPEC §5): names follow `names`, counts are bounded by `limits`, and
 /// numbers are converted only after a range check, so no message can trap, and no message grows anything unbounded.
 public struct ReportParser: Sendable {
-    public var template: DataTemplate? { didSet { paramsMemo = ParamsMemo() } }
-    public var names: NameRules { didSet { paramsMemo = ParamsMemo() } }
-    /// What the fast path decided about the keys of recent layouts (under this template and these rules).
-    private(set) var paramsMemo = ParamsMemo()
+    public var template: DataTemplate? { didSet { parseMemo = ParseMemo() } }
+    public var names: NameRules { didSet { parseMemo = ParseMemo() } }
+    /// What was decided about recent topics and the keys of recent layouts (under this template and these rules).
+    private(set) var parseMemo = ParseMemo()
     public var limits: IngestLimits
 
     /// Largest payload accepted (SPEC §5: 256 KiB).
@@ -47,7 +47,10 @@ public struct ReportParser: Sendable {
             .rejected(Rejection(reason: reason, detail: detail, topic: message.topic,
                                 receivedAt: message.receivedAt, bytes: message.payload))
         }
-        guard let topic = ThingTopic(message.topic, names: names) else {
+        let remembered = parseMemo.topic(message.topic)
+        let parsedTopic = remembered ?? ThingTopic(message.topic, names: names)
+        if remembered == nil { parseMemo.remember(message.topic, parsed: parsedTopic) }
+        guard let topic = parsedTopic else {
             return reject(.badTopic, "not a $thing/{up|down}/{property|event|action}/PRODUCT/DEVICE topic "
                           + "with a ProductID and DeviceName of the \(names.rawValue) name rules")
         }

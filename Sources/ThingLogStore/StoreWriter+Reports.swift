@@ -3,8 +3,8 @@ import ThingLogCore
 /// How one accepted message becomes rows: its time, its readings, its raw report and events, or a quarantine entry.
 extension StoreWriter {
     func store(_ message: IncomingMessage, _ parsed: ParsedMessage) throws {
-        let key = DeviceKey(product: ExactName(parsed.topic.product), name: ExactName(parsed.topic.device))
-        var device = try deviceState(key)
+        let device = try deviceState(DeviceKey(product: ExactName(parsed.topic.product),
+                                               name: ExactName(parsed.topic.device)))
         var flags = Self.flags(of: message, parsed)
         // SPEC §5 whole-message idempotence, for the messages whose readings cannot reveal it.
         if flags & Flag.indexed != 0, try isArchived(message, deviceID: device.id) {
@@ -12,9 +12,9 @@ extension StoreWriter {
             transactionSummary.duplicateReadings += parsed.readings.count
             return
         }
-        guard let ts = try reportTime(of: message, parsed, device: &device, key: key) else { return }
+        guard let ts = try reportTime(of: message, parsed, device: device) else { return }
 
-        let seriesIDs = try seriesIDs(for: parsed, device: &device, key: key)
+        let seriesIDs = try seriesIDs(for: parsed, device: device)
         if parsed.invalidPropertyIDCount > 0 {
             transactionSummary.dropped[.badProperty, default: 0] += parsed.invalidPropertyIDCount
         }
@@ -31,7 +31,7 @@ extension StoreWriter {
                 return
             }
         }
-        let added = try insertFrames(kept, at: ts, device: &device, key: key)
+        let added = try insertFrames(kept, at: ts, device: device)
         transactionSummary.readings += added
         transactionSummary.duplicateReadings += kept.count - added
         // A device-timed report all of whose readings are stored already is the same report again: a redelivery,
@@ -41,7 +41,7 @@ extension StoreWriter {
             transactionSummary.duplicateReports += 1
             return
         }
-        try insertReport(message, parsed, deviceID: device.id, ts: ts, flags: flags)
+        try insertReport(message, parsed, device: device, ts: ts, flags: flags)
         transactionSummary.reports += 1
         transactionSummary.outOfRangeReadings += parsed.outOfRangeCount
         transactionSummary.unknownPropertyReadings += parsed.unknownPropertyCount
@@ -72,8 +72,8 @@ extension StoreWriter {
     /// The report's ts (SPEC §5): the device's timestamp; for a `report` without one the receive time, or the next
     /// free millisecond of the device's receive-timed reports; nil when none is free within 1 s (then quarantined
     /// `too_fast`).
-    private func reportTime(of message: IncomingMessage, _ parsed: ParsedMessage, device: inout DeviceState,
-                            key: DeviceKey) throws -> Int64? {
+    private func reportTime(of message: IncomingMessage, _ parsed: ParsedMessage,
+                            device: DeviceState) throws -> Int64? {
         if let deviceTimestamp = parsed.deviceTimestamp { return deviceTimestamp }
         guard parsed.method == "report" else { return message.receivedAt }
         guard let free = try freeMillisecond(from: message.receivedAt, device: device) else {
@@ -85,7 +85,6 @@ extension StoreWriter {
         device.lastReceiveTS = max(device.lastReceiveTS ?? free, free)
         device.slots.take(free)
         device.isDirty = true
-        devices[key] = device
         return free
     }
 
@@ -111,7 +110,7 @@ extension StoreWriter {
     /// how many were new. A reading of a series the store already holds at `ts` is a duplicate (SPEC §5); the store
     /// is asked only when `ts` is not after the device's newest frame.
     private func insertFrames(_ readings: [(seriesID: Int64, value: Double)], at ts: Int64,
-                              device: inout DeviceState, key: DeviceKey) throws -> Int {
+                              device: DeviceState) throws -> Int {
         var fresh = readings
         if ts <= device.newestFrameTS {
             let stored = try storedSeries(deviceID: device.id, at: ts)
@@ -147,10 +146,7 @@ extension StoreWriter {
             try insertFrame.step()
             offset = end
         }
-        if ts > device.newestFrameTS, !fresh.isEmpty {
-            device.newestFrameTS = ts
-            devices[key] = device
-        }
+        if ts > device.newestFrameTS, !fresh.isEmpty { device.newestFrameTS = ts }
         return fresh.count
     }
 
@@ -167,18 +163,19 @@ extension StoreWriter {
 
     /// Archives the raw report (SPEC §5 `reports`): its payload as shape and numbers when they give it back byte for
     /// byte, else raw.
-    private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, deviceID: Int64, ts: Int64,
+    private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, device: DeviceState, ts: Int64,
                               flags: Int64) throws {
         // Split by the parser when it came through `ReportParser.entry`; checked here, so the archive never holds a
         // shape that does not give the payload back.
         let payloadShape = parsed.payloadShape.map { split in
             split.gives(message.payload, receivedAt: message.receivedAt) ? split : nil
         } ?? PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
-        let shape = try shapes.id(for: ReportShapes.Key(deviceID: deviceID, topicID: try topicID(message.topic),
+        let shape = try shapes.id(for: ReportShapes.Key(deviceID: device.id,
+                                                        topicID: try topicID(message.topic, of: device),
                                                         methodID: parsed.method.flatMap { methods[$0] },
                                                         shape: payloadShape?.shape))
         insertReport.rewind()
-        try insertReport.bind(deviceID, at: 1)
+        try insertReport.bind(device.id, at: 1)
         try insertReport.bind(message.receivedAt, at: 2)
         try insertReport.bind(ts &- message.receivedAt, at: 3)
         if let identifier = message.packetID.map(Int64.init) ?? message.sequence {

@@ -38,29 +38,6 @@ public final class StoreWriter {
     /// Longest topic text kept with a reject.
     static let maximumRejectTopicBytes = 1024
 
-    struct DeviceKey: Hashable {
-        var product: ExactName
-        var name: ExactName
-    }
-
-    struct DeviceState {
-        var id: Int64
-        /// The latest ts given to one of its receive-timed reports: a later receive time is always free.
-        var lastReceiveTS: Int64?
-        /// The receive-timed milliseconds it holds near the newest ones.
-        var slots: ReceiveTimeSlots
-        var isDirty = false
-        var seriesCount: Int
-        /// The newest ts of its stored frames (`Int64.min`: none): a report after it cannot repeat a stored reading.
-        var newestFrameTS: Int64
-        /// The metric names of the device's previous report and their series ids (nil: readings left out): devices
-        /// repeat one layout, so this spares a dictionary lookup per reading.
-        var lastMetrics: [String] = []
-        var lastSeriesIDs: [Int64?] = []
-        /// The parser's identity of those metrics, when it gave one.
-        var lastMetricsIdentity: MetricsIdentity?
-    }
-
     struct SeriesKey: Hashable {
         var deviceID: Int64
         var metric: ExactName
@@ -179,7 +156,7 @@ public final class StoreWriter {
     /// Writes one entry inside the open transaction.
     public func write(_ entry: StoreEntry) throws {
         switch entry {
-        case .accepted(let message, let parsed): try store(message, parsed)
+        case .accepted(let accepted): try store(accepted.message, accepted.parsed)
         case .rejected(let rejection): try quarantine(rejection)
         }
     }
@@ -191,7 +168,8 @@ public final class StoreWriter {
 
     /// Writes one entry in a savepoint of its own, quarantining it when the store refuses it.
     private func writeIsolated(_ entry: StoreEntry) throws {
-        guard case .accepted(let message, _) = entry else { return try write(entry) }
+        guard case .accepted(let accepted) = entry else { return try write(entry) }
+        let message = accepted.message
         let summaryBefore = transactionSummary
         try database.beginSavepoint()
         do {
@@ -256,33 +234,9 @@ public final class StoreWriter {
         forgetCaches()
     }
 
-    func deviceState(_ key: DeviceKey) throws -> DeviceState {
-        if let state = devices[key] { return state }
-        findDevice.rewind()
-        try findDevice.bind(.text(key.product.text), at: 1)
-        try findDevice.bind(.text(key.name.text), at: 2)
-        let state: DeviceState
-        if try findDevice.step() {
-            state = DeviceState(id: findDevice.int64(0),
-                                lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
-                                slots: ReceiveTimeSlots(last: findDevice.isNull(1) ? nil : findDevice.int64(1)),
-                                seriesCount: Int(findDevice.int64(2)),
-                                newestFrameTS: findDevice.isNull(3) ? .min : findDevice.int64(3))
-            findDevice.rewind()
-        } else {
-            findDevice.rewind()
-            try database.execute("INSERT INTO devices(product, name) VALUES (?, ?)",
-                                 [.text(key.product.text), .text(key.name.text)])
-            state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, slots: ReceiveTimeSlots(last: nil),
-                                seriesCount: 0, newestFrameTS: .min)
-        }
-        devices[key] = state
-        return state
-    }
-
     /// Series ids for a report's readings (nil: left out by a limit, counted), reusing the device's previous layout
     /// when the metrics repeat.
-    func seriesIDs(for parsed: ParsedMessage, device: inout DeviceState, key: DeviceKey) throws -> [Int64?] {
+    func seriesIDs(for parsed: ParsedMessage, device: DeviceState) throws -> [Int64?] {
         let readings = parsed.readings
         let isSameLayout = parsed.metricsIdentity != nil && parsed.metricsIdentity == device.lastMetricsIdentity
         if isSameLayout || readings.count == device.lastMetrics.count
@@ -294,18 +248,17 @@ public final class StoreWriter {
         var ids: [Int64?] = []
         ids.reserveCapacity(readings.count)
         for reading in readings {
-            let id = try seriesID(metric: reading.metric, device: &device)
+            let id = try seriesID(metric: reading.metric, device: device)
             ids.append(id)
         }
         device.lastMetrics = readings.map(\.metric)
         device.lastSeriesIDs = ids
         device.lastMetricsIdentity = parsed.metricsIdentity
-        devices[key] = device
         return ids
     }
 
     /// The series of `metric` for the device, created when new and the limits allow (SPEC §5); nil when left out.
-    private func seriesID(metric: String, device: inout DeviceState) throws -> Int64? {
+    private func seriesID(metric: String, device: DeviceState) throws -> Int64? {
         let key = SeriesKey(deviceID: device.id, metric: ExactName(metric))
         if let id = series[key] { return id }
         if let existing = try database.scalar("SELECT id FROM series WHERE device_id = ? AND metric = ?",
@@ -331,6 +284,14 @@ public final class StoreWriter {
         let id = database.lastInsertRowID
         device.seriesCount += 1
         series[key] = id
+        return id
+    }
+
+    /// The id of `topic`, the topic of a report of `device`.
+    func topicID(_ topic: String, of device: DeviceState) throws -> Int64 {
+        if let last = device.lastTopic, hasSameBytes(last.topic, topic) { return last.id }
+        let id = try topicID(topic)
+        device.lastTopic = (topic, id)
         return id
     }
 
@@ -365,10 +326,10 @@ public final class StoreWriter {
     }
 
     private func persistDeviceClocks() throws {
-        for (key, state) in devices where state.isDirty {
+        for state in devices.values where state.isDirty {
             try database.cachedStatement("UPDATE devices SET last_receive_ts = ? WHERE id = ?")
                 .execute([state.lastReceiveTS.map(SQLiteValue.integer) ?? .null, .integer(state.id)])
-            devices[key]?.isDirty = false
+            state.isDirty = false
         }
     }
 

@@ -8,7 +8,8 @@ enum PlatformReply {
     /// data template flags the report: an undeclared property or a value out of its range), `event_reply` for an
     /// `event_post`; nil for anything else, and for rejected messages.
     static func reply(to entry: StoreEntry) -> (topic: String, payload: [UInt8])? {
-        guard case .accepted(_, let parsed) = entry, parsed.topic.direction == .up else { return nil }
+        guard case .accepted(let accepted) = entry, accepted.parsed.topic.direction == .up else { return nil }
+        let parsed = accepted.parsed
         let topic = parsed.topic
         let token = parsed.clientToken.map(JSONWriter.quoted) ?? "null"
         switch parsed.method {

@@ -142,6 +142,32 @@ import Testing
         #expect(throws: MQTTDecodingError.self) { try decoder.next() }
     }
 
+    /// Topics repeat, and the decoder hands out the one it checked before: only when every byte is the same.
+    @Test func aRepeatedTopicIsTheSameTopicAndOnlyThen() throws {
+        // Same length and last eight bytes (one slot of the decoder's table), other lengths, short ones.
+        let topics = ["$thing/up/property/P/device12", "$thing/up/property/Q/device12",
+                      "$thing/up/property/P/device12", "x/device12", "$thing/up/property/P/device13",
+                      "$thing/up/property/P/device12", "é/device12", "a", "b", "a"]
+        let packets = try decodeAll([topics.flatMap { topic in
+            PacketEncoder.encode(.publish(PublishPacket(topic: topic, payload: Array(topic.utf8))))
+        }])
+        let publishes = packets.compactMap { packet -> PublishPacket? in
+            guard case .publish(let publish) = packet else { return nil }
+            return publish
+        }
+        #expect(publishes.map(\.topic) == topics)
+        #expect(publishes.allSatisfy { $0.payload == Array($0.topic.utf8) })
+        // A topic with a wildcard or a NUL is refused even when a valid one of the same length and ending came first.
+        for bad in ["$thing/up/property/+/device12", "$thing/up/property/\u{0}/device12"] {
+            var decoder = PacketDecoder()
+            decoder.append(PacketEncoder.encode(.publish(PublishPacket(topic: "$thing/up/property/P/device12",
+                                                                      payload: []))))
+            #expect(try decoder.next() != nil)
+            decoder.append(PacketEncoder.encode(.publish(PublishPacket(topic: bad, payload: []))))
+            #expect(throws: MQTTDecodingError.self) { try decoder.next() }
+        }
+    }
+
     /// Random input, reproducible: a crash names its test case, whose argument is the seed.
     @Test(arguments: [11, 12] as [UInt64])
     func randomBytesNeverCrash(seed: UInt64) {

@@ -70,15 +70,33 @@ public struct ParsedEvent: Sendable, Equatable {
 
 /// One item handed to the store: a parsed message or a quarantined input.
 public enum StoreEntry: Sendable {
-    case accepted(IncomingMessage, ParsedMessage)
+    case accepted(AcceptedMessage)
     case rejected(Rejection)
+
+    /// A message with its parse.
+    public static func accepted(_ message: IncomingMessage, _ parsed: ParsedMessage) -> StoreEntry {
+        .accepted(AcceptedMessage(message, parsed))
+    }
 
     /// About the memory it holds: its payload bytes, plus a little for the rest.
     public var byteCount: Int {
         switch self {
-        case .accepted(let message, let parsed):
-            message.payload.count + (parsed.payloadShape.map { $0.shape.count + $0.numbers.count } ?? 0) + 256
+        case .accepted(let accepted):
+            accepted.message.payload.count
+                + (accepted.parsed.payloadShape.map { $0.shape.count + $0.numbers.count } ?? 0) + 256
         case .rejected(let rejection): rejection.bytes.count + 256
         }
+    }
+}
+
+/// An accepted message and its parse, held as one object: batches pass entries through arrays, threads and
+/// switches, and a copy of the two structs would retain (and later release) each of their dozen arrays and strings.
+public final class AcceptedMessage: Sendable {
+    public let message: IncomingMessage
+    public let parsed: ParsedMessage
+
+    public init(_ message: IncomingMessage, _ parsed: ParsedMessage) {
+        self.message = message
+        self.parsed = parsed
     }
 }

@@ -66,7 +66,19 @@ public struct PayloadShape: Equatable, Sendable {
             numbers[numberCount] = UInt8(value)
             numberCount += 1
         }
+        let inputBase = input.baseAddress, shapeBase = shape.baseAddress
         while index < count {
+            // Literal bytes go to the shape eight at a time: each word is stored whole (`index` is at most `count`
+            // − 8 here and `shapeCount` at most `index`, so it stays inside the shape's room), and only its bytes
+            // before the first digit or placeholder byte count.
+            if index + 8 <= count, let inputBase, let shapeBase {
+                let word = UnsafeRawPointer(inputBase + index).loadUnaligned(as: UInt64.self)
+                UnsafeMutableRawPointer(shapeBase + shapeCount).storeBytes(of: word, as: UInt64.self)
+                let special = firstSpecialByte(in: UInt64(littleEndian: word))
+                shapeCount += special
+                index += special
+                if special == 8 { continue }
+            }
             let byte = input[index]
             if byte <= maximumPlaceholder { return nil }
             guard isDigit(byte), index == 0 || !isWordByte(input[index - 1]) else {
@@ -182,13 +194,21 @@ public struct PayloadShape: Equatable, Sendable {
         guard let shapeBase = shape.baseAddress, let outputBase = output.baseAddress else { return numbers.isEmpty }
         var index = 0
         while index < shape.count {
-            // Literal bytes give themselves: copied a run at a time.
-            let placeholder = nextPlaceholder(shapeBase, from: index, count: shape.count)
-            if placeholder > index {
-                (outputBase + count).update(from: shapeBase + index, count: placeholder - index)
-                count += placeholder - index
-                index = placeholder
-                if index == shape.count { break }
+            // Literal bytes give themselves, eight at a time: each word is stored whole and only its bytes before
+            // the first placeholder count. Every byte of the shape left gives at least one byte, so `count` + 8
+            // stays inside what the whole payload takes (and the capacity allows for).
+            if index + 8 <= shape.count {
+                let word = UnsafeRawPointer(shapeBase + index).loadUnaligned(as: UInt64.self)
+                UnsafeMutableRawPointer(outputBase + count).storeBytes(of: word, as: UInt64.self)
+                let literals = firstPlaceholder(in: UInt64(littleEndian: word))
+                count += literals
+                index += literals
+                if literals == 8 { continue }
+            } else if shape[index] > maximumPlaceholder {
+                output[count] = shape[index]
+                count += 1
+                index += 1
+                continue
             }
             let byte = shape[index]
             index += 1
@@ -238,18 +258,22 @@ public struct PayloadShape: Equatable, Sendable {
         return shape
     }
 
-    /// The index of the first placeholder byte in `base[start..<count]`, or `count`: eight bytes at a time (the
-    /// lowest bit set by `word − 0x05… & ~word & 0x80…` marks the first byte below 5; borrows only mark later ones).
-    private static func nextPlaceholder(_ base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
-        var index = start
-        while index + 8 <= count {
-            let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-            let below = (word &- 0x0505_0505_0505_0505) & ~word & 0x8080_8080_8080_8080
-            if below != 0 { return index + below.trailingZeroBitCount / 8 }
-            index += 8
-        }
-        while index < count, base[index] > maximumPlaceholder { index += 1 }
-        return index
+    /// How many bytes of `word` (little-endian) come before its first placeholder byte (8: none).
+    private static func firstPlaceholder(in word: UInt64) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        return ((word &- ones &* UInt64(maximumPlaceholder + 1)) & ~word & 0x8080_8080_8080_8080)
+            .trailingZeroBitCount / 8
+    }
+
+    /// How many bytes of `word` (little-endian) come before its first digit or placeholder byte (8: none). A byte
+    /// below n sets its top bit in `(word − n·0x01…) & ~word & 0x80…`, and borrows set only later bits, so the
+    /// lowest set bit is exact; digits are the bytes below 10 once XORed with `0`.
+    private static func firstSpecialByte(in word: UInt64) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
+        let digits = word ^ (ones &* UInt64(UInt8(ascii: "0")))
+        let below = ((word &- ones &* UInt64(maximumPlaceholder + 1)) & ~word
+            | (digits &- ones &* 10) & ~digits) & tops
+        return below.trailingZeroBitCount / 8
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }

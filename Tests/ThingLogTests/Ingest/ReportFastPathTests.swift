@@ -74,7 +74,7 @@ import Testing
         }
     }
 
-    /// One parser for every payload, twice over: layouts the fast path remembers (`ParamsMemo`) give what a fresh
+    /// One parser for every payload, twice over: layouts the fast path remembers (`ParseMemo`) give what a fresh
     /// parse gives, including same keys with other values (in and out of the template's range, other types), and a
     /// parser whose template or name rules change does not reuse what it decided under the old ones.
     @Test func rememberedLayoutsGiveWhatTheGeneralParseGives() {

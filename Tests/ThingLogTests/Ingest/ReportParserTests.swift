@@ -283,11 +283,11 @@ import Testing
             let decoder = LineDecoder(format: format, parser: ReportParser(), topic: topic,
                                       clock: { 1_764_000_000_000 })
             let entry = Array(line.utf8).withUnsafeBufferPointer { decoder.decode(.text($0)) }
-            guard case .accepted(_, let parsed)? = entry else {
+            guard case .accepted(let accepted)? = entry else {
                 Issue.record("\(format): expected an accepted report")
                 continue
             }
-            #expect(parsed.isClockSkewed, "\(format)")
+            #expect(accepted.parsed.isClockSkewed, "\(format)")
         }
     }
 }

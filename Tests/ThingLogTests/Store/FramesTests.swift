@@ -67,7 +67,7 @@ import Testing
             }
             let summary = try writer.append(entries)
             #expect(summary.readings + summary.duplicateReadings
-                    == entries.reduce(0) { if case .accepted(_, let p) = $1 { $0 + p.readings.count } else { $0 } })
+                    == entries.reduce(0) { if case .accepted(let a) = $1 { $0 + a.parsed.readings.count } else { $0 } })
         }
         let database = writer.database
         var found: [Key: Double] = [:]

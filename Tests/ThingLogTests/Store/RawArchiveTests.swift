@@ -105,13 +105,14 @@ import Testing
         for (index, payload) in payloads.enumerated() {
             let message = IncomingMessage(topic: "$thing/up/property/P/d", payload: Array(payload.utf8),
                                           receivedAt: 1_764_115_200_000 + Int64(index) * 1000, origin: .recorded)
-            guard case .accepted(let original, var parsed) = ReportParser().entry(for: message) else {
+            guard case .accepted(let accepted) = ReportParser().entry(for: message) else {
                 Issue.record("expected the report accepted")
                 return
             }
+            var parsed = accepted.parsed
             #expect(parsed.payloadShape != nil, "split by the parser")
             if index == 1 { parsed.payloadShape?.numbers = [0, 99] }   // a placeholder with the wrong number
-            entries.append(.accepted(original, parsed))
+            entries.append(.accepted(accepted.message, parsed))
         }
         _ = try writer.append(entries)
         let database = try Database(path: path)

@@ -66,6 +66,70 @@ import Testing
         }
     }
 
+    /// The split as its documentation states it, a byte at a time: the word-at-a-time scan must find the same.
+    func referenceSplit(_ payload: [UInt8], receivedAt: Int64) -> PayloadShape? {
+        func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
+        func isWord(_ byte: UInt8) -> Bool {
+            isDigit(byte) || byte == 0x5F || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        }
+        func varint(_ value: UInt64) -> [UInt8] {
+            var value = value, out: [UInt8] = []
+            while value >= 0x80 { out.append(UInt8(value & 0x7F) | 0x80); value >>= 7 }
+            return out + [UInt8(value)]
+        }
+        func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: value >= 0 ? value * 2 : -value * 2 - 1) }
+        guard !payload.contains(where: { $0 <= 4 }) else { return nil }
+        var shape: [UInt8] = [], numbers: [UInt8] = []
+        var index = 0
+        while index < payload.count {
+            guard isDigit(payload[index]), index == 0 || !isWord(payload[index - 1]) else {
+                shape.append(payload[index]); index += 1; continue
+            }
+            var end = index
+            while end < payload.count, isDigit(payload[end]) { end += 1 }
+            let digits = Array(payload[index..<end])
+            if digits.count > 18 { shape += digits; index = end; continue }
+            let value = Int64(String(decoding: digits, as: UTF8.self))!
+            let zeros = digits.dropLast().prefix { $0 == 0x30 }.count
+            if index > 0, payload[index - 1] == 0x2E, digits.count <= 17 {
+                shape.append(3); numbers += varint(UInt64(value) * 17 + UInt64(digits.count - 1))
+            } else if zeros > 0 {
+                shape.append(4); numbers += varint(UInt64(value)) + varint(UInt64(zeros))
+            } else if (100_000_000_000..<100_000_000_000_000).contains(value),
+                      case (let difference, false) = value.subtractingReportingOverflow(receivedAt) {
+                shape.append(1); numbers += varint(zigzag(difference))
+            } else if (1_000_000_000..<100_000_000_000).contains(value),
+                      case (let difference, false) = value.subtractingReportingOverflow(receivedAt / 1000) {
+                shape.append(2); numbers += varint(zigzag(difference))
+            } else {
+                shape.append(0); numbers += varint(UInt64(value))
+            }
+            index = end
+        }
+        return PayloadShape(shape: shape, numbers: numbers)
+    }
+
+    @Test(arguments: [4, 5, 6])
+    func theSplitIsTheDocumentedOneAtEveryAlignment(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        // Digits, word bytes and separators, bytes just around the digits and the placeholders, and UTF-8.
+        let alphabet = bytes(#"0123456789_aZ.-/:"{}, "#) + [0x2F, 0x3A, 0x40, 0x5B, 0x60, 0x7B, 0x05, 0x06, 0x7F, 0x80, 0xC3,
+                                                             0xA9, 0xFF, 0x04, 0x00, 0x01]
+        for _ in 0..<4_000 {
+            let count = Int.random(in: 0...70, using: &generator)
+            var payload = (0..<count).map { _ in alphabet.randomElement(using: &generator) ?? 0x30 }
+            if count > 0, Bool.random(using: &generator) {
+                // Long runs of digits and timestamps near the receive time, at any offset.
+                let at = Int.random(in: 0..<count, using: &generator)
+                payload.insert(contentsOf: bytes(String(Int64.random(in: 0...Int64.max, using: &generator))), at: at)
+            }
+            let receivedAt = Int64.random(in: 946_684_800_000...4_102_444_800_000, using: &generator)
+            let split = PayloadShape(payload: payload, receivedAt: receivedAt)
+            #expect(split == referenceSplit(payload, receivedAt: receivedAt), "\(payload)")
+            if let split { #expect(split.payload(receivedAt: receivedAt) == payload) }
+        }
+    }
+
     @Test func numbersThatDoNotFitTheShapeAreNoPayload() {
         let shape = PayloadShape(shape: [0x7B, 0x00, 0x01, 0x7D], numbers: [5])
         #expect(shape.payload(receivedAt: 0) == nil, "a number missing")

@@ -1,14 +1,16 @@
 import Glibc
 import ThingLogCore
 
-/// The `params` keys of the last few layouts the report fast path read, with what was decided about each key: its
-/// name, whether the name rules accept it, and the template's bounds for it. A device repeats one layout, so a report
-/// whose keys have the same bytes, in the same order, reuses all of it instead of making names, checking rules and
-/// looking the template up again for every reading.
+/// What the parser decided about inputs that repeat, so that a device's next report does not decide it again:
+/// - the `params` keys of the last few layouts the report fast path read, with what was decided about each key: its
+///   name, whether the name rules accept it, and the template's bounds for it (a report whose keys have the same
+///   bytes, in the same order, reuses all of it instead of making names, checking rules and looking the template up
+///   for every reading);
+/// - recent topics and their parse (every report of a device comes on one topic).
 ///
 /// Shared by the copies of one parser (a parser whose template or rules change gets a new memo): a thread that finds
-/// it in use by another simply reads its report without it.
-final class ParamsMemo: @unchecked Sendable {
+/// it in use by another simply parses its message without it.
+final class ParseMemo: @unchecked Sendable {
     /// One layout: its keys' bytes one after another, and what was decided about each key.
     struct Layout {
         var keyBytes: [UInt8]
@@ -23,9 +25,43 @@ final class ParamsMemo: @unchecked Sendable {
     /// Layouts kept (a fleet of a few firmware versions, interleaved).
     static let capacity = 4
 
+    /// Topics kept, one per slot (by length and last eight bytes).
+    static let topicSlots = 256
+
     private let lock = Lock()
     private var layouts: [Layout] = []
     private var nextReplaced = 0
+    private var topics: [(topic: String, parsed: ThingTopic?)?] = Array(repeating: nil, count: topicSlots)
+
+    /// The parse of `topic` (nil inside: not a data-template topic), when remembered.
+    func topic(_ topic: String) -> ThingTopic?? {
+        guard lock.tryLock() else { return nil }
+        defer { lock.unlock() }
+        guard let slot = Self.slot(of: topic), let remembered = topics[slot], hasSameBytes(remembered.topic, topic)
+        else { return nil }
+        return .some(remembered.parsed)
+    }
+
+    /// Remembers the parse of `topic`, in place of the topic in its slot.
+    func remember(_ topic: String, parsed: ThingTopic?) {
+        guard let slot = Self.slot(of: topic), lock.tryLock() else { return }
+        defer { lock.unlock() }
+        topics[slot] = (topic, parsed)
+    }
+
+    /// A topic's slot, from its length and its last eight bytes (where device names differ); nil for a topic whose
+    /// bytes are not in one piece.
+    private static func slot(of topic: String) -> Int? {
+        topic.utf8.withContiguousStorageIfAvailable { bytes -> Int in
+            var last: UInt64 = 0
+            if bytes.count >= 8, let base = bytes.baseAddress {
+                last = UnsafeRawPointer(base + bytes.count - 8).loadUnaligned(as: UInt64.self)
+            } else {
+                for byte in bytes { last = last << 8 | UInt64(byte) }
+            }
+            return Int(truncatingIfNeeded: ((last ^ UInt64(bytes.count)) &* 0x9E37_79B9_7F4A_7C15) >> 56)   // 256 slots
+        }
+    }
 
     /// The remembered layout whose keys have exactly the bytes of `keys` (ranges of `bytes`), if any.
     func layout(matching keys: some Collection<Range<Int>>, in bytes: UnsafeBufferPointer<UInt8>) -> Layout? {

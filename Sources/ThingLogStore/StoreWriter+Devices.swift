@@ -1,0 +1,63 @@
+import ThingLogCore
+
+/// The writer's devices: each one's row and what the writer keeps of it between reports.
+extension StoreWriter {
+    /// A device by its exact names.
+    struct DeviceKey: Hashable {
+        var product: ExactName
+        var name: ExactName
+    }
+
+    /// What the writer knows of one device between commits: one object per device, changed in place (a report
+    /// looks its device up once).
+    final class DeviceState {
+        let id: Int64
+        /// The latest ts given to one of its receive-timed reports: a later receive time is always free.
+        var lastReceiveTS: Int64?
+        /// The receive-timed milliseconds it holds near the newest ones.
+        var slots: ReceiveTimeSlots
+        var isDirty = false
+        var seriesCount: Int
+        /// The newest ts of its stored frames (`Int64.min`: none): a report after it cannot repeat a stored reading.
+        var newestFrameTS: Int64
+        /// The metric names of the device's previous report and their series ids (nil: readings left out): devices
+        /// repeat one layout, so this spares a dictionary lookup per reading.
+        var lastMetrics: [String] = []
+        var lastSeriesIDs: [Int64?] = []
+        /// The parser's identity of those metrics, when it gave one.
+        var lastMetricsIdentity: MetricsIdentity?
+        /// The topic of the device's previous report and its id: devices repeat one topic, so this spares hashing it.
+        var lastTopic: (topic: String, id: Int64)?
+
+        init(id: Int64, lastReceiveTS: Int64?, seriesCount: Int, newestFrameTS: Int64) {
+            self.id = id
+            self.lastReceiveTS = lastReceiveTS
+            slots = ReceiveTimeSlots(last: lastReceiveTS)
+            self.seriesCount = seriesCount
+            self.newestFrameTS = newestFrameTS
+        }
+    }
+
+    /// The state of the device `key`, read from the store (or inserted) when the writer does not hold it.
+    func deviceState(_ key: DeviceKey) throws -> DeviceState {
+        if let state = devices[key] { return state }
+        findDevice.rewind()
+        try findDevice.bind(.text(key.product.text), at: 1)
+        try findDevice.bind(.text(key.name.text), at: 2)
+        let state: DeviceState
+        if try findDevice.step() {
+            state = DeviceState(id: findDevice.int64(0),
+                                lastReceiveTS: findDevice.isNull(1) ? nil : findDevice.int64(1),
+                                seriesCount: Int(findDevice.int64(2)),
+                                newestFrameTS: findDevice.isNull(3) ? .min : findDevice.int64(3))
+            findDevice.rewind()
+        } else {
+            findDevice.rewind()
+            try database.execute("INSERT INTO devices(product, name) VALUES (?, ?)",
+                                 [.text(key.product.text), .text(key.name.text)])
+            state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, seriesCount: 0, newestFrameTS: .min)
+        }
+        devices[key] = state
+        return state
+    }
+}
