@@ -60,7 +60,8 @@ func summary(_ entry: StoreEntry) -> String {
     switch entry {
     case .rejected(let rejection):
         return "rejected \(rejection.reason.rawValue) at \(rejection.receivedAt), \(rejection.size) bytes"
-    case .accepted(let message, let parsed):
+    case .accepted(let accepted):
+        let message = accepted.message, parsed = accepted.parsed
         return "accepted \(parsed.topic.description) \(parsed.method ?? "-") at \(message.receivedAt) "
             + "token \(parsed.clientToken.map { JSONWriter.serialize(.string($0)) } ?? "-") "
             + "device \(parsed.deviceTimestamp.map(String.init) ?? "-") skew \(parsed.isClockSkewed) "
