@@ -2,7 +2,8 @@
 // Input layout: 8 bytes (little-endian Int64 receive time), then the topic up to the first newline, then the payload.
 // Each message is parsed with the fixed receive time and with the input's (so extreme receive times are exercised),
 // with and without the data template, with and without the report fast path (the outcomes must agree), and once more
-// with the payload pre-parsed as a jsonl record would hand it.
+// with the payload pre-parsed as a jsonl record would hand it. A payload of the same shape with other digits is then
+// read by the plan the first one left (`ReportPlan`): it must agree with the general parse too.
 @testable import ThingLogCore
 @testable import ThingLogStore
 @testable import ThingLogIngest
@@ -44,7 +45,44 @@ public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
                 fuzzCheck(summary(entry) == summary(again), "pre-parsed payload changes the outcome:\n"
                           + "  \(summary(entry))\n  \(summary(again))")
             }
+            let variant = IncomingMessage(topic: topic, payload: otherDigits(payload), receivedAt: time, packetID: 7,
+                                          isRedelivery: origin == .live, origin: origin)
+            if PayloadShape(payload: variant.payload, receivedAt: time)?.shape
+                == PayloadShape(payload: payload, receivedAt: time)?.shape {
+                let general: StoreEntry = switch templated.parse(variant, fastPath: false) {
+                case .accepted(let parsed): .accepted(variant, parsed)
+                case .rejected(let rejection): .rejected(rejection)
+                }
+                let planned = templated.entry(for: variant)
+                fuzzCheck(summary(planned) == summary(general), "a plan changes the outcome:\n"
+                          + "  \(summary(planned))\n  \(summary(general))")
+            }
         }
     }
     return 0
+}
+
+/// The payload with every digit of a digit run that does not follow a letter, digit or `_` moved on by one (9 → 0),
+/// a leading one kept non-zero: mostly another payload of the same shape.
+func otherDigits(_ payload: [UInt8]) -> [UInt8] {
+    func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+    func isWord(_ byte: UInt8) -> Bool {
+        isDigit(byte) || byte == 0x5F || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
+    var output = payload
+    var index = 0
+    while index < payload.count {
+        guard isDigit(payload[index]), index == 0 || !isWord(payload[index - 1]) else {
+            index += 1
+            continue
+        }
+        let start = index
+        while index < payload.count, isDigit(payload[index]) {
+            let next = payload[index] == 0x39 ? 0x30 : payload[index] + 1
+            output[index] = index == start && next == 0x30 && index + 1 < payload.count && isDigit(payload[index + 1])
+                ? 0x31 : next
+            index += 1
+        }
+    }
+    return output
 }

@@ -6,7 +6,8 @@ import ThingLogCore
 ///   name, whether the name rules accept it, and the template's bounds for it (a report whose keys have the same
 ///   bytes, in the same order, reuses all of it instead of making names, checking rules and looking the template up
 ///   for every reading);
-/// - recent topics and their parse (every report of a device comes on one topic).
+/// - recent topics and their parse (every report of a device comes on one topic);
+/// - recent payload shapes and where their values lie (`ReportPlan`: every report of a device has one shape).
 ///
 /// Shared by the copies of one parser (a parser whose template or rules change gets a new memo): a thread that finds
 /// it in use by another simply parses its message without it.
@@ -25,28 +26,82 @@ final class ParseMemo: @unchecked Sendable {
     /// Layouts kept (a fleet of a few firmware versions, interleaved).
     static let capacity = 4
 
-    /// Topics kept, one per slot (by length and last eight bytes).
+    /// Topics kept, by their length and last eight bytes (see `way`).
     static let topicSlots = 256
 
     private let lock = Lock()
     private var layouts: [Layout] = []
     private var nextReplaced = 0
     private var topics: [(topic: String, parsed: ThingTopic?)?] = Array(repeating: nil, count: topicSlots)
+    /// Plans kept, by a hash of the shape (see `way`), each for a shape of at most `maximumPlannedShape` bytes.
+    static let planSlots = 256
+    static let maximumPlannedShape = 4096
+    private var plans: [ReportPlan?] = Array(repeating: nil, count: planSlots)
+
+    /// The plan for payloads of exactly this shape, when one is kept.
+    func plan(for shape: [UInt8]) -> ReportPlan? {
+        guard shape.count <= Self.maximumPlannedShape, lock.tryLock() else { return nil }
+        defer { lock.unlock() }
+        return shape.withUnsafeBufferPointer { shape in
+            let slot = Self.slot(of: shape)
+            func matches(_ plan: ReportPlan?) -> Bool {
+                guard let plan, plan.shape.count == shape.count else { return false }
+                return plan.shape.withUnsafeBufferPointer { kept in
+                    guard let left = kept.baseAddress, let right = shape.baseAddress else { return true }
+                    return memcmp(left, right, shape.count) == 0
+                }
+            }
+            return matches(plans[slot]) ? plans[slot] : matches(plans[slot ^ 1]) ? plans[slot ^ 1] : nil
+        }
+    }
+
+    /// Keeps a plan in one of its two slots.
+    func remember(_ plan: ReportPlan) {
+        guard plan.shape.count <= Self.maximumPlannedShape, lock.tryLock() else { return }
+        defer { lock.unlock() }
+        plans[Self.way(for: plan.shape.withUnsafeBufferPointer(Self.slot)) { plans[$0] == nil }] = plan
+    }
+
+    /// A shape's slot: a multiplicative hash of its bytes, eight at a time.
+    private static func slot(of shape: UnsafeBufferPointer<UInt8>) -> Int {
+        var hash = UInt64(shape.count)
+        var index = 0
+        if let base = shape.baseAddress {
+            while index + 8 <= shape.count {
+                let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                hash = (hash ^ word) &* 0x9E37_79B9_7F4A_7C15
+                hash ^= hash >> 29
+                index += 8
+            }
+        }
+        while index < shape.count {
+            hash = (hash ^ UInt64(shape[index])) &* 0x0000_0100_0000_01B3
+            index += 1
+        }
+        return Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 56)   // 256 slots
+    }
 
     /// The parse of `topic` (nil inside: not a data-template topic), when remembered.
     func topic(_ topic: String) -> ThingTopic?? {
         guard lock.tryLock() else { return nil }
         defer { lock.unlock() }
-        guard let slot = Self.slot(of: topic), let remembered = topics[slot], hasSameBytes(remembered.topic, topic)
-        else { return nil }
-        return .some(remembered.parsed)
+        guard let slot = Self.slot(of: topic) else { return nil }
+        if let remembered = topics[slot], hasSameBytes(remembered.topic, topic) { return .some(remembered.parsed) }
+        if let remembered = topics[slot ^ 1], hasSameBytes(remembered.topic, topic) { return .some(remembered.parsed) }
+        return nil
     }
 
-    /// Remembers the parse of `topic`, in place of the topic in its slot.
+    /// Remembers the parse of `topic`, in one of its two slots.
     func remember(_ topic: String, parsed: ThingTopic?) {
         guard let slot = Self.slot(of: topic), lock.tryLock() else { return }
         defer { lock.unlock() }
-        topics[slot] = (topic, parsed)
+        topics[Self.way(for: slot) { topics[$0] == nil }] = (topic, parsed)
+    }
+
+    /// Where to put a new entry whose slot is `slot`: an entry may take its slot or the other of its pair (so two
+    /// entries of one slot do not keep replacing each other); a free one of the two, else its own.
+    private static func way(for slot: Int, isFree: (Int) -> Bool) -> Int {
+        isFree(slot) ? slot : isFree(slot ^ 1) ? slot ^ 1 : slot
     }
 
     /// A topic's slot, from its length and its last eight bytes (where device names differ); nil for a topic whose

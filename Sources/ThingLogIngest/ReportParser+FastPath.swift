@@ -7,13 +7,21 @@ extension ReportParser {
     /// arrays, deeper nesting, a repeated key, a number out of range, too many params, invalid JSON — gives nil, and
     /// the general parse decides, so the outcome never depends on which path took the message (a test and a fuzz
     /// target compare both on the same payloads).
-    func parsedReport(_ message: IncomingMessage, topic: ThingTopic) -> ParsedMessage? {
+    ///
+    /// `shape`, the payload's split, lets a payload of a shape read before be read by its plan (`ReportPlan`), and
+    /// lets the first one of a shape leave a plan.
+    func parsedReport(_ message: IncomingMessage, topic: ThingTopic, shape: PayloadShape? = nil) -> ParsedMessage? {
         message.payload.withUnsafeBufferPointer { bytes -> ParsedMessage? in
+            let plan = shape.flatMap { parseMemo.plan(for: $0.shape) }
+            if let plan, let parsed = try? plannedReport(plan, bytes, message: message, topic: topic) {
+                return parsed
+            }
             // ASCII only: valid UTF-8, and a name's bytes are its characters.
             guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
             var reader = JSONParser(bytes: bytes)
             do {
-                return try readReport(&reader, bytes, message: message, topic: topic)
+                return try readReport(&reader, bytes, message: message, topic: topic,
+                                      planning: plan == nil ? shape : nil)
             } catch {
                 return nil
             }
@@ -45,17 +53,22 @@ extension ReportParser {
     /// Thrown when the payload leaves the fast path's layout (not an error of the payload).
     private struct NotFlat: Error {}
 
+    /// Reads a payload token by token; with `planning`, its split, also leaves a plan for payloads of that shape.
     private func readReport(_ reader: inout JSONParser, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
-                            topic: ThingTopic) throws -> ParsedMessage? {
+                            topic: ThingTopic, planning: PayloadShape?) throws -> ParsedMessage? {
         var keys: [Range<Int>] = []
         keys.reserveCapacity(8)
         var isReport = false
         var clientToken: Scalar?
         var timestamp: Scalar?
         var params: [(key: Range<Int>, value: Scalar)]?
+        // Where each key and value lies, for the plan.
+        var planKeys: [Range<Int>] = []
+        var planValues: [(role: ReportPlan.Role, range: Range<Int>)] = []
         try readObject(&reader, bytes) { reader, key in
             guard keys.count < Self.fastPathMembers else { throw NotFlat() }
             keys.append(key)
+            if planning != nil { planKeys.append(key) }
             if reader.peek == UInt8(ascii: "{") {
                 guard Self.equals(bytes, key, "params"), params == nil else { throw NotFlat() }
                 var members: [(key: Range<Int>, value: Scalar)] = []
@@ -63,22 +76,32 @@ extension ReportParser {
                 let most = min(Self.fastPathMembers, limits.propertiesPerReport)
                 try readObject(&reader, bytes) { reader, key in
                     guard members.count < most else { throw NotFlat() }
+                    let start = reader.position
                     members.append((key, try Self.readScalar(&reader, bytes)))
+                    if planning != nil {
+                        planKeys.append(key)
+                        planValues.append((.param(members.count - 1), start..<reader.position))
+                    }
                 }
                 params = members
                 return
             }
+            let start = reader.position
             let value = try Self.readScalar(&reader, bytes)
+            var role = ReportPlan.Role.other
             if Self.equals(bytes, key, "method") {
                 guard case .string(let method) = value, Self.equals(bytes, method, "report") else { throw NotFlat() }
                 isReport = true
             } else if Self.equals(bytes, key, "clientToken") {
                 clientToken = value
+                role = .clientToken
             } else if Self.equals(bytes, key, "timestamp") {
                 timestamp = value
+                role = .timestamp
             } else if Self.equals(bytes, key, "params") {
                 throw NotFlat()   // params that are not an object: the general parse rejects the report
             }
+            if planning != nil { planValues.append((role, start..<reader.position)) }
         }
         reader.skipWhitespace()
         guard reader.peek == nil, isReport, let params, !Self.repeats(keys, in: bytes) else { return nil }
@@ -91,7 +114,53 @@ extension ReportParser {
             layout = self.layout(of: paramKeys, in: bytes)
             parseMemo.remember(layout)
         }
+        if let planning, let plan = ReportPlan(shape: planning.shape, payload: bytes, layout: layout, keys: planKeys,
+                                               values: planValues) {
+            parseMemo.remember(plan)
+        }
+        return report(params.lazy.map(\.value), layout: layout, clientToken: clientToken, timestamp: timestamp,
+                      bytes, message: message, topic: topic)
+    }
 
+    /// A payload of a planned shape: its changing values read in place (the same reader and checks as `readReport`).
+    func plannedReport(_ plan: ReportPlan, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
+                       topic: ThingTopic) throws -> ParsedMessage? {
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount + 1) { extra in
+            // extra[k]: how many more bytes the first k placeholders take in this payload than in the shape.
+            try withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount) { lengths in
+                guard let count = plan.shape.withUnsafeBufferPointer({
+                    PayloadShape.tokenLengths(of: $0, in: bytes, into: lengths)
+                }), count == plan.placeholderCount else { throw NotFlat() }
+                extra[0] = 0
+                for index in 0..<count { extra[index + 1] = extra[index] + lengths[index] - 1 }
+            }
+            return try withUnsafeTemporaryAllocation(of: Scalar.self, capacity: plan.paramCount) { params in
+                var clientToken: Scalar?
+                var timestamp: Scalar?
+                for segment in plan.segments {
+                    let start = Int(segment.start + extra[Int(segment.placeholdersBeforeStart)])
+                    var reader = JSONParser(bytes: bytes, at: start)
+                    let value = try Self.readScalar(&reader, bytes)
+                    guard reader.position == Int(segment.end + extra[Int(segment.placeholdersBeforeEnd)]) else {
+                        throw NotFlat()
+                    }
+                    switch segment.role {
+                    case .param(let index): params.initializeElement(at: index, to: value)
+                    case .clientToken: clientToken = value
+                    case .timestamp: timestamp = value
+                    case .other: break
+                    }
+                }
+                return report(UnsafeBufferPointer(params), layout: plan.layout, clientToken: clientToken,
+                              timestamp: timestamp, bytes, message: message, topic: topic)
+            }
+        }
+    }
+
+    /// The parse of a report from its values: `params` in the order of `layout`'s keys.
+    private func report(_ params: some Collection<Scalar>, layout: ParseMemo.Layout, clientToken: Scalar?,
+                        timestamp: Scalar?, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
+                        topic: ThingTopic) -> ParsedMessage {
         var parsed = ParsedMessage(topic: topic)
         parsed.method = "report"
         if case .string(let token)? = clientToken {
@@ -103,7 +172,7 @@ extension ReportParser {
         var readingKeys: UInt64 = 0   // at most `fastPathMembers` keys
         for (index, member) in params.enumerated() {
             let value: Double
-            switch member.value {
+            switch member {
             case .number(let number): value = number
             case .bool(let flag): value = flag ? 1 : 0
             case .string, .null: continue

@@ -33,16 +33,21 @@ public struct ReportParser: Sendable {
     /// parsing thread: the store's writer is the busier one), or its rejection. `parsedPayload` skips the JSON parse
     /// when the caller already holds the payload's value (a jsonl record with an object payload).
     public func entry(for message: IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
-        switch parse(message, parsedPayload: parsedPayload) {
+        // Split first: the fast path reads a payload of a shape it has read before by that shape's plan.
+        let shape = message.payload.count <= Self.maximumPayloadBytes
+            ? PayloadShape(payload: message.payload, receivedAt: message.receivedAt) : nil
+        switch parse(message, parsedPayload: parsedPayload, shape: shape) {
         case .accepted(var parsed):
-            parsed.payloadShape = PayloadShape(payload: message.payload, receivedAt: message.receivedAt)
+            parsed.payloadShape = shape
             return .accepted(message, parsed)
         case .rejected(let rejection): return .rejected(rejection)
         }
     }
 
-    /// `fastPath` false: always the general parse (tests compare the two).
-    public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil, fastPath: Bool = true) -> Outcome {
+    /// `fastPath` false: always the general parse (tests compare the two). `shape`, the payload's split, lets the
+    /// fast path use and leave plans (`ReportPlan`).
+    public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil, fastPath: Bool = true,
+                      shape: PayloadShape? = nil) -> Outcome {
         func reject(_ reason: RejectReason, _ detail: String) -> Outcome {
             .rejected(Rejection(reason: reason, detail: detail, topic: message.topic,
                                 receivedAt: message.receivedAt, bytes: message.payload))
@@ -57,7 +62,9 @@ public struct ReportParser: Sendable {
         guard message.payload.count <= Self.maximumPayloadBytes else {
             return reject(.tooLarge, "payload of \(message.payload.count) bytes exceeds \(Self.maximumPayloadBytes)")
         }
-        if fastPath, parsedPayload == nil, let parsed = parsedReport(message, topic: topic) { return .accepted(parsed) }
+        if fastPath, parsedPayload == nil, let parsed = parsedReport(message, topic: topic, shape: shape) {
+            return .accepted(parsed)
+        }
         let document: JSONValue
         switch Self.document(of: message, parsedPayload: parsedPayload) {
         case .rejected(let rejection): return .rejected(rejection)

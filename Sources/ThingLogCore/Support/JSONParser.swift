@@ -99,6 +99,12 @@ public struct JSONParser {
         self.maxDepth = maxDepth
     }
 
+    /// A parser over `bytes` that starts reading at `position`.
+    package init(bytes: UnsafeBufferPointer<UInt8>, at position: Int) {
+        self.init(bytes: bytes)
+        self.position = position
+    }
+
     package var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
 
     /// Steps over one byte the caller has checked with `peek`.

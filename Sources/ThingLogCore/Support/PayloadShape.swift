@@ -251,6 +251,35 @@ public struct PayloadShape: Equatable, Sendable {
         return cursor == numbers.count
     }
 
+    /// The length of each placeholder's digits in `payload`, a payload that splits into `shape`, written to `lengths`
+    /// in order; the number of placeholders, or nil when `lengths` has no room for them all or the payload does not
+    /// fit the shape.
+    public static func tokenLengths(of shape: UnsafeBufferPointer<UInt8>, in payload: UnsafeBufferPointer<UInt8>,
+                                    into lengths: UnsafeMutableBufferPointer<Int32>) -> Int? {
+        guard let shapeBase = shape.baseAddress else { return payload.isEmpty ? 0 : nil }
+        var index = 0, offset = 0, count = 0
+        while index < shape.count {
+            if index + 8 <= shape.count {
+                let literals = firstPlaceholder(in: UInt64(littleEndian: UnsafeRawPointer(shapeBase + index)
+                    .loadUnaligned(as: UInt64.self)))
+                index += literals
+                offset += literals
+                if literals == 8 { continue }
+            } else if shape[index] > maximumPlaceholder {
+                index += 1
+                offset += 1
+                continue
+            }
+            let start = offset
+            while offset < payload.count, isDigit(payload[offset]) { offset += 1 }
+            guard count < lengths.count, offset > start else { return nil }
+            lengths[count] = Int32(offset - start)
+            count += 1
+            index += 1
+        }
+        return offset == payload.count ? count : nil
+    }
+
     /// The shape of `payload` when it gives `payload` back exactly, else nil (then the raw bytes are stored).
     public static func exact(payload: [UInt8], receivedAt: Int64) -> PayloadShape? {
         guard let shape = PayloadShape(payload: payload, receivedAt: receivedAt),

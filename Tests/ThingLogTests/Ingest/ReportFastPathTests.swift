@@ -1,6 +1,7 @@
 import Testing
 @testable import ThingLogCore
 @testable import ThingLogIngest
+@testable import ThingLogCLI
 
 /// The report fast path (`ReportParser.parsedReport`) against the general parse: the same outcome, field for field,
 /// on every payload, and the usual report really takes the fast path.
@@ -112,6 +113,85 @@ import Testing
         guard case .accepted(let after) = parser.parse(message) else { return #expect(Bool(false)) }
         #expect(before.outOfRangeCount == 0 && before.unknownPropertyCount == 0)
         #expect(after.outOfRangeCount == 2 && after.unknownPropertyCount == 0)
+    }
+
+    /// The payload with the digits of its numbers changed at random (a digit run after a letter, digit or `_` is
+    /// part of a name and stays): another payload of the same shape, when the split says so.
+    static func variant(of payload: [UInt8], using generator: inout SeededGenerator) -> [UInt8] {
+        func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
+        func isWord(_ byte: UInt8) -> Bool {
+            isDigit(byte) || byte == 0x5F || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        }
+        var output: [UInt8] = []
+        var index = 0
+        while index < payload.count {
+            guard isDigit(payload[index]), index == 0 || !isWord(payload[index - 1]) else {
+                output.append(payload[index])
+                index += 1
+                continue
+            }
+            var end = index
+            while end < payload.count, isDigit(payload[end]) { end += 1 }
+            let length = end - index
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0: output += payload[index..<end]   // unchanged
+            case 1:   // same length, any digits (a leading zero makes another shape, filtered out)
+                output += (0..<length).map { _ in UInt8.random(in: 0x30...0x39, using: &generator) }
+            case 2: output += Array(String(UInt64.random(in: 0...9_999_999, using: &generator)).utf8)
+            default: output += Array(String(UInt64.random(in: 0...UInt64(Int64.max), using: &generator)).utf8)
+            }
+            index = end
+        }
+        return output
+    }
+
+    /// Payloads of one shape read by its plan (`ReportPlan`) give what the general parse gives, value for value:
+    /// other digits in readings, timestamps, tokens and other members (including numbers that leave the range a
+    /// Double holds), under a template, under tight limits, and after the template changes.
+    @Test(arguments: [21, 22] as [UInt64])
+    func plannedShapesGiveWhatTheGeneralParseGives(seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed)
+        let template = DataTemplate(productID: "CS0SLTKSYA", properties: [
+            "MQ2": .range(min: 0, max: 1023), "x": .keys([0, 1]), "DHT11_T": .range(min: 0, max: 50),
+        ])
+        let shaped = [
+            #"{"method":"report","clientToken":"dev1-17","params":{"MQ2":148,"MQ135":-127,"x":1,"DHT11_T":20.5},"#
+                + #""timestamp":1764115213000}"#,
+            #"{"method":"report","timestamp":1764115213,"params":{"MQ2":0,"MQ4":1e2,"MQ7":2.5E-3}}"#,
+            #"{"method":"report","sys":1e308,"fw":"v1.2-3","params":{"MQ2":12,"x":true,"note":"7 of 9"}}"#,
+            #"{"timestamp":"1764115213000","clientToken":5,"params":{"MQ2":99},"method":"report"}"#,
+            #"{"method":"report","params":{"p1":1,"2":2}}"#,
+        ]
+        var changing = ReportParser()
+        let parsers = [ReportParser(), ReportParser(template: template), ReportParser(names: .any),
+                       ReportParser(limits: IngestLimits(propertiesPerReport: 3, seriesPerDevice: 9, devices: 9))]
+        var planned = 0
+        for base in shaped + Self.payloads {
+            let shape = PayloadShape(payload: Array(base.utf8), receivedAt: receivedAt)
+            for round in 0..<60 {
+                if round == 30 { changing.template = template }
+                let payload = round == 0 ? Array(base.utf8) : Self.variant(of: Array(base.utf8), using: &generator)
+                let split = PayloadShape(payload: payload, receivedAt: receivedAt)
+                guard split?.shape == shape?.shape else { continue }
+                let message = IncomingMessage(topic: topic, payload: payload, receivedAt: receivedAt, origin: .live)
+                for parser in parsers + [changing] {
+                    if round > 0, let split, let plan = parser.parseMemo.plan(for: split.shape),
+                       let thingTopic = ThingTopic(topic, names: parser.names),
+                       (try? payload.withUnsafeBufferPointer({
+                           try parser.plannedReport(plan, $0, message: message, topic: thingTopic)
+                       })) != nil {
+                        planned += 1
+                    }
+                    #expect(describe(parser.parse(message, shape: split))
+                            == describe(parser.parse(message, fastPath: false)),
+                            "\(String(decoding: payload, as: UTF8.self))")
+                }
+            }
+        }
+        #expect(planned > 1_000, "variants read by their plans")
+        // A key that holds a number leaves no plan (another number would be another key).
+        let keyed = try #require(PayloadShape(payload: Array(shaped[4].utf8), receivedAt: receivedAt))
+        #expect(parsers[0].parseMemo.plan(for: keyed.shape) == nil)
     }
 
     @Test func theUsualReportTakesTheFastPath() throws {
