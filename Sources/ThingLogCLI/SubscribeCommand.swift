@@ -122,11 +122,15 @@ struct SubscribeCommand: Command {
             clientID: clientID, username: username, password: password, keepAliveSeconds: keepAlive,
             cleanSession: arguments.has("--clean-session"),
             subscriptions: filters.map { Subscription(filter: $0, qos: qos) })
-        // A live stream touches few pages between commits: a small cache keeps the resident set small.
-        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability, cacheMebibytes: 4)
         // Payloads up to the store's limit arrive whole; larger ones are skipped and quarantined.
         let client = MQTTClient(host: broker.host, port: broker.port, options: options,
                                 maximumPacketSize: ReportParser.maximumPayloadBytes + 70_000)
+        // CONNECT goes out first, so the broker restores the session while the store opens; nothing is acknowledged
+        // before a commit, so a store that fails to open loses nothing. A broker not there yet is retried by the
+        // subscriber's loop, as after any lost connection.
+        if (try? client.connect()) != nil { try? client.flush() }
+        // A live stream touches few pages between commits: a small cache keeps the resident set small.
+        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability, cacheMebibytes: 4)
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
         settings.messageLimit = messageLimit

@@ -74,6 +74,14 @@ public final class Database {
         try prepare(sql).execute(values)
     }
 
+    /// `scalar` through a statement kept for the connection's lifetime (`cachedStatement`).
+    public func cachedScalar(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
+        let statement = try cachedStatement(sql)
+        defer { statement.rewind() }
+        try statement.bind(values)
+        return try statement.step() ? statement.value(0) : nil
+    }
+
     /// The first column of the first row, or nil without rows.
     public func scalar(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
         let statement = try prepare(sql)

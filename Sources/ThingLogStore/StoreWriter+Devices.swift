@@ -53,8 +53,8 @@ extension StoreWriter {
             findDevice.rewind()
         } else {
             findDevice.rewind()
-            try database.execute("INSERT INTO devices(product, name) VALUES (?, ?)",
-                                 [.text(key.product.text), .text(key.name.text)])
+            try database.cachedStatement("INSERT INTO devices(product, name) VALUES (?, ?)")
+                .execute([.text(key.product.text), .text(key.name.text)])
             state = DeviceState(id: database.lastInsertRowID, lastReceiveTS: nil, seriesCount: 0, newestFrameTS: .min)
         }
         devices[key] = state

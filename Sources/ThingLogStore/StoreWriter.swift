@@ -144,7 +144,7 @@ public final class StoreWriter {
         // Another connection's commit (a second writer; `analyze` commits too, but never frames or reports) may
         // have stored what the device states do not know: newer frames, receive-timed slots. Ids of interned rows
         // stay right whoever wrote them.
-        let version = try database.scalar("PRAGMA data_version")?.int64Value
+        let version = try database.cachedScalar("PRAGMA data_version")?.int64Value
         if version != dataVersion {
             devices.removeAll()
             devicesWithSeries = nil
@@ -261,14 +261,14 @@ public final class StoreWriter {
     private func seriesID(metric: String, device: DeviceState) throws -> Int64? {
         let key = SeriesKey(deviceID: device.id, metric: ExactName(metric))
         if let id = series[key] { return id }
-        if let existing = try database.scalar("SELECT id FROM series WHERE device_id = ? AND metric = ?",
+        if let existing = try database.cachedScalar("SELECT id FROM series WHERE device_id = ? AND metric = ?",
                                               [.integer(device.id), .text(metric)])?.int64Value {
             series[key] = existing
             return existing
         }
         if device.seriesCount == 0 {
             let withSeries = try devicesWithSeries
-                ?? Int(database.scalar("SELECT COUNT(DISTINCT device_id) FROM series")?.int64Value ?? 0)
+                ?? Int(database.cachedScalar("SELECT COUNT(DISTINCT device_id) FROM series")?.int64Value ?? 0)
             guard withSeries < limits.devices else {
                 devicesWithSeries = withSeries
                 transactionSummary.dropped[.deviceLimit, default: 0] += 1
@@ -279,8 +279,8 @@ public final class StoreWriter {
             transactionSummary.dropped[.seriesLimit, default: 0] += 1
             return nil
         }
-        try database.execute("INSERT INTO series(device_id, metric) VALUES (?, ?)",
-                             [.integer(device.id), .text(metric)])
+        try database.cachedStatement("INSERT INTO series(device_id, metric) VALUES (?, ?)")
+            .execute([.integer(device.id), .text(metric)])
         let id = database.lastInsertRowID
         device.seriesCount += 1
         series[key] = id
@@ -306,8 +306,8 @@ public final class StoreWriter {
 
     /// The id of an interned row, inserting it when new.
     private func internedID(select: String, insert: String, _ values: [SQLiteValue]) throws -> Int64 {
-        if let existing = try database.scalar(select, values)?.int64Value { return existing }
-        try database.execute(insert, values)
+        if let existing = try database.cachedScalar(select, values)?.int64Value { return existing }
+        try database.cachedStatement(insert).execute(values)
         return database.lastInsertRowID
     }
 

@@ -55,12 +55,15 @@ public final class MQTTClient {
 
     public var isConnected: Bool { socket != nil }
 
-    /// Opens the TCP connection and sends CONNECT.
+    /// Opens the TCP connection and queues CONNECT (sent by the next `flush` or `poll`); the next `poll` reports
+    /// `.opened`. `poll` connects by itself when not connected; calling this first lets the broker start on the
+    /// session while the caller gets ready.
     public func connect(timeoutMilliseconds: Int32 = 10_000) throws(SocketError) {
         close()
         socket = try TCPSocket(host: host, port: port, timeoutMilliseconds: timeoutMilliseconds)
         decoder = PacketDecoder(maximumPacketSize: decoder.maximumPacketSize)
         outbound.removeAll()
+        pendingEvents.append(.opened)
         apply(session.connectionOpened(now: MonotonicClock.now()))
     }
 
@@ -113,7 +116,7 @@ public final class MQTTClient {
                 let wait = reconnect.failed(now: now, draw: Int64.random(in:))
                 return (events + [.connectFailed(reason: "\(error)", retryInMilliseconds: wait)], true)
             }
-            events += [.opened] + pendingEvents
+            events += pendingEvents   // `.opened` first
             pendingEvents.removeAll()
         }
         guard let socket else { return (events, true) }
