@@ -38,6 +38,32 @@ extension StoreWriter {
         }
     }
 
+    /// The state of the device a message came from. A topic that comes as the same String as before (the MQTT
+    /// decoder hands out one String per topic) finds it by that String's storage, without hashing names.
+    func deviceState(of message: IncomingMessage, _ parsed: ParsedMessage) throws -> DeviceState {
+        let storage = Self.storageAddress(of: message.topic)
+        let slot = storage.map { Int(truncatingIfNeeded: ($0 >> 4) % UInt(Self.topicSlots)) }
+        if let storage, let slot, let known = devicesByTopic[slot], known.address == storage { return known.device }
+        let device = try deviceState(DeviceKey(product: ExactName(parsed.topic.product),
+                                               name: ExactName(parsed.topic.device)))
+        if let storage, let slot { devicesByTopic[slot] = (storage, message.topic, device) }
+        return device
+    }
+
+    /// Slots of `devicesByTopic`.
+    static let topicSlots = 256
+
+    /// A topic String's device, known by the address of the String's bytes; the String is kept with it, so no other
+    /// String can have its bytes there: two with one address are one String, so one topic, so one device.
+    typealias DeviceByTopic = (address: UInt, topic: String, device: DeviceState)
+
+    /// The address of a topic's bytes; nil for one kept inside the String value (15 bytes or fewer: no storage of
+    /// its own, so no lasting address).
+    static func storageAddress(of topic: String) -> UInt? {
+        guard topic.utf8.count > 15 else { return nil }
+        return topic.utf8.withContiguousStorageIfAvailable { $0.baseAddress.map(UInt.init) } ?? nil
+    }
+
     /// The state of the device `key`, read from the store (or inserted) when the writer does not hold it.
     func deviceState(_ key: DeviceKey) throws -> DeviceState {
         if let state = devices[key] { return state }

@@ -3,8 +3,7 @@ import ThingLogCore
 /// How one accepted message becomes rows: its time, its readings, its raw report and events, or a quarantine entry.
 extension StoreWriter {
     func store(_ message: IncomingMessage, _ parsed: ParsedMessage) throws {
-        let device = try deviceState(DeviceKey(product: ExactName(parsed.topic.product),
-                                               name: ExactName(parsed.topic.device)))
+        let device = try deviceState(of: message, parsed)
         var flags = Self.flags(of: message, parsed)
         // SPEC §5 whole-message idempotence, for the messages whose readings cannot reveal it.
         if flags & Flag.indexed != 0, try isArchived(message, deviceID: device.id) {
@@ -91,7 +90,7 @@ extension StoreWriter {
     /// The ts for a receive-timed report received at `receivedAt`: that millisecond, or the next one that no other
     /// receive-timed report of the device holds, at most `ReceiveTimeSlots.slots` − 1 later; nil when all are taken.
     private func freeMillisecond(from receivedAt: Int64, device: DeviceState) throws -> Int64? {
-        guard let last = device.lastReceiveTS, receivedAt <= last, let reportMethod = methods["report"] else {
+        guard let last = device.lastReceiveTS, receivedAt <= last, let reportMethod = reportMethodID else {
             return receivedAt
         }
         if receivedAt >= device.slots.knownFrom { return device.slots.firstFree(from: receivedAt) }
@@ -165,14 +164,13 @@ extension StoreWriter {
     /// byte, else raw.
     private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, device: DeviceState, ts: Int64,
                               flags: Int64) throws {
-        // Split by the parser when it came through `ReportParser.entry`; checked here, so the archive never holds a
-        // shape that does not give the payload back.
-        let payloadShape = parsed.payloadShape.map { split in
-            split.gives(message.payload, receivedAt: message.receivedAt) ? split : nil
-        } ?? PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
+        // Split and checked by the parser when it came through `ReportParser.entry` (`PayloadShape.exact`), else
+        // here: the archive never holds a shape that does not give the payload back.
+        let payloadShape = parsed.payloadShape
+            ?? PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
         let shape = try shapes.id(for: ReportShapes.Key(deviceID: device.id,
                                                         topicID: try topicID(message.topic, of: device),
-                                                        methodID: parsed.method.flatMap { methods[$0] },
+                                                        methodID: methodID(parsed.method),
                                                         shape: payloadShape?.shape))
         insertReport.rewind()
         try insertReport.bind(device.id, at: 1)

@@ -9,11 +9,15 @@ public final class StoreWriter {
     public let database: Database
     public let limits: IngestLimits
     var devices: [DeviceKey: DeviceState] = [:]
+    /// The same states by topic storage (`deviceState(of:_:)`), one per slot; emptied with `devices`.
+    var devicesByTopic = [DeviceByTopic?](repeating: nil, count: topicSlots)
     var series: [SeriesKey: Int64] = [:]
     var topics: [ExactName: Int64] = [:]
     /// Devices that have series (SPEC §5 `limits.devices`), read from the store when nil.
     var devicesWithSeries: Int?
     var methods: [String: Int64] = [:]
+    /// `methods["report"]`, the method of nearly every message.
+    var reportMethodID: Int64?
     var transactionSummary = AppendSummary()
     var cachedSeriesCount = 0
     var cacheKibibytes: Int64 = 0
@@ -102,6 +106,7 @@ public final class StoreWriter {
         for row in try database.rows("SELECT name, id FROM methods") {
             if let name = row[0].stringValue, let id = row[1].int64Value { methods[name] = id }
         }
+        reportMethodID = methods["report"]
         logCopier = try LogCopier(writer: database, thresholdFrames: logCopyFrames, maximumFrames: 4 * logCopyFrames)
     }
 
@@ -147,6 +152,7 @@ public final class StoreWriter {
         let version = try database.cachedScalar("PRAGMA data_version")?.int64Value
         if version != dataVersion {
             devices.removeAll()
+            devicesByTopic = Array(repeating: nil, count: Self.topicSlots)
             devicesWithSeries = nil
             dataVersion = version
         }
@@ -195,6 +201,7 @@ public final class StoreWriter {
     /// Drops every cached id and clock; the next lookups read the store.
     private func forgetCaches() {
         devices.removeAll()
+        devicesByTopic = Array(repeating: nil, count: Self.topicSlots)
         series.removeAll()
         topics.removeAll()
         shapes.forget()
@@ -285,6 +292,12 @@ public final class StoreWriter {
         device.seriesCount += 1
         series[key] = id
         return id
+    }
+
+    /// The id of a message's method (nil: none, or one the store does not list).
+    func methodID(_ method: String?) -> Int64? {
+        guard let method else { return nil }
+        return method == "report" ? reportMethodID : methods[method]
     }
 
     /// The id of `topic`, the topic of a report of `device`.
