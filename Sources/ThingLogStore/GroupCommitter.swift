@@ -277,6 +277,8 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         lock.withLock { isStopping = true }
     }
 
+    /// Waits for the writer thread to end and closes the store (its log copied into the store file and removed)
+    /// before returning: left to the thread's last reference, the close could come after the process has exited.
     public func finish() throws -> [Done] {
         beginStopping()
         queue.close()
@@ -284,6 +286,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
             stopped.wait()
             lock.withLock { isStopped = true }
         }
+        currentWriter = nil   // the thread is done with it
         return try takeFinished()
     }
 }

@@ -15,6 +15,8 @@ import ThingLogCore
 /// already in its next one (a sustained stream) would make it grow without end. Past `maximumFrames` the writer
 /// therefore finishes the copy itself between two transactions (`startOverIfLong`).
 final class LogCopier: @unchecked Sendable {
+    /// How many times the copy threshold the log may hold before the writer copies it itself.
+    static let longLogFactor: Int32 = 16
     private var connection: Database?
     private let copies = SerialWorker()
     private let thresholdFrames: Int32
@@ -66,17 +68,14 @@ final class LogCopier: @unchecked Sendable {
     /// Waits for a copy under way.
     func waitForCopies() { try? copies.drain() }
 
-    /// Stops a copy under way, closes the copier's connection and gives the writer SQLite's automatic checkpoint
-    /// back (a connection that outlives its copier still keeps its log short). The copy is interrupted rather than
-    /// waited for: the writer's closing checkpoint copies whatever it left (an interrupted copy moves nothing the
-    /// store counts as copied), with one sync of the store file instead of two.
+    /// Waits for a copy under way, closes the copier's connection and gives the writer SQLite's automatic checkpoint
+    /// back (a connection that outlives its copier still keeps its log short).
     func close() {
         if let writer {
             sqlite3_wal_hook(writer.handle, nil, nil)
             sqlite3_wal_autocheckpoint(writer.handle, thresholdFrames)
             self.writer = nil
         }
-        if let connection { sqlite3_interrupt(connection.handle) }
         try? copies.drain()
         copies.stop()
         connection = nil

@@ -62,10 +62,11 @@ public final class StoreWriter {
     /// The page cache never shrinks below this (it grows with the number of series).
     public let minimumCacheBytes: Int64
 
-    /// The log is copied into the store file in the background once it holds `logCopyFrames` pages (SQLite's
-    /// default automatic checkpoint), and by the writer itself past four times that (see `LogCopier`).
+    /// The log is copied into the store file in the background after each `logCopyFrames` new pages (a quarter of
+    /// SQLite's default automatic checkpoint: what is left to copy when the writer closes stays small), and by the
+    /// writer itself past `LogCopier.longLogFactor` times that (see `LogCopier`).
     public init(database: Database, limits: IngestLimits = .default, minimumCacheMebibytes: Int = 16,
-                logCopyFrames: Int32 = 1000) throws(SQLiteError) {
+                logCopyFrames: Int32 = 250) throws(SQLiteError) {
         self.database = database
         self.limits = limits
         minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
@@ -107,7 +108,8 @@ public final class StoreWriter {
             if let name = row[0].stringValue, let id = row[1].int64Value { methods[name] = id }
         }
         reportMethodID = methods["report"]
-        logCopier = try LogCopier(writer: database, thresholdFrames: logCopyFrames, maximumFrames: 4 * logCopyFrames)
+        logCopier = try LogCopier(writer: database, thresholdFrames: logCopyFrames,
+                                  maximumFrames: LogCopier.longLogFactor * logCopyFrames)
     }
 
     deinit { logCopier.close() }
