@@ -16,7 +16,7 @@ import ThingLogCore
 /// therefore finishes the copy itself between two transactions (`startOverIfLong`).
 final class LogCopier: @unchecked Sendable {
     /// How many times the copy threshold the log may hold before the writer copies it itself.
-    static let longLogFactor: Int32 = 16
+    static let longLogFactor: Int32 = 4
     private var connection: Database?
     private let copies = SerialWorker()
     private let thresholdFrames: Int32

@@ -62,11 +62,12 @@ public final class StoreWriter {
     /// The page cache never shrinks below this (it grows with the number of series).
     public let minimumCacheBytes: Int64
 
-    /// The log is copied into the store file in the background after each `logCopyFrames` new pages (a quarter of
-    /// SQLite's default automatic checkpoint: what is left to copy when the writer closes stays small), and by the
-    /// writer itself past `LogCopier.longLogFactor` times that (see `LogCopier`).
+    /// The log is copied into the store file in the background after each `logCopyFrames` new pages (SQLite's
+    /// default automatic checkpoint), and by the writer itself past `LogCopier.longLogFactor` times that (see
+    /// `LogCopier`). A quarter of that left less to copy when a subscriber stops, but its extra syncs of the store
+    /// file cost `receive` at one envelope per request a tenth of its rate.
     public init(database: Database, limits: IngestLimits = .default, minimumCacheMebibytes: Int = 16,
-                logCopyFrames: Int32 = 250) throws(SQLiteError) {
+                logCopyFrames: Int32 = 1000) throws(SQLiteError) {
         self.database = database
         self.limits = limits
         minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
