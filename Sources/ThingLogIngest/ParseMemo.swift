@@ -28,14 +28,14 @@ final class ParseMemo: @unchecked Sendable {
 
     /// Topics kept, by their length and last eight bytes (see `way`).
     static let topicSlots = 256
+    /// Plans kept, by a hash of the shape (see `way`), each for a shape of at most `maximumPlannedShape` bytes.
+    static let planSlots = 256
+    static let maximumPlannedShape = 4096
 
     private let lock = Lock()
     private var layouts: [Layout] = []
     private var nextReplaced = 0
     private var topics: [(topic: String, parsed: ThingTopic?)?] = Array(repeating: nil, count: topicSlots)
-    /// Plans kept, by a hash of the shape (see `way`), each for a shape of at most `maximumPlannedShape` bytes.
-    static let planSlots = 256
-    static let maximumPlannedShape = 4096
     private var plans: [ReportPlan?] = Array(repeating: nil, count: planSlots)
 
     /// The plan for payloads of exactly this shape, when one is kept.

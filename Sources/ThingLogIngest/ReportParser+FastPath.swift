@@ -62,13 +62,11 @@ extension ReportParser {
         var clientToken: Scalar?
         var timestamp: Scalar?
         var params: [(key: Range<Int>, value: Scalar)]?
-        // Where each key and value lies, for the plan.
-        var planKeys: [Range<Int>] = []
+        // Where each value lies, for the plan.
         var planValues: [(role: ReportPlan.Role, range: Range<Int>)] = []
         try readObject(&reader, bytes) { reader, key in
             guard keys.count < Self.fastPathMembers else { throw NotFlat() }
             keys.append(key)
-            if planning != nil { planKeys.append(key) }
             if reader.peek == UInt8(ascii: "{") {
                 guard Self.equals(bytes, key, "params"), params == nil else { throw NotFlat() }
                 var members: [(key: Range<Int>, value: Scalar)] = []
@@ -78,10 +76,7 @@ extension ReportParser {
                     guard members.count < most else { throw NotFlat() }
                     let start = reader.position
                     members.append((key, try Self.readScalar(&reader, bytes)))
-                    if planning != nil {
-                        planKeys.append(key)
-                        planValues.append((.param(members.count - 1), start..<reader.position))
-                    }
+                    if planning != nil { planValues.append((.param(members.count - 1), start..<reader.position)) }
                 }
                 params = members
                 return
@@ -114,8 +109,8 @@ extension ReportParser {
             layout = self.layout(of: paramKeys, in: bytes)
             parseMemo.remember(layout)
         }
-        if let planning, let plan = ReportPlan(shape: planning.shape, payload: bytes, layout: layout, keys: planKeys,
-                                               values: planValues) {
+        if let planning, let plan = ReportPlan(shape: planning.shape, payload: bytes, layout: layout,
+                                               keys: keys + params.map(\.key), values: planValues) {
             parseMemo.remember(plan)
         }
         return report(params.lazy.map(\.value), layout: layout, clientToken: clientToken, timestamp: timestamp,

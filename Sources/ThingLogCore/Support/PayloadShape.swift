@@ -254,8 +254,8 @@ public struct PayloadShape: Equatable, Sendable {
     /// The length of each placeholder's digits in `payload`, a payload that splits into `shape`, written to `lengths`
     /// in order; the number of placeholders, or nil when `lengths` has no room for them all or the payload does not
     /// fit the shape.
-    public static func tokenLengths(of shape: UnsafeBufferPointer<UInt8>, in payload: UnsafeBufferPointer<UInt8>,
-                                    into lengths: UnsafeMutableBufferPointer<Int32>) -> Int? {
+    package static func tokenLengths(of shape: UnsafeBufferPointer<UInt8>, in payload: UnsafeBufferPointer<UInt8>,
+                                     into lengths: UnsafeMutableBufferPointer<Int32>) -> Int? {
         guard let shapeBase = shape.baseAddress else { return payload.isEmpty ? 0 : nil }
         var index = 0, offset = 0, count = 0
         while index < shape.count {
