@@ -1,7 +1,8 @@
 // fuzz target `payload-shape`: PayloadShape over arbitrary bytes (issue 13's compact raw archive).
-// Input: 8 bytes of receive time (little-endian), then a payload. Oracles: a payload that has a shape gets exactly
-// its bytes back from it (so `exact` never refuses one, unless it holds a placeholder byte); the same bytes read as a
-// damaged row (a shape and numbers cut anywhere) decode to bytes or nil, never a trap.
+// Input: 8 bytes of receive time (little-endian), then a payload. Oracles: a payload has a shape unless it holds a
+// placeholder byte, and gets exactly its bytes back from it (the store relies on that: it does not check each
+// report's round trip again); the same bytes read as a damaged row (a shape and numbers cut anywhere) decode to
+// bytes or nil, never a trap.
 @testable import ThingLogCore
 @testable import ThingLogStore
 @testable import ThingLogIngest
@@ -16,7 +17,6 @@ public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
     if let shape = PayloadShape(payload: payload, receivedAt: receivedAt) {
         fuzzCheck(!hasPlaceholderByte, "a payload with a placeholder byte got a shape")
         fuzzCheck(shape.payload(receivedAt: receivedAt) == payload, "the shape does not give the payload back")
-        fuzzCheck(PayloadShape.exact(payload: payload, receivedAt: receivedAt) == shape, "exact() refuses the shape")
     } else {
         fuzzCheck(hasPlaceholderByte, "a payload without a placeholder byte got no shape")
     }

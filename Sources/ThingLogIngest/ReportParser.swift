@@ -29,15 +29,13 @@ public struct ReportParser: Sendable {
         case rejected(Rejection)
     }
 
-    /// What to store for a message: the message with its parse (its payload split for the archive here, and the split
-    /// checked to give the payload back, on the parsing thread: the store's writer is the busier one), or its
-    /// rejection. `parsedPayload` skips the JSON parse
+    /// What to store for a message: the message with its parse (its payload split for the archive here, on the
+    /// parsing thread: the store's writer is the busier one), or its rejection. `parsedPayload` skips the JSON parse
     /// when the caller already holds the payload's value (a jsonl record with an object payload).
     public func entry(for message: IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
-        // Split (and checked to give the payload back) first: the fast path reads a payload of a shape it has read
-        // before by that shape's plan.
+        // Split first: the fast path reads a payload of a shape it has read before by that shape's plan.
         let shape = message.payload.count <= Self.maximumPayloadBytes
-            ? PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt) : nil
+            ? PayloadShape(payload: message.payload, receivedAt: message.receivedAt) : nil
         switch parse(message, parsedPayload: parsedPayload, shape: shape) {
         case .accepted(var parsed):
             parsed.payloadShape = shape

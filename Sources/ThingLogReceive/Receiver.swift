@@ -100,7 +100,9 @@ public final class Receiver {
                 break
             }
         }
-        answer(try committer.finish())
+        // The last answers go out while the writer closes the store.
+        answer(try committer.finishWriting())
+        _ = try committer.finish()
         server.closeAll()
     }
 

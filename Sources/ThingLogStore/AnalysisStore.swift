@@ -310,8 +310,8 @@ public final class AnalysisStore: @unchecked Sendable {
         try DeviceFrames(database: reader, deviceID: device, series: series, after: after, through: through)
     }
 
-    /// The usable estimates (SPEC §6) of a ppm series with `from ≤ ts ≤ through`, in time order, as stored: what the
-    /// open rollup bucket a continuing run starts in already holds.
+    /// The usable estimates (SPEC §6) of a ppm series with `from ≤ ts ≤ through`, in time order, as stored: what
+    /// the open rollup bucket a continuing run starts in already holds.
     public func usableEstimates(device: Int64, ppmSeries: Int64, from: Int64, through: Int64,
                                 _ body: (Int64, Double) throws -> Void) throws {
         try writes.drain()

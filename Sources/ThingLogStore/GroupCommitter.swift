@@ -130,6 +130,9 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     }
 
     private func run() {
+        // The store is closed here, once everything is written (its log copied into the store file and removed),
+        // while the submitting thread answers the last batches (`finishWriting`).
+        defer { currentWriter = nil }
         var streamStarted: UInt64?
         while let batch = queue.pop() {
             defer {
@@ -240,15 +243,13 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         if !queue.push(batch), let failure = lock.withLock({ failure }) { throw failure }
     }
 
-    /// Batches committed since the last call, oldest first; throws what stopped the committer.
-    public func takeFinished() throws -> [Done] {
+    /// Batches committed since the last call, oldest first; throws what stopped the committer. `releasing` false
+    /// keeps the written entries for a later call, so that their answers go out before the time their freeing takes.
+    public func takeFinished(releasing: Bool = true) throws -> [Done] {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(pipe[0], &buffer, buffer.count) > 0 {}
-        var released: [[StoreEntry]] = []
-        defer { released.removeAll() }
+        if releasing { releaseSpent() }
         return try lock.withLock {
-            swap(&released, &spent)
-            spentBytes = 0
             // Batches committed before a failure are handed back first (their senders are owed an answer); the
             // failure is thrown by the next call.
             if finished.isEmpty, let failure { throw failure }
@@ -258,12 +259,22 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Frees the entries of written batches (on this thread, which allocated them).
+    public func releaseSpent() {
+        var released: [[StoreEntry]] = []
+        lock.withLock {
+            swap(&released, &spent)
+            spentBytes = 0
+        }
+        released.removeAll()
+    }
+
     /// Waits until every submitted batch is written, and returns the committed ones not taken yet.
-    public func waitUntilWritten() throws -> [Done] {
+    public func waitUntilWritten(releasing: Bool = true) throws -> [Done] {
         var done: [Done] = []
         while true {
-            done += try takeFinished()
-            if lock.withLock({ written == submitted }) { return done + (try takeFinished()) }
+            done += try takeFinished(releasing: releasing)
+            if lock.withLock({ written == submitted }) { return done + (try takeFinished(releasing: releasing)) }
             var check = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
             _ = poll(&check, 1, 100)
         }
@@ -277,11 +288,21 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         lock.withLock { isStopping = true }
     }
 
-    /// Waits for the writer thread to end and closes the store (its log copied into the store file and removed)
+    /// Takes no more batches and waits until every submitted one is written; returns the committed ones not taken
+    /// yet, their entries not freed. The writer thread then closes the store, while the caller answers these
+    /// batches; `finish()` waits for that.
+    public func finishWriting() throws -> [Done] {
+        beginStopping()
+        queue.close()
+        return try waitUntilWritten(releasing: false)
+    }
+
+    /// Waits for the writer thread to end, which closes the store (its log copied into the store file and removed),
     /// before returning: left to the thread's last reference, the close could come after the process has exited.
     public func finish() throws -> [Done] {
         beginStopping()
         queue.close()
+        releaseSpent()   // while the writer writes what is left and closes the store
         if !lock.withLock({ isStopped }) {
             stopped.wait()
             lock.withLock { isStopped = true }

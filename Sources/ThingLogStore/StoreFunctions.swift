@@ -9,7 +9,7 @@ import ThingLogCore
 ///   else the shape filled with the numbers in `content`; an error when they do not fit (a damaged row).
 ///   `thinglog_payload_if_intact` gives NULL for a damaged row instead (the writer's duplicate checks).
 /// - `thinglog_shape(payload, received_at)`, `thinglog_numbers(payload, received_at)`: the two halves of
-///   `PayloadShape.exact`, NULL when the payload is kept raw.
+///   `PayloadShape(payload:receivedAt:)`, NULL when the payload is kept raw.
 /// - `thinglog_shape_hash(shape)`: `ReportShapes.hash` of a shape (0 for NULL).
 /// - `thinglog_check(condition, message)`: raises `message` as an error unless `condition` is true (migrations).
 /// - `pow(x, y)`, only when the SQLite library has no math functions: the `ppm` view needs it (schema 10).
@@ -25,12 +25,12 @@ enum StoreFunctions {
         }, nil, nil, nil)
         sqlite3_create_function_v2(handle, "thinglog_shape", 2, flags, nil, { context, _, arguments in
             guard let context, let arguments else { return }
-            guard let shape = StoreFunctions.exactShape(arguments) else { return sqlite3_result_null(context) }
+            guard let shape = StoreFunctions.shape(arguments) else { return sqlite3_result_null(context) }
             StoreFunctions.resultBlob(context, shape.shape)
         }, nil, nil, nil)
         sqlite3_create_function_v2(handle, "thinglog_numbers", 2, flags, nil, { context, _, arguments in
             guard let context, let arguments else { return }
-            guard let shape = StoreFunctions.exactShape(arguments) else { return sqlite3_result_null(context) }
+            guard let shape = StoreFunctions.shape(arguments) else { return sqlite3_result_null(context) }
             StoreFunctions.resultBlob(context, shape.numbers)
         }, nil, nil, nil)
         sqlite3_create_function_v2(handle, "thinglog_shape_hash", 1, flags, nil, { context, _, arguments in
@@ -77,9 +77,10 @@ enum StoreFunctions {
         resultText(context, payload)
     }
 
-    static func exactShape(_ arguments: UnsafeMutablePointer<OpaquePointer?>) -> PayloadShape? {
+    /// The shape of the payload `arguments[0]` received at `arguments[1]`; nil for NULL or a payload kept raw.
+    static func shape(_ arguments: UnsafeMutablePointer<OpaquePointer?>) -> PayloadShape? {
         guard sqlite3_value_type(arguments[0]) != SQLITE_NULL else { return nil }
-        return PayloadShape.exact(payload: bytes(arguments[0]), receivedAt: sqlite3_value_int64(arguments[1]))
+        return PayloadShape(payload: bytes(arguments[0]), receivedAt: sqlite3_value_int64(arguments[1]))
     }
 
     /// The value's bytes (text or blob), as stored.

@@ -45,6 +45,7 @@ extension StoreWriter {
         transactionSummary.outOfRangeReadings += parsed.outOfRangeCount
         transactionSummary.unknownPropertyReadings += parsed.unknownPropertyCount
         if !parsed.events.isEmpty {
+            try reportRows.flush()
             let reportID = database.lastInsertRowID
             let insertEvent = try database.cachedStatement(
                 "INSERT INTO events(report_id, device_id, ts, event_id, type, params) VALUES (?, ?, ?, ?, ?, ?)")
@@ -94,6 +95,7 @@ extension StoreWriter {
             return receivedAt
         }
         if receivedAt >= device.slots.knownFrom { return device.slots.firstFree(from: receivedAt) }
+        try reportRows.flush()
         findReceiveTimed.rewind()
         try findReceiveTimed.bind(device.id, at: 1)
         try findReceiveTimed.bind(receivedAt &- ReceiveTimeSlots.slots, at: 2)
@@ -160,35 +162,22 @@ extension StoreWriter {
         return stored
     }
 
-    /// Archives the raw report (SPEC §5 `reports`): its payload as shape and numbers when they give it back byte for
-    /// byte, else raw.
+    /// Archives the raw report (SPEC §5 `reports`): its payload as shape and numbers (which give it back byte for
+    /// byte), or raw when it has no shape.
     private func insertReport(_ message: IncomingMessage, _ parsed: ParsedMessage, device: DeviceState, ts: Int64,
                               flags: Int64) throws {
-        // Split and checked by the parser when it came through `ReportParser.entry` (`PayloadShape.exact`), else
-        // here: the archive never holds a shape that does not give the payload back.
+        // Split by the parser when it came through `ReportParser.entry`, else here.
         let payloadShape = parsed.payloadShape
-            ?? PayloadShape.exact(payload: message.payload, receivedAt: message.receivedAt)
+            ?? PayloadShape(payload: message.payload, receivedAt: message.receivedAt)
         let shape = try shapes.id(for: ReportShapes.Key(deviceID: device.id,
                                                         topicID: try topicID(message.topic, of: device),
                                                         methodID: methodID(parsed.method),
                                                         shape: payloadShape?.shape))
-        insertReport.rewind()
-        try insertReport.bind(device.id, at: 1)
-        try insertReport.bind(message.receivedAt, at: 2)
-        try insertReport.bind(ts &- message.receivedAt, at: 3)
-        if let identifier = message.packetID.map(Int64.init) ?? message.sequence {
-            try insertReport.bind(identifier, at: 4)
-        } else {
-            try insertReport.bindNull(at: 4)
-        }
-        try insertReport.bind(flags, at: 5)
-        try insertReport.bind(shape.id, at: 6)
-        if shape.isShaped, let payloadShape {
-            try insertReport.bind(.blob(payloadShape.numbers), at: 7)
-        } else {
-            try message.payload.withUnsafeBufferPointer { try insertReport.bindText($0, at: 7) }
-        }
-        try insertReport.step()
+        let numbers = shape.isShaped ? payloadShape?.numbers : nil
+        try reportRows.add(ReportRows.Row(
+            deviceID: device.id, receivedAt: message.receivedAt, tsOffset: ts &- message.receivedAt,
+            identifier: message.packetID.map(Int64.init) ?? message.sequence, flags: flags, shapeID: shape.id,
+            content: numbers ?? message.payload, isShaped: numbers != nil))
     }
 
     /// Whether the raw archive already holds this message (SPEC §5): a recorded message with the same device,
@@ -196,6 +185,7 @@ extension StoreWriter {
     /// of the last 10 minutes by packet id, device and payload, or a forwarded envelope matching one of the last 10
     /// minutes by `seq`, device and payload (the platform resending what it had no 200 for).
     func isArchived(_ message: IncomingMessage, deviceID: Int64) throws -> Bool {
+        try reportRows.flush()
         let statement: Statement
         switch message.origin {
         case .recorded:

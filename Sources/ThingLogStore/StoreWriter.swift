@@ -21,7 +21,8 @@ public final class StoreWriter {
     var transactionSummary = AppendSummary()
     var cachedSeriesCount = 0
     var cacheKibibytes: Int64 = 0
-    let insertReport: Statement
+    /// Report rows not inserted yet (`ReportRows`).
+    var reportRows: ReportRows
     let shapes: ReportShapes
     let layouts: FrameLayouts
     let insertFrame: Statement
@@ -71,10 +72,7 @@ public final class StoreWriter {
         self.database = database
         self.limits = limits
         minimumCacheBytes = Int64(minimumCacheMebibytes) * 1024 * 1024
-        insertReport = try database.prepare("""
-            INSERT INTO reports(device_id, received_at, ts_offset, packet_id, flags, shape_id, content)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
+        reportRows = try ReportRows(database: database)
         shapes = try ReportShapes(database: database)
         layouts = try FrameLayouts(database: database)
         insertFrame = try database.prepare("""
@@ -173,6 +171,7 @@ public final class StoreWriter {
     /// Writes entries inside the open transaction.
     public func write(_ entries: [StoreEntry]) throws {
         for entry in entries { try write(entry) }
+        try reportRows.flush()
     }
 
     /// Writes one entry in a savepoint of its own, quarantining it when the store refuses it.
@@ -183,6 +182,7 @@ public final class StoreWriter {
         try database.beginSavepoint()
         do {
             try write(entry)
+            try reportRows.flush()
             try database.releaseSavepoint()
         } catch let error as SQLiteError where Self.isCausedByEntry(error) {
             try undoSavepoint()
@@ -196,6 +196,7 @@ public final class StoreWriter {
     /// device clocks are written first (a clock that is ahead only makes later lookups slower, never wrong). Only
     /// the slow path of `append` takes savepoints: on the fast path one would copy every page it changes.
     private func undoSavepoint() throws {
+        reportRows.discard()
         try database.rollbackToSavepoint()
         try persistDeviceClocks()
         forgetCaches()
@@ -222,6 +223,7 @@ public final class StoreWriter {
     /// Commits the open transaction and returns what it stored. On failure the transaction is rolled back.
     public func commit() throws -> AppendSummary {
         do {
+            try reportRows.flush()
             try persistDeviceClocks()
             try addCounters(transactionSummary)
             try database.commit()
@@ -240,6 +242,7 @@ public final class StoreWriter {
 
     /// Abandons the open transaction; cached ids and clocks are dropped, as they may name rolled-back rows.
     public func rollback() {
+        reportRows.discard()
         database.rollback()
         forgetCaches()
     }

@@ -93,7 +93,8 @@ public final class Subscriber {
                let batch = policy.batchToClose(drained: drained, atMessageLimit: isAtLimit, now: now) {
                 try committer.submit(batch)
             }
-            try acknowledge(committer.takeFinished())
+            try acknowledge(committer.takeFinished(releasing: false))
+            committer.releaseSpent()
             reportOutages()
             warnIfSharedSubscriptionIsSilent(now: now)
             if settings.showsStatus, now - status.at >= settings.statusIntervalMilliseconds {
@@ -106,8 +107,10 @@ public final class Subscriber {
         }
         committer.beginStopping()
         try closeBatch()
-        try acknowledge(committer.finish())
+        // The last PUBACKs and the DISCONNECT go out while the writer closes the store.
+        try acknowledge(committer.finishWriting())
         client.disconnect()
+        _ = try committer.finish()
     }
 
     private var endpoint: String { "\(client.host):\(client.port)" }

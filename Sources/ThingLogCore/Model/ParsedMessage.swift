@@ -17,9 +17,9 @@ public struct ParsedMessage: Sendable {
     public var unknownPropertyCount = 0
     /// Numeric params whose ids break the name rules (`bad_property`): kept in the raw report only.
     public var invalidPropertyIDCount = 0
-    /// The payload split into shape and numbers for the raw archive, split and checked to give the payload back
-    /// byte for byte (`PayloadShape.exact`) on the parsing thread by `ReportParser.entry`; nil when it has no such
-    /// split (the raw bytes are stored) or the parse did not come through `entry` (the writer splits it).
+    /// The payload split into shape and numbers for the raw archive, on the parsing thread by `ReportParser.entry`;
+    /// nil when it has no shape (the raw bytes are stored) or the parse did not come through `entry` (the writer
+    /// splits it).
     public package(set) var payloadShape: PayloadShape?
     /// Set when the parser took the readings' names from a layout it remembered: two messages with equal identities
     /// have the same metrics in the same order (the writer then need not compare them).

@@ -1,5 +1,3 @@
-import Glibc
-
 /// A payload split into its shape and its numbers, so that the raw archive stores what repeats (a device's keys,
 /// method, token prefix) once per device and only the numbers per report (issue 13: ≤ 24 bytes per reading with an
 /// exact archive).
@@ -14,9 +12,12 @@ import Glibc
 ///   have one shape;
 /// - `0x04` n, z: z zeros, then the digits of n (any other run with a leading zero, such as `007`).
 ///
-/// A payload holding a byte ≤ 0x04 has no shape (valid JSON never holds one raw). `payload(receivedAt:)` is the
-/// exact inverse (a timestamp whose difference to the receive time would overflow is written as plain digits); the
-/// store still checks each round trip and keeps the raw bytes when one fails (SPEC §5: byte for byte).
+/// A payload holding a byte ≤ 0x04 has no shape (valid JSON never holds one raw): the store keeps its raw bytes.
+/// `payload(receivedAt:)` is the exact inverse (SPEC §5: byte for byte), by construction: each placeholder keeps
+/// what its digits need (their count after a `.`, their leading zeros; a timestamp whose difference to the receive
+/// time would overflow is written as plain digits). The property tests and the `payload-shape` fuzz target check
+/// that round trip on arbitrary bytes, so it is not checked again for every report (that cost a tenth of the live
+/// parsing thread).
 public struct PayloadShape: Equatable, Sendable {
     public var shape: [UInt8]
     public var numbers: [UInt8]
@@ -129,17 +130,6 @@ public struct PayloadShape: Equatable, Sendable {
     /// The payload back, or nil when `numbers` does not fit `shape` (a damaged row).
     public func payload(receivedAt: Int64) -> [UInt8]? {
         filled(receivedAt: receivedAt) { Array($0) }
-    }
-
-    /// Whether the shape filled with the numbers gives exactly `payload`.
-    public func gives(_ payload: [UInt8], receivedAt: Int64) -> Bool {
-        filled(receivedAt: receivedAt) { filled in
-            payload.withUnsafeBufferPointer { payload in
-                guard filled.count == payload.count else { return false }
-                guard let left = filled.baseAddress, let right = payload.baseAddress else { return true }
-                return memcmp(left, right, payload.count) == 0
-            }
-        } ?? false
     }
 
     /// Fills the shape into scratch memory and hands the bytes to `body`; nil when the numbers do not fit.
@@ -278,13 +268,6 @@ public struct PayloadShape: Equatable, Sendable {
             index += 1
         }
         return offset == payload.count ? count : nil
-    }
-
-    /// The shape of `payload` when it gives `payload` back exactly, else nil (then the raw bytes are stored).
-    public static func exact(payload: [UInt8], receivedAt: Int64) -> PayloadShape? {
-        guard let shape = PayloadShape(payload: payload, receivedAt: receivedAt),
-              shape.gives(payload, receivedAt: receivedAt) else { return nil }
-        return shape
     }
 
     /// How many bytes of `word` (little-endian) come before its first placeholder byte (8: none).

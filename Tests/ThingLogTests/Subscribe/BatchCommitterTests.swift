@@ -44,6 +44,21 @@ import Testing
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 1000)
     }
 
+    /// Stopping in two steps: the last batches come back committed first (their PUBACKs go out), then `finish`
+    /// returns once the writer thread has closed the store: one file, everything in it.
+    @Test func theLastBatchesAreAnsweredWhileTheStoreCloses() throws {
+        let db = directory.file("s.db")
+        let committer = try BatchCommitter(writer: StoreWriter(database: StoreConnection.openForWriting(path: db)))
+        for start in stride(from: 0, to: 600, by: 200) {
+            try committer.submit(batch(start..<start + 200, connection: 1))
+        }
+        let done = try committer.finishWriting()
+        #expect(done.reduce(0) { $0 + $1.token.packetIDs.count } == 600, "every batch, before the store closes")
+        #expect(try committer.finish().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"), "closed, its log copied in and removed")
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 600)
+    }
+
     @Test func aBusyStoreIsWaitedOut() throws {
         let db = directory.file("b.db")
         let database = try StoreConnection.openForWriting(path: db)
