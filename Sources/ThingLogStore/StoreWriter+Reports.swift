@@ -125,26 +125,7 @@ extension StoreWriter {
         while offset < fresh.count {
             let end = min(offset + FrameLayouts.width, fresh.count)
             let layout = try layouts.id(deviceID: device.id, series: fresh[offset..<end].lazy.map(\.seriesID))
-            insertFrame.rewind()
-            try insertFrame.bind(device.id, at: 1)
-            try insertFrame.bind(ts, at: 2)
-            try insertFrame.bind(layout, at: 3)
-            for column in 0..<FrameLayouts.width {
-                let index = offset + column
-                guard index < end else {
-                    try insertFrame.bindNull(at: 4 + column)
-                    continue
-                }
-                let value = fresh[index].value
-                // Integral values bind as integers: the REAL column reads them back as reals but stores them in one
-                // or two bytes instead of eight.
-                if value == value.rounded(), abs(value) < 1e15 {
-                    try insertFrame.bind(Int64(value), at: 4 + column)
-                } else {
-                    try insertFrame.bind(value, at: 4 + column)
-                }
-            }
-            try insertFrame.step()
+            frameRows.add(deviceID: device.id, ts: ts, layoutID: layout, readings: fresh[offset..<end])
             offset = end
         }
         if ts > device.newestFrameTS, !fresh.isEmpty { device.newestFrameTS = ts }
@@ -153,6 +134,7 @@ extension StoreWriter {
 
     /// The series of which the store holds a reading of the device at `ts`.
     private func storedSeries(deviceID: Int64, at ts: Int64) throws -> Set<Int64> {
+        try frameRows.flush()
         findStoredSeries.rewind()
         defer { findStoredSeries.rewind() }
         try findStoredSeries.bind(deviceID, at: 1)

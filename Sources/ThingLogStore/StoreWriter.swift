@@ -21,11 +21,14 @@ public final class StoreWriter {
     var transactionSummary = AppendSummary()
     var cachedSeriesCount = 0
     var cacheKibibytes: Int64 = 0
+    /// Batches `append` wrote again entry by entry, after the store refused one of their entries.
+    private(set) var batchesWrittenEntryByEntry = 0
     /// Report rows not inserted yet (`ReportRows`).
     var reportRows: ReportRows
     let shapes: ReportShapes
     let layouts: FrameLayouts
-    let insertFrame: Statement
+    /// Frames not inserted yet (`FrameRows`).
+    var frameRows: FrameRows
     let findStoredSeries: Statement
     /// `PRAGMA data_version` at the last `begin()`: another connection's commit changes it (the device states go).
     var dataVersion: Int64?
@@ -75,10 +78,7 @@ public final class StoreWriter {
         reportRows = try ReportRows(database: database)
         shapes = try ReportShapes(database: database)
         layouts = try FrameLayouts(database: database)
-        insertFrame = try database.prepare("""
-            INSERT INTO frames(device_id, ts, layout_id, v0, v1, v2, v3, v4, v5, v6, v7)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        frameRows = try FrameRows(database: database)
         findStoredSeries = try database.prepare("""
             SELECT l.series_id FROM frames f JOIN layout_series l ON l.layout_id = f.layout_id
             WHERE f.device_id = ? AND f.ts = ?
@@ -124,6 +124,7 @@ public final class StoreWriter {
             try write(entries)
         } catch let error as SQLiteError where Self.isCausedByEntry(error) {
             rollback()
+            batchesWrittenEntryByEntry += 1
             try begin()
             do {
                 for entry in entries { try writeIsolated(entry) }
@@ -171,7 +172,19 @@ public final class StoreWriter {
     /// Writes entries inside the open transaction.
     public func write(_ entries: [StoreEntry]) throws {
         for entry in entries { try write(entry) }
+        try flushRows()
+    }
+
+    /// Inserts the frames and report rows waiting (`FrameRows`, `ReportRows`).
+    func flushRows() throws {
+        try frameRows.flush()
         try reportRows.flush()
+    }
+
+    /// Drops the rows waiting: their transaction or savepoint was rolled back.
+    private func discardRows() {
+        frameRows.discard()
+        reportRows.discard()
     }
 
     /// Writes one entry in a savepoint of its own, quarantining it when the store refuses it.
@@ -182,7 +195,7 @@ public final class StoreWriter {
         try database.beginSavepoint()
         do {
             try write(entry)
-            try reportRows.flush()
+            try flushRows()
             try database.releaseSavepoint()
         } catch let error as SQLiteError where Self.isCausedByEntry(error) {
             try undoSavepoint()
@@ -196,7 +209,7 @@ public final class StoreWriter {
     /// device clocks are written first (a clock that is ahead only makes later lookups slower, never wrong). Only
     /// the slow path of `append` takes savepoints: on the fast path one would copy every page it changes.
     private func undoSavepoint() throws {
-        reportRows.discard()
+        discardRows()
         try database.rollbackToSavepoint()
         try persistDeviceClocks()
         forgetCaches()
@@ -223,7 +236,7 @@ public final class StoreWriter {
     /// Commits the open transaction and returns what it stored. On failure the transaction is rolled back.
     public func commit() throws -> AppendSummary {
         do {
-            try reportRows.flush()
+            try flushRows()
             try persistDeviceClocks()
             try addCounters(transactionSummary)
             try database.commit()
@@ -242,7 +255,7 @@ public final class StoreWriter {
 
     /// Abandons the open transaction; cached ids and clocks are dropped, as they may name rolled-back rows.
     public func rollback() {
-        reportRows.discard()
+        discardRows()
         database.rollback()
         forgetCaches()
     }

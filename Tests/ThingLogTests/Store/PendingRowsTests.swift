@@ -3,9 +3,10 @@ import Testing
 @testable import ThingLogStore
 @testable import ThingLogIngest
 
-/// Report rows are inserted several at a time (`ReportRows`): within one batch, what reads `reports` still sees every
-/// earlier report of it, events name their own report, and ids follow arrival.
-@Suite struct ReportRowsTests {
+/// Report rows and frames are inserted several at a time (`ReportRows`, `FrameRows`): within one batch, what reads
+/// `reports` or `frames` still sees every earlier message of it, events name their own report, report ids follow
+/// arrival, and frames hold every reading exactly.
+@Suite struct PendingRowsTests {
     let directory = TemporaryDirectory()
 
     func entry(_ payload: String, topic: String = "$thing/up/property/P1/dev1", receivedAt: Int64,
@@ -34,6 +35,7 @@ import Testing
         for index in 0..<6 { batch.append(entry(#"{"method":"report","params":{"MQ4":\#(index + 10)}}"#,
                                                  receivedAt: 12_000 + Int64(index))) }
         let summary = try writer.append(batch)
+        #expect(writer.batchesWrittenEntryByEntry == 0)
         #expect(summary.duplicateReports == 1)
         #expect(summary.reports == batch.count - 1)
         #expect(try database.rows("""
@@ -42,6 +44,38 @@ import Testing
         // Ids follow arrival, across statements of several rows and the single ones after them.
         let times = try database.rows("SELECT received_at FROM reports ORDER BY id").compactMap { $0[0].int64Value }
         #expect(times == times.sorted() && times.count == batch.count - 1)
+    }
+
+    @Test func framesNotYetInsertedAreSeenByTheirBatch() throws {
+        let database = try StoreConnection.openForWriting(path: directory.file("store.db"))
+        let writer = try StoreWriter(database: database)
+        // Devices interleaved, each sending in time order, one report repeated (DUP) and one sent late, out of order.
+        var batch: [StoreEntry] = []
+        var expected: [[SQLiteValue]] = []
+        for step in 0..<12 {
+            for device in ["b", "a", "c"] {
+                let ts = 1_764_115_200_000 + Int64(step) * 10_000
+                let value = step % 3 == 0 ? "\(step).25" : "\(step)"
+                batch.append(entry(#"{"method":"report","timestamp":\#(ts),"params":{"MQ2":\#(value),"h":-\#(step)}}"#,
+                                   topic: "$thing/up/property/P1/\(device)", receivedAt: ts + 50,
+                                   packetID: UInt16(batch.count + 1)))
+                expected.append([.text(device), .text("MQ2"), .integer(ts), .real(Double(value) ?? 0)])
+                expected.append([.text(device), .text("h"), .integer(ts), .real(-Double(step))])
+            }
+        }
+        batch.append(batch[4])   // the same message again
+        batch.append(entry(#"{"method":"report","timestamp":1764115200000,"params":{"MQ2":1,"MQ7":2}}"#,
+                           topic: "$thing/up/property/P1/a", receivedAt: 1_764_115_400_000))
+        expected.append([.text("a"), .text("MQ7"), .integer(1_764_115_200_000), .real(2)])
+        let summary = try writer.append(batch)
+        #expect(summary.readings == expected.count)
+        #expect(writer.batchesWrittenEntryByEntry == 0, "no frame was inserted twice")
+        #expect(summary.duplicateReadings == 3, "the repeated message's two readings and the late one's MQ2")
+        let stored = try database.rows("SELECT device, metric, ts, value FROM readings_v ORDER BY device, metric, ts")
+        #expect(stored == expected.sorted { left, right in
+            (left[0].stringValue ?? "", left[1].stringValue ?? "", left[2].int64Value ?? 0)
+                < (right[0].stringValue ?? "", right[1].stringValue ?? "", right[2].int64Value ?? 0)
+        })
     }
 
     @Test func aRefusedEntryLeavesNoneOfItsBatchMatesOut() throws {
@@ -54,7 +88,7 @@ import Testing
             """)
         let batch = (1...11).map { entry(#"{"method":"report","params":{"MQ2":\#($0)}}"#, receivedAt: Int64($0)) }
         let summary = try writer.append(batch)
-        #expect(summary.reports == 10)
+        #expect(summary.reports == 10 && writer.batchesWrittenEntryByEntry == 1)
         #expect(try database.integer("SELECT COUNT(*) FROM reports") == 10)
         #expect(try database.rows("SELECT reason FROM rejects") == [[.text("unstorable")]])
         #expect(try database.integer("SELECT COUNT(*) FROM readings_v") == 10, "its readings went with it")
