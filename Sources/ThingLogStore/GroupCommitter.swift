@@ -135,6 +135,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         defer { currentWriter = nil }
         var streamStarted: UInt64?
         while let batch = queue.pop() {
+            if lock.withLock({ isStopping }) { currentWriter?.prepareToClose() }
             defer {
                 let bytes = batch.entries.reduce(0) { $0 + $1.byteCount }
                 lock.withLock {

@@ -24,6 +24,9 @@ final class LogCopier: @unchecked Sendable {
     private let logIsLong = Locked(false)
     /// The log's page count when the last copy was handed over (used on the writer's thread only).
     private var copiedThrough: Int32 = 0
+    /// Copy after every commit, whatever the threshold: the writer is about to close, and what is copied now, while
+    /// it writes its last batches, is not left for the close (used on the writer's thread only).
+    var copiesEveryCommit = false
     private weak var writer: Database?
 
     /// Installs itself on `writer` (replacing SQLite's automatic checkpoint).
@@ -48,7 +51,7 @@ final class LogCopier: @unchecked Sendable {
         if logFrames >= maximumFrames { logIsLong.value = true }
         // A copy per `thresholdFrames` new pages, not per commit: each one syncs the store file, and a writer that
         // commits a thousand times a second would otherwise have its syncs compete with one after every commit.
-        guard logFrames - copiedThrough >= thresholdFrames else { return }
+        guard copiesEveryCommit || logFrames - copiedThrough >= thresholdFrames else { return }
         let submitted = copies.submitIfIdle { [weak self] in
             _ = try? self?.connection?.execute("PRAGMA wal_checkpoint(PASSIVE)")
         }

@@ -139,6 +139,12 @@ public final class StoreWriter {
         return try commit()
     }
 
+    /// The writer will close soon: from now on its log is copied into the store file after every commit (in the
+    /// background, while it writes what is left), so that closing has little left to copy.
+    public func prepareToClose() {
+        logCopier.copiesEveryCommit = true
+    }
+
     /// Starts a write transaction.
     public func begin() throws {
         // A store renamed, deleted or replaced under a running writer is an outage (issue 15), not a place to write.

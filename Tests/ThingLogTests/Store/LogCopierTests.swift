@@ -64,6 +64,21 @@ import Testing
         #expect(try reader.integer("SELECT COUNT(*) FROM reports") == 596)
     }
 
+    /// A writer about to close has its log copied after every commit, not once per threshold: its last batches
+    /// reach the store file while it is still writing, and its close has little left to copy.
+    @Test func aWriterAboutToCloseHasEveryCommitCopied() throws {
+        let database = try StoreConnection.openForWriting(path: path, durability: .powerLoss)
+        let writer = try StoreWriter(database: database, logCopyFrames: 100_000)
+        try writer.append((0..<5).map { entry($0) })
+        writer.logCopier.waitForCopies()
+        #expect((try? reportsInFileAlone()) ?? 0 == 0, "below the threshold, nothing copied yet (not even the tables)")
+        writer.prepareToClose()
+        try writer.append((5..<10).map { entry($0) })
+        writer.logCopier.waitForCopies()
+        #expect(try reportsInFileAlone() == 10)
+        #expect(try database.integer("SELECT COUNT(*) FROM reports") == 10)
+    }
+
     @Test func aClosedWriterLeavesOneFile() throws {
         do {
             let database = try StoreConnection.openForWriting(path: path, durability: .powerLoss)
