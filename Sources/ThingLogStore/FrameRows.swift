@@ -37,11 +37,7 @@ struct FrameRows {
     mutating func flush() throws {
         guard !keys.isEmpty else { return }
         defer { discard() }
-        let order = keys.indices.sorted { left, right in
-            let (a, b) = (keys[left], keys[right])
-            return (a.deviceID, a.ts, a.layoutID) < (b.deviceID, b.ts, b.layoutID)
-        }
-        try insert.insert(order) { statement, row, first in
+        try insert.insert(keyOrder()) { statement, row, first in
             let key = keys[row]
             try statement.bind(key.deviceID, at: first)
             try statement.bind(key.ts, at: first + 1)
@@ -50,15 +46,41 @@ struct FrameRows {
                 let value = values[row * FrameLayouts.width + column]
                 if value.isNaN {
                     try statement.bindNull(at: first + 3 + column)
-                } else if value == value.rounded(), abs(value) < 1e15 {
+                } else if abs(value) < 1e15, let integer = Int64(exactly: value) {
                     // Integral values bind as integers: the REAL column reads them back as reals but stores them in
                     // one or two bytes instead of eight.
-                    try statement.bind(Int64(value), at: first + 3 + column)
+                    try statement.bind(integer, at: first + 3 + column)
                 } else {
                     try statement.bind(value, at: first + 3 + column)
                 }
             }
         }
+    }
+
+    /// The rows' indices in key order. Rows are grouped by device in arrival order (a device's reports nearly always
+    /// arrive in time order, so each group is usually in order already); a group that is not is sorted.
+    private func keyOrder() -> [Int] {
+        var groups: [[Int]] = []
+        var groupOfDevice: [Int64: Int] = [:]
+        for row in keys.indices {
+            let device = keys[row].deviceID
+            if let group = groupOfDevice[device] {
+                groups[group].append(row)
+            } else {
+                groupOfDevice[device] = groups.count
+                groups.append([row])
+            }
+        }
+        func precedes(_ left: Int, _ right: Int) -> Bool {
+            (keys[left].ts, keys[left].layoutID) < (keys[right].ts, keys[right].layoutID)
+        }
+        var order: [Int] = []
+        order.reserveCapacity(keys.count)
+        for group in groupOfDevice.sorted(by: { $0.key < $1.key }).map({ groups[$0.value] }) {
+            let isInOrder = group.indices.dropFirst().allSatisfy { !precedes(group[$0], group[$0 - 1]) }
+            order += isInOrder ? group : group.sorted(by: precedes)
+        }
+        return order
     }
 
     /// Drops the frames waiting (their transaction was rolled back).
