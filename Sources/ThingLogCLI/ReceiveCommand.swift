@@ -83,15 +83,18 @@ struct ReceiveCommand: Command {
         let databasePath = context.databasePath(arguments)
         // By default every answered request is committed with FULL sync: the platform never resends what it got a
         // 200 for, so the commit must survive a power loss too.
-        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability,
-                                                          cacheMebibytes: 4)
-        let writer = try StoreWriter(database: database, limits: configuration.limits, minimumCacheMebibytes: 4)
+        // Handed over with no reference kept here, so that the writer thread's close really closes the store.
+        func openWriter() throws -> StoreWriter {
+            try StoreWriter(database: StoreConnection.openForWriting(path: databasePath, durability: durability,
+                                                                     cacheMebibytes: 4),
+                            limits: configuration.limits, minimumCacheMebibytes: 4)
+        }
         let settings = Receiver.Settings(path: path, token: token, maximumBodyBytes: maximumBody,
                                          databasePath: databasePath)
         let log: (String) -> Void = { context.standardError.write($0 + "\n") }
         let reopen = CommonOptions.writerFactory(path: databasePath, durability: durability,
                                                     limits: configuration.limits)
-        let receiver = try Receiver(host: listen.host, port: listen.port, writer: writer,
+        let receiver = try Receiver(host: listen.host, port: listen.port, writer: openWriter(),
                                     parser: configuration.reportParser, settings: settings, wallClock: context.clock,
                                     reopen: reopen, log: log)
         log("receive: listening on http://\(listen.host):\(receiver.port)\(path)"

@@ -129,8 +129,6 @@ struct SubscribeCommand: Command {
         // before a commit, so a store that fails to open loses nothing. A broker not there yet is retried by the
         // subscriber's loop, as after any lost connection.
         if (try? client.connect()) != nil { try? client.flush() }
-        // A live stream touches few pages between commits: a small cache keeps the resident set small.
-        let database = try StoreConnection.openForWriting(path: databasePath, durability: durability, cacheMebibytes: 4)
         var settings = Subscriber.Settings()
         settings.showsStatus = arguments.has("--progress") || context.isErrorTerminal
         settings.messageLimit = messageLimit
@@ -144,10 +142,16 @@ struct SubscribeCommand: Command {
             metricsServer = server
         }
         defer { metricsServer?.stop() }
-        let writer = try StoreWriter(database: database, limits: configuration.limits, minimumCacheMebibytes: 4)
         let reopen = CommonOptions.writerFactory(path: databasePath, durability: durability,
                                                  limits: configuration.limits)
-        let subscriber = try Subscriber(client: client, writer: writer,
+        // A live stream touches few pages between commits: a small cache keeps the resident set small. The writer is
+        // handed over with no reference kept here, so that the writer thread's close really closes the store.
+        func openWriter() throws -> StoreWriter {
+            try StoreWriter(database: StoreConnection.openForWriting(path: databasePath, durability: durability,
+                                                                     cacheMebibytes: 4),
+                            limits: configuration.limits, minimumCacheMebibytes: 4)
+        }
+        let subscriber = try Subscriber(client: client, writer: openWriter(),
                                     parser: configuration.reportParser, settings: settings, metrics: metrics,
                                     wallClock: context.clock, reopen: reopen,
                                     log: { context.standardError.write($0 + "\n") })

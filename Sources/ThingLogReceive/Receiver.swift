@@ -101,7 +101,12 @@ public final class Receiver {
             }
         }
         // The last answers go out while the writer closes the store.
-        answer(try committer.finishWriting())
+        do {
+            answer(try committer.finishWriting())
+        } catch {
+            _ = try? committer.finish()   // the store is closed before the error goes up
+            throw error
+        }
         _ = try committer.finish()
         server.closeAll()
     }

@@ -54,8 +54,9 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     private let queue: BoundedQueue<Batch>
     private let lock = Lock()
     private var finished: [Done] = []
-    /// Written batches' entries, released by the submitting thread in `takeFinished`: freeing on the thread that
-    /// allocated them spares the allocator's cross-thread locking (10 % of an ingest's CPU went to that futex).
+    /// Written batches' entries, released by the submitting thread (`takeFinished`, `releaseSpent`, `finish`):
+    /// freeing on the thread that allocated them spares the allocator's cross-thread locking (10 % of an ingest's
+    /// CPU went to that futex).
     private var spent: [[StoreEntry]] = []
     private var spentBytes = 0
     /// Most payload bytes held for the submitter; beyond, the writer releases them itself (a submitter that seldom
@@ -270,14 +271,20 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         released.removeAll()
     }
 
-    /// Waits until every submitted batch is written, and returns the committed ones not taken yet.
+    /// Waits until every submitted batch is written, and returns the committed ones not taken yet. When the writer
+    /// fails meanwhile, the batches it committed before are returned first (their senders are owed an answer); the
+    /// failure is thrown by the next call.
     public func waitUntilWritten(releasing: Bool = true) throws -> [Done] {
         var done: [Done] = []
-        while true {
-            done += try takeFinished(releasing: releasing)
-            if lock.withLock({ written == submitted }) { return done + (try takeFinished(releasing: releasing)) }
-            var check = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
-            _ = poll(&check, 1, 100)
+        do {
+            while true {
+                done += try takeFinished(releasing: releasing)
+                if lock.withLock({ written == submitted }) { return done + (try takeFinished(releasing: releasing)) }
+                var check = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
+                _ = poll(&check, 1, 100)
+            }
+        } catch where !done.isEmpty {
+            return done
         }
     }
 
@@ -308,7 +315,6 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
             stopped.wait()
             lock.withLock { isStopped = true }
         }
-        currentWriter = nil   // the thread is done with it
         return try takeFinished()
     }
 }

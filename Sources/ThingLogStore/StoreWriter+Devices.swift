@@ -67,7 +67,6 @@ extension StoreWriter {
     /// The state of the device `key`, read from the store (or inserted) when the writer does not hold it.
     func deviceState(_ key: DeviceKey) throws -> DeviceState {
         if let state = devices[key] { return state }
-        try frameRows.flush()   // the device's newest frame may be waiting
         findDevice.rewind()
         try findDevice.bind(.text(key.product.text), at: 1)
         try findDevice.bind(.text(key.name.text), at: 2)

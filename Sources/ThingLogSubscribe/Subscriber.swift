@@ -106,9 +106,14 @@ public final class Subscriber {
             }
         }
         committer.beginStopping()
-        try closeBatch()
-        // The last PUBACKs and the DISCONNECT go out while the writer closes the store.
-        try acknowledge(committer.finishWriting())
+        do {
+            try closeBatch()
+            // The last PUBACKs and the DISCONNECT go out while the writer closes the store.
+            try acknowledge(committer.finishWriting())
+        } catch {
+            _ = try? committer.finish()   // the store is closed before the error goes up
+            throw error
+        }
         client.disconnect()
         _ = try committer.finish()
     }

@@ -27,7 +27,7 @@ import Testing
                                packetID: 7 + UInt16(index)))
         }
         batch.append(entry(seed, receivedAt: 10_500, packetID: 7, isRedelivery: true))
-        // An event between reports, not the last of a statement's rows: its row names its own report.
+        // An event between reports: its row names its own report.
         for index in 0..<5 { batch.append(entry(#"{"method":"report","params":{"MQ4":\#(index)}}"#,
                                                  receivedAt: 11_000 + Int64(index))) }
         batch.append(entry(#"{"method":"event_post","eventId":"gas","type":"alert","params":{"p":9}}"#,
@@ -49,7 +49,7 @@ import Testing
     @Test func framesNotYetInsertedAreSeenByTheirBatch() throws {
         let database = try StoreConnection.openForWriting(path: directory.file("store.db"))
         let writer = try StoreWriter(database: database)
-        // Devices interleaved, each sending in time order, one report repeated (DUP) and one sent late, out of order.
+        // Devices interleaved, each sending in time order, one report sent twice and one sent late, out of order.
         var batch: [StoreEntry] = []
         var expected: [[SQLiteValue]] = []
         for step in 0..<12 {

@@ -59,6 +59,24 @@ import Testing
         #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 600)
     }
 
+    /// A batch the store gives up on while stopping does not swallow the one committed before it: that one still
+    /// comes back (its PUBACKs go out), and the failure comes with the next call.
+    @Test func batchesCommittedBeforeAFailureWhileStoppingAreStillAnswered() throws {
+        let db = directory.file("g.db")
+        let holder = try StoreConnection.openForWriting(path: db)
+        let committer = try BatchCommitter(writer: StoreWriter(database: Database(path: db,
+                                                                                  busyTimeoutMilliseconds: 50)))
+        try committer.submit(batch(0..<10, connection: 1))
+        while !committer.isIdle { usleep(1000) }
+        try holder.begin(.write)
+        try committer.submit(batch(10..<20, connection: 1))
+        let done = try committer.finishWriting()
+        #expect(done.count == 1 && done.first?.token.packetIDs.count == 10)
+        #expect(throws: (any Error).self) { try committer.finish() }
+        holder.rollback()
+        #expect(try Database(path: db).integer("SELECT COUNT(*) FROM readings") == 10)
+    }
+
     @Test func aBusyStoreIsWaitedOut() throws {
         let db = directory.file("b.db")
         let database = try StoreConnection.openForWriting(path: db)
