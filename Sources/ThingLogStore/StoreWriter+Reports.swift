@@ -167,7 +167,6 @@ extension StoreWriter {
     /// of the last 10 minutes by packet id, device and payload, or a forwarded envelope matching one of the last 10
     /// minutes by `seq`, device and payload (the platform resending what it had no 200 for).
     func isArchived(_ message: IncomingMessage, deviceID: Int64) throws -> Bool {
-        try reportRows.flush()
         let statement: Statement
         switch message.origin {
         case .recorded:
@@ -188,6 +187,7 @@ extension StoreWriter {
             try message.payload.withUnsafeBufferPointer { try statement.bindText($0, at: 4) }
         }
         defer { statement.rewind() }
+        try reportRows.flush()   // (only when asking: a live report without the DUP flag is never looked up)
         return try statement.step()
     }
 

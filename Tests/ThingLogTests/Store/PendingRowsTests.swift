@@ -32,15 +32,20 @@ import Testing
                                                  receivedAt: 11_000 + Int64(index))) }
         batch.append(entry(#"{"method":"event_post","eventId":"gas","type":"alert","params":{"p":9}}"#,
                            topic: "$thing/up/event/P1/dev1", receivedAt: 11_500))
-        for index in 0..<6 { batch.append(entry(#"{"method":"report","params":{"MQ4":\#(index + 10)}}"#,
+        // Seven reports, then an event whose report is the eighth row waiting: inserted with the seven by a statement
+        // of eight rows, the last of which is its own.
+        for index in 0..<7 { batch.append(entry(#"{"method":"report","params":{"MQ4":\#(index + 10)}}"#,
                                                  receivedAt: 12_000 + Int64(index))) }
+        batch.append(entry(#"{"method":"event_post","eventId":"smoke","type":"alert","params":{"p":1}}"#,
+                           topic: "$thing/up/event/P1/dev1", receivedAt: 12_500))
+        batch.append(entry(#"{"method":"report","params":{"MQ4":99}}"#, receivedAt: 13_000))
         let summary = try writer.append(batch)
         #expect(writer.batchesWrittenEntryByEntry == 0)
         #expect(summary.duplicateReports == 1)
         #expect(summary.reports == batch.count - 1)
         #expect(try database.rows("""
             SELECT r.method, r.received_at FROM events e JOIN reports_v r ON r.id = e.report_id
-            """) == [[.text("event_post"), .integer(11_500)]])
+            """) == [[.text("event_post"), .integer(11_500)], [.text("event_post"), .integer(12_500)]])
         // Ids follow arrival, across statements of several rows and the single ones after them.
         let times = try database.rows("SELECT received_at FROM reports ORDER BY id").compactMap { $0[0].int64Value }
         #expect(times == times.sorted() && times.count == batch.count - 1)
