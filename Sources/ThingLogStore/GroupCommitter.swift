@@ -137,13 +137,13 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         var streamStarted: UInt64?
         while let batch = queue.pop() {
             if lock.withLock({ isStopping }) { currentWriter?.prepareToClose() }
-            defer {
-                let bytes = batch.entries.reduce(0) { $0 + $1.byteCount }
-                lock.withLock {
-                    guard spentBytes + bytes <= Self.maximumSpentBytes else { return }
-                    spent.append(batch.entries)
-                    spentBytes += bytes
-                }
+            // Under the lock that reports the batch written, so that a submitter that sees it written also finds
+            // its entries to free (`finish` frees them while the store closes, not after).
+            let bytes = batch.entries.reduce(0) { $0 + $1.byteCount }
+            func keepForRelease() {
+                guard spentBytes + bytes <= Self.maximumSpentBytes else { return }
+                spent.append(batch.entries)
+                spentBytes += bytes
             }
             do {
                 let started = streamStarted ?? DispatchTime.now().uptimeNanoseconds
@@ -158,6 +158,7 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
                     }
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                     lock.withLock {
+                        keepForRelease()
                         finished.append(Done(token: batch.token, summary: summary, committedAt: MonotonicClock.now(),
                                              seconds: seconds))
                         written += 1
@@ -169,11 +170,17 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
                         streamStarted = started
                     }
                     try writer.write(batch.entries)
-                    lock.withLock { written += 1 }
+                    lock.withLock {
+                        keepForRelease()
+                        written += 1
+                    }
                 }
             } catch {
                 currentWriter?.rollback()
-                lock.withLock { failure = error }
+                lock.withLock {
+                    keepForRelease()
+                    failure = error
+                }
                 queue.close()
                 wake()
                 return
