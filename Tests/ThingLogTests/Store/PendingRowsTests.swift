@@ -83,6 +83,24 @@ import Testing
         })
     }
 
+    @Test func receiveTimedReportsBelowWhatTheWriterKnowsSeeThoseWaiting() throws {
+        let path = directory.file("store.db")
+        do {
+            let writer = try StoreWriter(database: try StoreConnection.openForWriting(path: path))
+            try writer.append([entry(#"{"method":"report","params":{"MQ2":1}}"#, receivedAt: 5_000)])
+        }
+        // A new writer knows a device's taken milliseconds only after its newest one; below, it asks the store,
+        // which must see the reports of this batch still waiting (else two would get one ts).
+        let database = try StoreConnection.openForWriting(path: path)
+        let writer = try StoreWriter(database: database)
+        let batch = (2...4).map { entry(#"{"method":"report","params":{"MQ2":\#($0)}}"#, receivedAt: 5_000) }
+        let summary = try writer.append(batch)
+        #expect(writer.batchesWrittenEntryByEntry == 0)
+        #expect(summary.reports == 3)
+        let times = try database.rows("SELECT ts FROM reports_v ORDER BY ts").compactMap { $0[0].int64Value }
+        #expect(times == [5_000, 5_001, 5_002, 5_003])
+    }
+
     @Test func aRefusedEntryLeavesNoneOfItsBatchMatesOut() throws {
         let database = try StoreConnection.openForWriting(path: directory.file("store.db"))
         let writer = try StoreWriter(database: database)
