@@ -1,8 +1,9 @@
 extension Schema {
     /// The raw archive, compact (issue 13): each payload is stored as its shape (`report_shapes`, once per device,
     /// topic and method) plus its numbers (`reports.content`, varints), which give it back byte for byte, or raw
-    /// when it has no shape (`PayloadShape`: a payload holding a byte 0x00–0x04). Topic and method move to the shape row. `reports_v.payload` rebuilds the bytes
-    /// with `thinglog_payload` (a function of thinglog's connections: plain `sqlite3` reads every other view).
+    /// when it has no shape (`PayloadShape`: a payload holding a byte 0x00–0x04). Topic and method move to the shape
+    /// row. `reports_v.payload` rebuilds the bytes with `thinglog_payload` (a function of thinglog's connections:
+    /// plain `sqlite3` reads every other view).
     /// The old rows are rewritten with the same ids; a check stops the migration unless every report came through.
     static let version7 = """
     CREATE TABLE report_shapes(

@@ -182,7 +182,7 @@ public final class StoreWriter {
     }
 
     /// Inserts the frames and report rows waiting (`FrameRows`, `ReportRows`).
-    func flushRows() throws {
+    private func flushRows() throws {
         try frameRows.flush()
         try reportRows.flush()
     }

@@ -25,6 +25,15 @@ import Testing
         return batch
     }
 
+    /// A store, another connection to it that can take its write lock, and a committer that waits 50 ms for it.
+    func committerBesideAnotherConnection(_ name: String) throws -> (String, Database, BatchCommitter) {
+        let db = directory.file(name)
+        let holder = try StoreConnection.openForWriting(path: db)
+        let committer = try BatchCommitter(writer: StoreWriter(database: Database(path: db,
+                                                                                  busyTimeoutMilliseconds: 50)))
+        return (db, holder, committer)
+    }
+
     @Test func batchesComeBackCommittedInOrder() throws {
         let db = directory.file("c.db")
         let committer = try BatchCommitter(writer: StoreWriter(database: StoreConnection.openForWriting(path: db)))
@@ -62,10 +71,7 @@ import Testing
     /// A batch the store gives up on while stopping does not swallow the one committed before it: that one still
     /// comes back (its PUBACKs go out), and the failure comes with the next call.
     @Test func batchesCommittedBeforeAFailureWhileStoppingAreStillAnswered() throws {
-        let db = directory.file("g.db")
-        let holder = try StoreConnection.openForWriting(path: db)
-        let committer = try BatchCommitter(writer: StoreWriter(database: Database(path: db,
-                                                                                  busyTimeoutMilliseconds: 50)))
+        let (db, holder, committer) = try committerBesideAnotherConnection("g.db")
         try committer.submit(batch(0..<10, connection: 1))
         while !committer.isIdle { usleep(1000) }
         try holder.begin(.write)
@@ -114,10 +120,7 @@ import Testing
 
     /// Stopping never waits for a lock another process holds: the batch is given up (nothing was acknowledged).
     @Test func stoppingGivesUpOnABusyStore() throws {
-        let db = directory.file("busy.db")
-        let holder = try StoreConnection.openForWriting(path: db)
-        let committer = try BatchCommitter(writer: StoreWriter(database: Database(path: db,
-                                                                                  busyTimeoutMilliseconds: 50)))
+        let (_, holder, committer) = try committerBesideAnotherConnection("busy.db")
         try holder.begin(.write)
         try committer.submit(batch(0..<10, connection: 1))
         usleep(200_000)
