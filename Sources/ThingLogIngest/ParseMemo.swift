@@ -20,7 +20,7 @@ final class ParseMemo: @unchecked Sendable {
         var isValidName: [Bool]
         var bounds: [DataTemplate.Bounds?]
         /// Names this layout in the messages read with it.
-        let token = MetricsIdentity.Token()
+        let token = MetricsIdentity.newLayout()
     }
 
     /// Layouts kept (a fleet of a few firmware versions, interleaved).

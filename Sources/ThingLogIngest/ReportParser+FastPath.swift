@@ -9,21 +9,27 @@ extension ReportParser {
     /// target compare both on the same payloads).
     ///
     /// `shape`, the payload's split, lets a payload of a shape read before be read by its plan (`ReportPlan`), and
-    /// lets the first one of a shape leave a plan.
+    /// lets the first one of a shape leave a plan; the parse keeps it (`payloadShape`).
     func parsedReport(_ message: IncomingMessage, topic: ThingTopic, shape: PayloadShape? = nil) -> ParsedMessage? {
-        message.payload.withUnsafeBufferPointer { bytes -> ParsedMessage? in
-            let plan = shape.flatMap { parseMemo.plan(for: $0.shape) }
-            if let plan, let parsed = try? plannedReport(plan, bytes, message: message, topic: topic) {
-                return parsed
-            }
+        var parsed = ParsedMessage(topic: topic)
+        return readsReport(message, shape: shape, into: &parsed) ? parsed : nil
+    }
+
+    /// `parsedReport` filling `parsed` (a parse of the message's topic, nothing else set yet) in place: false, and
+    /// `parsed` untouched, when the payload leaves the fast path. A parse handed out of the readers was copied (a
+    /// dozen retains and releases per message).
+    func readsReport(_ message: IncomingMessage, shape: PayloadShape?, into parsed: inout ParsedMessage) -> Bool {
+        message.payload.withUnsafeBufferPointer { bytes -> Bool in
+            let plan = shape != nil ? parseMemo.plan(for: shape.unsafelyUnwrapped.shape) : nil
+            if let plan, readsPlanned(plan, bytes, message: message, shape: shape, into: &parsed) { return true }
             // ASCII only: valid UTF-8, and a name's bytes are its characters.
-            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return false }
             var reader = JSONParser(bytes: bytes)
             do {
-                return try readReport(&reader, bytes, message: message, topic: topic,
-                                      planning: plan == nil ? shape : nil)
+                return try readReport(&reader, bytes, message: message, shape: shape, plans: plan == nil,
+                                      into: &parsed)
             } catch {
-                return nil
+                return false
             }
         }
     }
@@ -53,9 +59,11 @@ extension ReportParser {
     /// Thrown when the payload leaves the fast path's layout (not an error of the payload).
     private struct NotFlat: Error {}
 
-    /// Reads a payload token by token; with `planning`, its split, also leaves a plan for payloads of that shape.
+    /// Reads a payload token by token; with `plans` and its split (`shape`), also leaves a plan for payloads of that
+    /// shape.
     private func readReport(_ reader: inout JSONParser, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
-                            topic: ThingTopic, planning: PayloadShape?) throws -> ParsedMessage? {
+                            shape: PayloadShape?, plans: Bool, into parsed: inout ParsedMessage) throws -> Bool {
+        let planning = plans ? shape : nil
         var keys: [Range<Int>] = []
         keys.reserveCapacity(8)
         var isReport = false
@@ -99,13 +107,13 @@ extension ReportParser {
             if planning != nil { planValues.append((role, start..<reader.position)) }
         }
         reader.skipWhitespace()
-        guard reader.peek == nil, isReport, let params, !Self.repeats(keys, in: bytes) else { return nil }
+        guard reader.peek == nil, isReport, let params, !Self.repeats(keys, in: bytes) else { return false }
         let layout: ParseMemo.Layout
         if let remembered = parseMemo.layout(matching: params.lazy.map(\.key), in: bytes) {
             layout = remembered   // its keys were found not to repeat when it was remembered
         } else {
             let paramKeys = params.map(\.key)
-            guard !Self.repeats(paramKeys, in: bytes) else { return nil }
+            guard !Self.repeats(paramKeys, in: bytes) else { return false }
             layout = self.layout(of: paramKeys, in: bytes)
             parseMemo.remember(layout)
         }
@@ -113,56 +121,65 @@ extension ReportParser {
                                                keys: keys + params.map(\.key), values: planValues) {
             parseMemo.remember(plan)
         }
-        return report(params.lazy.map(\.value), layout: layout, clientToken: clientToken, timestamp: timestamp,
-                      bytes, message: message, topic: topic)
+        parsed.payloadShape = shape
+        fillReport(&parsed, params.lazy.map(\.value), layout: layout, clientToken: clientToken, timestamp: timestamp,
+                   bytes, message: message)
+        return true
     }
 
-    /// A payload of a planned shape: its changing values read in place (the same reader and checks as `readReport`).
-    func plannedReport(_ plan: ReportPlan, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
-                       topic: ThingTopic) throws -> ParsedMessage? {
-        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount + 1) { extra in
+    /// A payload of a planned shape: its changing values read in place (the same reader and checks as `readReport`)
+    /// and filled into `parsed`; false, and `parsed` untouched, when it leaves the plan.
+    func readsPlanned(_ plan: ReportPlan, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
+                      shape: PayloadShape?, into parsed: inout ParsedMessage) -> Bool {
+        var params = InlineArray<16, Scalar>(repeating: .null)
+        guard plan.paramCount <= params.count else { return false }
+        var clientToken: Scalar?
+        var timestamp: Scalar?
+        let fitsPlan = withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount + 1) { extra in
             // extra[k]: how many more bytes the first k placeholders take in this payload than in the shape.
-            try withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount) { lengths in
+            let placeholdersFit = withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount) {
+                lengths in
                 guard let count = plan.shape.withUnsafeBufferPointer({
                     PayloadShape.tokenLengths(of: $0, in: bytes, into: lengths)
-                }), count == plan.placeholderCount else { throw NotFlat() }
+                }), count == plan.placeholderCount else { return false }
                 extra[0] = 0
                 for index in 0..<count { extra[index + 1] = extra[index] + lengths[index] - 1 }
+                return true
             }
-            return try withUnsafeTemporaryAllocation(of: Scalar.self, capacity: plan.paramCount) { params in
-                var clientToken: Scalar?
-                var timestamp: Scalar?
-                for segment in plan.segments {
-                    let start = Int(segment.start + extra[Int(segment.placeholdersBeforeStart)])
-                    var reader = JSONParser(bytes: bytes, at: start)
-                    let value = try Self.readScalar(&reader, bytes)
-                    guard reader.position == Int(segment.end + extra[Int(segment.placeholdersBeforeEnd)]) else {
-                        throw NotFlat()
-                    }
-                    switch segment.role {
-                    case .param(let index): params.initializeElement(at: index, to: value)
-                    case .clientToken: clientToken = value
-                    case .timestamp: timestamp = value
-                    case .other: break
-                    }
+            guard placeholdersFit else { return false }
+            for segment in plan.segments {
+                let start = Int(segment.start + extra[Int(segment.placeholdersBeforeStart)])
+                var reader = JSONParser(bytes: bytes, at: start)
+                guard let value = try? Self.readScalar(&reader, bytes),
+                      reader.position == Int(segment.end + extra[Int(segment.placeholdersBeforeEnd)]) else {
+                    return false
                 }
-                return report(UnsafeBufferPointer(params), layout: plan.layout, clientToken: clientToken,
-                              timestamp: timestamp, bytes, message: message, topic: topic)
+                switch segment.role {
+                case .param(let index): params[index] = value
+                case .clientToken: clientToken = value
+                case .timestamp: timestamp = value
+                case .other: break
+                }
             }
+            return true
         }
+        guard fitsPlan else { return false }
+        parsed.payloadShape = shape
+        fillReport(&parsed, (0..<plan.paramCount).lazy.map { params[$0] }, layout: plan.layout,
+                   clientToken: clientToken, timestamp: timestamp, bytes, message: message)
+        return true
     }
 
-    /// The parse of a report from its values: `params` in the order of `layout`'s keys.
-    private func report(_ params: some Collection<Scalar>, layout: ParseMemo.Layout, clientToken: Scalar?,
-                        timestamp: Scalar?, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
-                        topic: ThingTopic) -> ParsedMessage {
-        var parsed = ParsedMessage(topic: topic)
+    /// Fills the parse of a report from its values: `params` in the order of `layout`'s keys.
+    private func fillReport(_ parsed: inout ParsedMessage, _ params: some Collection<Scalar>,
+                            layout: ParseMemo.Layout, clientToken: Scalar?, timestamp: Scalar?,
+                            _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage) {
         parsed.method = "report"
         if case .string(let token)? = clientToken {
             parsed.clientToken = Self.prefix(Self.text(bytes, token), bytes: 256)
         }
         if let timestamp { applyTimestamp(timestamp.json(in: bytes), receivedAt: message.receivedAt, to: &parsed) }
-        let checksTemplate = template?.applies(to: topic.product) ?? false
+        let checksTemplate = templateApplies(to: parsed.topic.product)
         parsed.readings.reserveCapacity(params.count)
         var readingKeys: UInt64 = 0   // at most `fastPathMembers` keys
         for (index, member) in params.enumerated() {
@@ -177,8 +194,7 @@ extension ReportParser {
                 readingKeys |= 1 << UInt64(index)
             }
         }
-        parsed.metricsIdentity = MetricsIdentity(token: layout.token, readingKeys: readingKeys)
-        return parsed
+        parsed.metricsIdentity = MetricsIdentity(layout: layout.token, readingKeys: readingKeys)
     }
 
     /// The names of `keys`, and what the name rules and the template say of each.

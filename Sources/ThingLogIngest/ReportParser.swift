@@ -6,7 +6,15 @@ import ThingLogStore
 /// Every byte of a message is hostile input (SPEC §5): names follow `names`, counts are bounded by `limits`, and
 /// numbers are converted only after a range check, so no message can trap, and no message grows anything unbounded.
 public struct ReportParser: Sendable {
-    public var template: DataTemplate? { didSet { parseMemo = ParseMemo() } }
+    public var template: DataTemplate? {
+        didSet {
+            parseMemo = ParseMemo()
+            templateProduct = template.map(\.productID)
+        }
+    }
+    /// Which products the template checks: nil without a template, `.some(nil)` every product. Kept apart so that a
+    /// message's check does not copy the template (a copy retains and releases each of its tables).
+    private var templateProduct: String??
     public var names: NameRules { didSet { parseMemo = ParseMemo() } }
     /// What was decided about recent topics and the keys of recent layouts (under this template and these rules).
     private(set) var parseMemo = ParseMemo()
@@ -19,6 +27,7 @@ public struct ReportParser: Sendable {
 
     public init(template: DataTemplate? = nil, names: NameRules = .platform, limits: IngestLimits = .default) {
         self.template = template
+        templateProduct = template.map(\.productID)
         self.names = names
         self.limits = limits
     }
@@ -31,21 +40,20 @@ public struct ReportParser: Sendable {
 
     /// What to store for a message: the message with its parse (its payload split for the archive here, on the
     /// parsing thread: the store's writer is the busier one), or its rejection. `parsedPayload` skips the JSON parse
-    /// when the caller already holds the payload's value (a jsonl record with an object payload).
-    public func entry(for message: IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
+    /// when the caller already holds the payload's value (a jsonl record with an object payload). The message is
+    /// moved into the entry, not copied (a copy retains, and later releases, its arrays and strings).
+    public func entry(for message: consuming IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
         // Split first: the fast path reads a payload of a shape it has read before by that shape's plan.
         let shape = message.payload.count <= Self.maximumPayloadBytes
             ? PayloadShape(payload: message.payload, receivedAt: message.receivedAt) : nil
         switch parse(message, parsedPayload: parsedPayload, shape: shape) {
-        case .accepted(var parsed):
-            parsed.payloadShape = shape
-            return .accepted(message, parsed)
+        case .accepted(let parsed): return .accepted(message, parsed)
         case .rejected(let rejection): return .rejected(rejection)
         }
     }
 
     /// `fastPath` false: always the general parse (tests compare the two). `shape`, the payload's split, lets the
-    /// fast path use and leave plans (`ReportPlan`).
+    /// fast path use and leave plans (`ReportPlan`); an accepted parse keeps it as its `payloadShape`.
     public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil, fastPath: Bool = true,
                       shape: PayloadShape? = nil) -> Outcome {
         func reject(_ reason: RejectReason, _ detail: String) -> Outcome {
@@ -62,8 +70,9 @@ public struct ReportParser: Sendable {
         guard message.payload.count <= Self.maximumPayloadBytes else {
             return reject(.tooLarge, "payload of \(message.payload.count) bytes exceeds \(Self.maximumPayloadBytes)")
         }
-        if fastPath, parsedPayload == nil, let parsed = parsedReport(message, topic: topic, shape: shape) {
-            return .accepted(parsed)
+        if fastPath, parsedPayload == nil {
+            var parsed = ParsedMessage(topic: topic)
+            if readsReport(message, shape: shape, into: &parsed) { return .accepted(parsed) }
         }
         let document: JSONValue
         switch Self.document(of: message, parsedPayload: parsedPayload) {
@@ -97,6 +106,7 @@ public struct ReportParser: Sendable {
                                    message: message, into: &parsed) {
             return .rejected(rejection)
         }
+        parsed.payloadShape = shape
         return .accepted(parsed)
     }
 
@@ -191,8 +201,7 @@ public struct ReportParser: Sendable {
     }
 
     private func collectReadings(_ params: [JSONMember], product: String, into parsed: inout ParsedMessage) {
-        // Checked in place: a copy of the template would retain and release its tables for every message.
-        let checksTemplate = template?.applies(to: product) ?? false
+        let checksTemplate = templateApplies(to: product)
         parsed.readings.reserveCapacity(params.count)
         for member in params {
             let value: Double
@@ -203,6 +212,12 @@ public struct ReportParser: Sendable {
             }
             collectReading(member.key, value, checksTemplate: checksTemplate, into: &parsed)
         }
+    }
+
+    /// Whether the template checks the readings of `product` (`DataTemplate.applies(to:)`).
+    func templateApplies(to product: String) -> Bool {
+        guard let templateProduct else { return false }
+        return templateProduct.map { $0 == product } ?? true
     }
 
     /// One numeric param: a reading, or a count of what the name rules or the template say of it.

@@ -27,7 +27,11 @@ extension StoreWriter {
         /// The parser's identity of those metrics, when it gave one.
         var lastMetricsIdentity: MetricsIdentity?
         /// The topic of the device's previous report and its id: devices repeat one topic, so this spares hashing it.
-        var lastTopic: (topic: String, id: Int64)?
+        var lastTopic: String?
+        var lastTopicID: Int64 = 0
+        /// The address of that topic's bytes (`storageAddress(of:)`; 0: none): the same String again is known by it,
+        /// without a copy of the String (whose reference count the parsing thread writes too).
+        var lastTopicAddress: UInt = 0
 
         init(id: Int64, lastReceiveTS: Int64?, seriesCount: Int, newestFrameTS: Int64) {
             self.id = id
@@ -43,19 +47,46 @@ extension StoreWriter {
     func deviceState(of message: IncomingMessage, _ parsed: ParsedMessage) throws -> DeviceState {
         let storage = Self.storageAddress(of: message.topic)
         let slot = storage.map { Int(truncatingIfNeeded: ($0 >> 4) % UInt(Self.topicSlots)) }
-        if let storage, let slot, let known = devicesByTopic[slot], known.address == storage { return known.device }
+        if let storage, let slot, let known = devicesByTopic.device(at: slot, address: storage) { return known }
         let device = try deviceState(DeviceKey(product: ExactName(parsed.topic.product),
                                                name: ExactName(parsed.topic.device)))
-        if let storage, let slot { devicesByTopic[slot] = (storage, message.topic, device) }
+        if let storage, let slot { devicesByTopic.keep(message.topic, address: storage, device: device, at: slot) }
         return device
+    }
+
+    /// The id of `topic`, the topic of a report of `device`.
+    func topicID(_ topic: String, of device: DeviceState) throws -> Int64 {
+        let address = Self.storageAddress(of: topic)
+        if let address, address == device.lastTopicAddress { return device.lastTopicID }
+        if address == nil, let last = device.lastTopic, hasSameBytes(last, topic) { return device.lastTopicID }
+        let id = try topicID(topic)
+        device.lastTopic = topic
+        device.lastTopicID = id
+        device.lastTopicAddress = address ?? 0
+        return id
     }
 
     /// Slots of `devicesByTopic`.
     static let topicSlots = 256
 
-    /// A topic String's device, known by the address of the String's bytes; the String is kept with it, so no other
-    /// String can have its bytes there: two with one address are one String, so one topic, so one device.
-    typealias DeviceByTopic = (address: UInt, topic: String, device: DeviceState)
+    /// Topic Strings' devices, known by the address of each String's bytes; the String is kept with it, so no other
+    /// String can have its bytes there: two with one address are one String, so one topic, so one device. The
+    /// addresses are compared apart from the Strings, so a lookup does not copy one.
+    struct DevicesByTopic {
+        private var addresses = [UInt](repeating: 0, count: StoreWriter.topicSlots)
+        private var devices = [DeviceState?](repeating: nil, count: StoreWriter.topicSlots)
+        private var topics = [String?](repeating: nil, count: StoreWriter.topicSlots)
+
+        func device(at slot: Int, address: UInt) -> DeviceState? {
+            addresses[slot] == address ? devices[slot] : nil
+        }
+
+        mutating func keep(_ topic: String, address: UInt, device: DeviceState, at slot: Int) {
+            addresses[slot] = address
+            devices[slot] = device
+            topics[slot] = topic
+        }
+    }
 
     /// The address of a topic's bytes; nil for one kept inside the String value (15 bytes or fewer: no storage of
     /// its own, so no lasting address).

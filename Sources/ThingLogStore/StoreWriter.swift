@@ -10,7 +10,7 @@ public final class StoreWriter {
     public let limits: IngestLimits
     var devices: [DeviceKey: DeviceState] = [:]
     /// The same states by topic storage (`deviceState(of:_:)`), one per slot; emptied with `devices`.
-    var devicesByTopic = [DeviceByTopic?](repeating: nil, count: topicSlots)
+    var devicesByTopic = DevicesByTopic()
     var series: [SeriesKey: Int64] = [:]
     var topics: [ExactName: Int64] = [:]
     /// Devices that have series (SPEC §5 `limits.devices`), read from the store when nil.
@@ -160,7 +160,7 @@ public final class StoreWriter {
         let version = try database.cachedScalar("PRAGMA data_version")?.int64Value
         if version != dataVersion {
             devices.removeAll()
-            devicesByTopic = Array(repeating: nil, count: Self.topicSlots)
+            devicesByTopic = DevicesByTopic()
             devicesWithSeries = nil
             dataVersion = version
         }
@@ -224,7 +224,7 @@ public final class StoreWriter {
     /// Drops every cached id and clock; the next lookups read the store.
     private func forgetCaches() {
         devices.removeAll()
-        devicesByTopic = Array(repeating: nil, count: Self.topicSlots)
+        devicesByTopic = DevicesByTopic()
         series.removeAll()
         topics.removeAll()
         shapes.forget()
@@ -323,14 +323,6 @@ public final class StoreWriter {
     func methodID(_ method: String?) -> Int64? {
         guard let method else { return nil }
         return method == "report" ? reportMethodID : methods[method]
-    }
-
-    /// The id of `topic`, the topic of a report of `device`.
-    func topicID(_ topic: String, of device: DeviceState) throws -> Int64 {
-        if let last = device.lastTopic, hasSameBytes(last.topic, topic) { return last.id }
-        let id = try topicID(topic)
-        device.lastTopic = (topic, id)
-        return id
     }
 
     func topicID(_ topic: String) throws -> Int64 {

@@ -31,24 +31,35 @@ public struct ParsedMessage: Sendable {
     }
 }
 
-/// Which remembered layout a report's readings were named from, and which of its keys became readings.
+/// Which remembered layout a report's readings were named from, and which of its keys became readings. Plain numbers:
+/// every message carries one from the parsing thread to the writer, which compares it with the device's last, and a
+/// shared object there would have both threads writing its reference count for every message.
 public struct MetricsIdentity: Sendable, Equatable {
-    /// One per remembered layout; compared by identity.
-    public final class Token: Sendable {
-        public init() {}
-    }
-
-    public let token: Token
+    /// One per remembered layout, never given twice in a process (`newLayout()`).
+    public let layout: UInt64
     /// Bit i: the layout's key i gave a reading.
     public let readingKeys: UInt64
 
-    public init(token: Token, readingKeys: UInt64) {
-        self.token = token
+    public init(layout: UInt64, readingKeys: UInt64) {
+        self.layout = layout
         self.readingKeys = readingKeys
     }
 
-    public static func == (left: MetricsIdentity, right: MetricsIdentity) -> Bool {
-        left.token === right.token && left.readingKeys == right.readingKeys
+    /// A layout number not given before in this process.
+    public static func newLayout() -> UInt64 { layouts.next() }
+
+    private static let layouts = LayoutCounter()
+
+    private final class LayoutCounter: @unchecked Sendable {
+        private let lock = Lock()
+        private var last: UInt64 = 0
+
+        func next() -> UInt64 {
+            lock.withLock {
+                last += 1
+                return last
+            }
+        }
     }
 }
 
@@ -75,7 +86,8 @@ public enum StoreEntry: Sendable {
     case rejected(Rejection)
 
     /// A message with its parse.
-    public static func accepted(_ message: IncomingMessage, _ parsed: ParsedMessage) -> StoreEntry {
+    public static func accepted(_ message: consuming IncomingMessage,
+                                _ parsed: consuming ParsedMessage) -> StoreEntry {
         .accepted(AcceptedMessage(message, parsed))
     }
 

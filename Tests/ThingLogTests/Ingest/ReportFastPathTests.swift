@@ -177,9 +177,10 @@ import Testing
                 for parser in parsers + [changing] {
                     if round > 0, let split, let plan = parser.parseMemo.plan(for: split.shape),
                        let thingTopic = ThingTopic(topic, names: parser.names),
-                       (try? payload.withUnsafeBufferPointer({
-                           try parser.plannedReport(plan, $0, message: message, topic: thingTopic)
-                       })) != nil {
+                       payload.withUnsafeBufferPointer({
+                           var parsed = ParsedMessage(topic: thingTopic)
+                           return parser.readsPlanned(plan, $0, message: message, shape: split, into: &parsed)
+                       }) {
                         planned += 1
                     }
                     #expect(describe(parser.parse(message, shape: split))
