@@ -3,7 +3,8 @@
 // Each message is parsed with the fixed receive time and with the input's (so extreme receive times are exercised),
 // with and without the data template, with and without the report fast path (the outcomes must agree), and once more
 // with the payload pre-parsed as a jsonl record would hand it. A payload of the same shape with other digits is then
-// read by the plan the first one left (`ReportPlan`): it must agree with the general parse too.
+// read by the plan the first one left (`ReportPlan`), split along that plan's shape: it must agree with the general
+// parse too, and its split with the payload's own.
 @testable import ThingLogCore
 @testable import ThingLogStore
 @testable import ThingLogIngest
@@ -56,6 +57,11 @@ public func fuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
                 let planned = templated.entry(for: variant)
                 fuzzCheck(summary(planned) == summary(general), "a plan changes the outcome:\n"
                           + "  \(summary(planned))\n  \(summary(general))")
+                // Split along the shape the topic's last report left: exactly the payload's own split.
+                if case .accepted(let accepted) = planned {
+                    fuzzCheck(accepted.parsed.payloadShape == PayloadShape(payload: variant.payload, receivedAt: time),
+                              "the split along the last shape differs from the payload's split")
+                }
             }
         }
     }

@@ -6,7 +6,8 @@ import ThingLogCore
 ///   name, whether the name rules accept it, and the template's bounds for it (a report whose keys have the same
 ///   bytes, in the same order, reuses all of it instead of making names, checking rules and looking the template up
 ///   for every reading);
-/// - recent topics and their parse (every report of a device comes on one topic);
+/// - recent topics and their parse (every report of a device comes on one topic), with the plan of the topic's last
+///   planned report (its next report is split along that plan's shape first);
 /// - recent payload shapes and where their values lie (`ReportPlan`: every report of a device has one shape).
 ///
 /// Shared by the copies of one parser (a parser whose template or rules change gets a new memo): a thread that finds
@@ -35,7 +36,14 @@ final class ParseMemo: @unchecked Sendable {
     private let lock = Lock()
     private var layouts: [Layout] = []
     private var nextReplaced = 0
-    private var topics: [(topic: String, parsed: ThingTopic?)?] = Array(repeating: nil, count: topicSlots)
+    private var topics: [RememberedTopic?] = Array(repeating: nil, count: topicSlots)
+
+    /// A topic, its parse (nil: not a data-template topic), and the plan its last planned report was read by.
+    struct RememberedTopic {
+        let topic: String
+        let parsed: ThingTopic?
+        var plan: ReportPlan?
+    }
     private var plans: [ReportPlan?] = Array(repeating: nil, count: planSlots)
 
     /// The plan for payloads of exactly this shape, when one is kept.
@@ -81,21 +89,33 @@ final class ParseMemo: @unchecked Sendable {
         return Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 56)   // 256 slots
     }
 
-    /// The parse of `topic` (nil inside: not a data-template topic), when remembered.
-    func topic(_ topic: String) -> ThingTopic?? {
+    /// What is remembered of `topic`, if anything.
+    func topic(_ topic: String) -> RememberedTopic? {
         guard lock.tryLock() else { return nil }
         defer { lock.unlock() }
-        guard let slot = Self.slot(of: topic) else { return nil }
-        if let remembered = topics[slot], hasSameBytes(remembered.topic, topic) { return .some(remembered.parsed) }
-        if let remembered = topics[slot ^ 1], hasSameBytes(remembered.topic, topic) { return .some(remembered.parsed) }
-        return nil
+        return rememberedSlot(of: topic).map { topics[$0].unsafelyUnwrapped }
     }
 
     /// Remembers the parse of `topic`, in one of its two slots.
     func remember(_ topic: String, parsed: ThingTopic?) {
         guard let slot = Self.slot(of: topic), lock.tryLock() else { return }
         defer { lock.unlock() }
-        topics[Self.way(for: slot) { topics[$0] == nil }] = (topic, parsed)
+        topics[Self.way(for: slot) { topics[$0] == nil }] = RememberedTopic(topic: topic, parsed: parsed)
+    }
+
+    /// Remembers `plan` as the one the last report on `topic` was read by (when the topic is remembered).
+    func remember(_ plan: ReportPlan, forTopic topic: String) {
+        guard lock.tryLock() else { return }
+        defer { lock.unlock() }
+        if let slot = rememberedSlot(of: topic) { topics[slot]?.plan = plan }
+    }
+
+    /// The slot that remembers `topic` (the lock held).
+    private func rememberedSlot(of topic: String) -> Int? {
+        guard let slot = Self.slot(of: topic) else { return nil }
+        if let remembered = topics[slot], hasSameBytes(remembered.topic, topic) { return slot }
+        if let remembered = topics[slot ^ 1], hasSameBytes(remembered.topic, topic) { return slot ^ 1 }
+        return nil
     }
 
     /// Where to put a new entry whose slot is `slot`: an entry may take its slot or the other of its pair (so two

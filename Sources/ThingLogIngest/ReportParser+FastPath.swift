@@ -12,22 +12,33 @@ extension ReportParser {
     /// lets the first one of a shape leave a plan; the parse keeps it (`payloadShape`).
     func parsedReport(_ message: IncomingMessage, topic: ThingTopic, shape: PayloadShape? = nil) -> ParsedMessage? {
         var parsed = ParsedMessage(topic: topic)
-        return readsReport(message, shape: shape, into: &parsed) ? parsed : nil
+        return readsReport(message, shape: shape, planned: nil, into: &parsed) ? parsed : nil
     }
 
     /// `parsedReport` filling `parsed` (a parse of the message's topic, nothing else set yet) in place: false, and
     /// `parsed` untouched, when the payload leaves the fast path. A parse handed out of the readers was copied (a
-    /// dozen retains and releases per message).
-    func readsReport(_ message: IncomingMessage, shape: PayloadShape?, into parsed: inout ParsedMessage) -> Bool {
+    /// dozen retains and releases per message). `planned`: the payload split along a plan's shape.
+    func readsReport(_ message: IncomingMessage, shape: PayloadShape?, planned: PlannedSplit?,
+                     into parsed: inout ParsedMessage) -> Bool {
         message.payload.withUnsafeBufferPointer { bytes -> Bool in
-            let plan = shape != nil ? parseMemo.plan(for: shape.unsafelyUnwrapped.shape) : nil
-            if let plan, readsPlanned(plan, bytes, message: message, shape: shape, into: &parsed) { return true }
+            if let planned {
+                let read = withUnsafeBytes(of: planned.lengths) { lengths in
+                    readsPlanned(planned.plan, bytes, message: message, shape: shape,
+                                 lengths: lengths.bindMemory(to: UInt8.self), into: &parsed)
+                }
+                if read { return true }
+            }
+            let plan = planned == nil && shape != nil ? parseMemo.plan(for: shape.unsafelyUnwrapped.shape) : nil
+            if let plan, readsPlanned(plan, bytes, message: message, shape: shape, lengths: nil, into: &parsed) {
+                parseMemo.remember(plan, forTopic: message.topic)
+                return true
+            }
             // ASCII only: valid UTF-8, and a name's bytes are its characters.
             guard !bytes.contains(where: { $0 >= 0x80 }) else { return false }
             var reader = JSONParser(bytes: bytes)
             do {
-                return try readReport(&reader, bytes, message: message, shape: shape, plans: plan == nil,
-                                      into: &parsed)
+                return try readReport(&reader, bytes, message: message, shape: shape,
+                                      plans: plan == nil && planned == nil, into: &parsed)
             } catch {
                 return false
             }
@@ -120,6 +131,7 @@ extension ReportParser {
         if let planning, let plan = ReportPlan(shape: planning.shape, payload: bytes, layout: layout,
                                                keys: keys + params.map(\.key), values: planValues) {
             parseMemo.remember(plan)
+            parseMemo.remember(plan, forTopic: message.topic)
         }
         parsed.payloadShape = shape
         fillReport(&parsed, params.lazy.map(\.value), layout: layout, clientToken: clientToken, timestamp: timestamp,
@@ -129,20 +141,24 @@ extension ReportParser {
 
     /// A payload of a planned shape: its changing values read in place (the same reader and checks as `readReport`)
     /// and filled into `parsed`; false, and `parsed` untouched, when it leaves the plan.
+    /// `lengths`: each placeholder's digit count in the payload, when known (`PlannedSplit`).
     func readsPlanned(_ plan: ReportPlan, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
-                      shape: PayloadShape?, into parsed: inout ParsedMessage) -> Bool {
+                      shape: PayloadShape?, lengths known: UnsafeBufferPointer<UInt8>?,
+                      into parsed: inout ParsedMessage) -> Bool {
         var params = InlineArray<16, Scalar>(repeating: .null)
         guard plan.paramCount <= params.count else { return false }
         var clientToken: Scalar?
         var timestamp: Scalar?
         let fitsPlan = withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount + 1) { extra in
             // extra[k]: how many more bytes the first k placeholders take in this payload than in the shape.
-            let placeholdersFit = withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount) {
-                lengths in
+            extra[0] = 0
+            let placeholdersFit = known.map { lengths in
+                for index in 0..<plan.placeholderCount { extra[index + 1] = extra[index] + Int32(lengths[index]) - 1 }
+                return true
+            } ?? withUnsafeTemporaryAllocation(of: Int32.self, capacity: plan.placeholderCount) { lengths in
                 guard let count = plan.shape.withUnsafeBufferPointer({
                     PayloadShape.tokenLengths(of: $0, in: bytes, into: lengths)
                 }), count == plan.placeholderCount else { return false }
-                extra[0] = 0
                 for index in 0..<count { extra[index + 1] = extra[index] + lengths[index] - 1 }
                 return true
             }

@@ -84,7 +84,10 @@ public final class Subscriber {
             let timeout = policy.pollTimeout(now: MonotonicClock.now())
             let (events, drained) = client.poll(timeoutMilliseconds: Int32(timeout),
                                                 wakeDescriptors: [stopDescriptor, committer.wakeDescriptor])
-            for event in events { try handle(event) }
+            // One receive time for what one poll read: the messages came in together (and the clock is read once,
+            // not twice per message).
+            var receivedAt: Int64?
+            for event in events { try handle(event, receivedAt: &receivedAt) }
             let isAtLimit = settings.messageLimit.map { totals.messages >= $0 } ?? false
             let now = MonotonicClock.now()
             // While the writer holds a batch (a store outage), what arrives stays in the open batch: the broker
@@ -120,18 +123,24 @@ public final class Subscriber {
 
     private var endpoint: String { "\(client.host):\(client.port)" }
 
-    /// What one client event means for the batch, the counters and the log.
-    private func handle(_ event: MQTTClient.Event) throws {
+    /// What one client event means for the batch, the counters and the log; `receivedAt`, the receive time of the
+    /// poll's messages, is read from the clock at the first one.
+    private func handle(_ event: MQTTClient.Event, receivedAt: inout Int64?) throws {
+        func receiveTime() -> Int64 {
+            if let receivedAt { return receivedAt }
+            let now = receiveClock.now()
+            receivedAt = now
+            return now
+        }
         switch event {
         case .delivered(let publish):
-            let message = IncomingMessage(topic: publish.topic, payload: publish.payload,
-                                          receivedAt: receiveClock.now(),
+            let message = IncomingMessage(topic: publish.topic, payload: publish.payload, receivedAt: receiveTime(),
                                           packetID: publish.packetID, isRedelivery: publish.dup, origin: .live)
             store(parser.entry(for: message), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
         case .deliveredOversized(let publish):
             let rejection = Rejection(reason: .tooLarge, detail: "payload of \(publish.payloadSize) bytes "
                                       + "exceeds \(ReportParser.maximumPayloadBytes)", topic: publish.topic,
-                                      receivedAt: receiveClock.now(), bytes: publish.payloadPrefix,
+                                      receivedAt: receiveTime(), bytes: publish.payloadPrefix,
                                       size: publish.payloadSize)
             store(.rejected(rejection), packetID: publish.qos == .atMostOnce ? nil : publish.packetID)
         case .opened:

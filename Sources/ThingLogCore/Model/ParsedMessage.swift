@@ -95,8 +95,9 @@ public enum StoreEntry: Sendable {
     public var byteCount: Int {
         switch self {
         case .accepted(let accepted):
-            accepted.message.payload.count
-                + (accepted.parsed.payloadShape.map { $0.shape.count + $0.numbers.count } ?? 0) + 256
+            // (Counted through optional chaining: a `map` over the shape would copy it, retaining both arrays.)
+            accepted.message.payload.count + (accepted.parsed.payloadShape?.shape.count ?? 0)
+                + (accepted.parsed.payloadShape?.numbers.count ?? 0) + 256
         case .rejected(let rejection): rejection.bytes.count + 256
         }
     }

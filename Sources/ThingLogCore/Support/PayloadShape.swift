@@ -57,16 +57,6 @@ public struct PayloadShape: Equatable, Sendable {
         var shapeCount = 0, numberCount = 0
         var index = 0
         let count = input.count
-        func put(_ value: UInt64) {
-            var value = value
-            while value >= 0x80 {
-                numbers[numberCount] = UInt8(truncatingIfNeeded: value) | 0x80
-                numberCount += 1
-                value >>= 7
-            }
-            numbers[numberCount] = UInt8(value)
-            numberCount += 1
-        }
         let inputBase = input.baseAddress, shapeBase = shape.baseAddress
         while index < count {
             // Literal bytes go to the shape eight at a time: each word is stored whole (`index` is at most `count`
@@ -88,43 +78,129 @@ public struct PayloadShape: Equatable, Sendable {
                 index += 1
                 continue
             }
-            var end = index + 1
-            while end < count, isDigit(input[end]) { end += 1 }
-            guard end - index <= maximumDigits else {
-                while index < end {
+            guard let token = readToken(input, at: index, receivedAt: receivedAt, into: numbers, count: &numberCount)
+            else {
+                // Too many digits for one token: they stay in the shape.
+                while index < count, isDigit(input[index]) {
                     shape[shapeCount] = input[index]
                     shapeCount += 1
                     index += 1
                 }
                 continue
             }
-            var zeros = 0
-            while index + zeros < end - 1, input[index + zeros] == UInt8(ascii: "0") { zeros += 1 }
-            var value: Int64 = 0
-            for position in (index + zeros)..<end { value = value * 10 + Int64(input[position] &- UInt8(ascii: "0")) }
-            let milliseconds = value.subtractingReportingOverflow(receivedAt)
-            let seconds = value.subtractingReportingOverflow(receivedAt / 1000)
-            if index > 0, input[index - 1] == UInt8(ascii: "."), end - index <= maximumFractionDigits {
-                shape[shapeCount] = 0x03
-                put(UInt64(value) * UInt64(maximumFractionDigits) + UInt64(end - index - 1))
-            } else if zeros > 0 {
-                shape[shapeCount] = 0x04
-                put(UInt64(value))
-                put(UInt64(zeros))
-            } else if value >= 100_000_000_000, value < 100_000_000_000_000, !milliseconds.overflow {
-                shape[shapeCount] = 0x01
-                put(zigzag(milliseconds.partialValue))
-            } else if value >= 1_000_000_000, value < 100_000_000_000, !seconds.overflow {
-                shape[shapeCount] = 0x02
-                put(zigzag(seconds.partialValue))
-            } else {
-                shape[shapeCount] = 0x00
-                put(UInt64(value))
-            }
+            shape[shapeCount] = token.placeholder
             shapeCount += 1
-            index = end
+            index = token.end
         }
         return (shapeCount, numberCount)
+    }
+
+    /// The token of digits starting at `index` (a digit not after a word byte): its end and its placeholder, its
+    /// numbers written at `numbers[count...]`; nil when the run is longer than `maximumDigits` (then it is no token).
+    /// `split` and `numbers(of:shapedLike:)` both read tokens here, so they classify them alike.
+    @inline(__always)
+    private static func readToken(_ input: UnsafeBufferPointer<UInt8>, at index: Int, receivedAt: Int64,
+                                  into numbers: UnsafeMutableBufferPointer<UInt8>,
+                                  count: inout Int) -> (end: Int, placeholder: UInt8)? {
+        func put(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                numbers[count] = UInt8(truncatingIfNeeded: value) | 0x80
+                count += 1
+                value >>= 7
+            }
+            numbers[count] = UInt8(value)
+            count += 1
+        }
+        var end = index + 1
+        while end < input.count, isDigit(input[end]) { end += 1 }
+        guard end - index <= maximumDigits else { return nil }
+        var zeros = 0
+        while index + zeros < end - 1, input[index + zeros] == UInt8(ascii: "0") { zeros += 1 }
+        var value: Int64 = 0
+        for position in (index + zeros)..<end { value = value * 10 + Int64(input[position] &- UInt8(ascii: "0")) }
+        let milliseconds = value.subtractingReportingOverflow(receivedAt)
+        let seconds = value.subtractingReportingOverflow(receivedAt / 1000)
+        if index > 0, input[index - 1] == UInt8(ascii: "."), end - index <= maximumFractionDigits {
+            put(UInt64(value) * UInt64(maximumFractionDigits) + UInt64(end - index - 1))
+            return (end, 0x03)
+        } else if zeros > 0 {
+            put(UInt64(value))
+            put(UInt64(zeros))
+            return (end, 0x04)
+        } else if value >= 100_000_000_000, value < 100_000_000_000_000, !milliseconds.overflow {
+            put(zigzag(milliseconds.partialValue))
+            return (end, 0x01)
+        } else if value >= 1_000_000_000, value < 100_000_000_000, !seconds.overflow {
+            put(zigzag(seconds.partialValue))
+            return (end, 0x02)
+        } else {
+            put(UInt64(value))
+            return (end, 0x00)
+        }
+    }
+
+    /// The numbers of `payload` when it splits into exactly `shape`, a shape `init(payload:receivedAt:)` gave: the
+    /// numbers that initializer would give, with each placeholder's digit count in `lengths`; nil when the payload
+    /// has another shape, or more placeholders than `lengths` holds. A device repeats one shape, so its reports are
+    /// split along the last one's, comparing bytes instead of classifying each. The result is the split's: the bytes
+    /// between the shape's placeholders are compared with the payload's, and each placeholder's digits must be a
+    /// token of the placeholder the shape holds (read by the same `readToken`, starting after the same byte and
+    /// ending at the same byte as in the payload the shape came from).
+    package static func numbers(of payload: UnsafeBufferPointer<UInt8>, shapedLike shape: UnsafeBufferPointer<UInt8>,
+                                receivedAt: Int64, lengths: UnsafeMutableBufferPointer<UInt8>) -> [UInt8]? {
+        guard let shapeBase = shape.baseAddress, let payloadBase = payload.baseAddress else {
+            return shape.isEmpty && payload.isEmpty ? [] : nil
+        }
+        // A token of k digits takes at most 2k bytes of numbers.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: payload.count * 2 + 16) { numbers in
+            var index = 0, position = 0, count = 0, placeholders = 0
+            while position < shape.count {
+                if position + 8 <= shape.count, index + 8 <= payload.count {
+                    // Eight bytes at a time: the shape's literal bytes before its first placeholder must be the
+                    // payload's.
+                    let word = UInt64(littleEndian: UnsafeRawPointer(shapeBase + position)
+                        .loadUnaligned(as: UInt64.self))
+                    let other = UInt64(littleEndian: UnsafeRawPointer(payloadBase + index)
+                        .loadUnaligned(as: UInt64.self))
+                    let literals = firstPlaceholder(in: word)
+                    let mask: UInt64 = literals == 8 ? ~0 : (1 << UInt64(8 * literals)) - 1
+                    guard (word ^ other) & mask == 0 else { return nil }
+                    position += literals
+                    index += literals
+                    if literals == 8 { continue }
+                } else if shape[position] > maximumPlaceholder {
+                    guard index < payload.count, payload[index] == shape[position] else { return nil }
+                    position += 1
+                    index += 1
+                    continue
+                }
+                guard index < payload.count, isDigit(payload[index]), index == 0 || !isWordByte(payload[index - 1]),
+                      placeholders < lengths.count,
+                      let token = readToken(payload, at: index, receivedAt: receivedAt, into: numbers, count: &count),
+                      token.placeholder == shape[position] else { return nil }
+                lengths[placeholders] = UInt8(token.end - index)   // at most `maximumDigits`
+                placeholders += 1
+                index = token.end
+                position += 1
+            }
+            return index == payload.count ? Array(numbers[..<count]) : nil
+        }
+    }
+
+    /// `numbers(of:shapedLike:receivedAt:lengths:)` over arrays: the numbers and the placeholders' digit counts.
+    package static func numbers(of payload: [UInt8], shapedLike shape: [UInt8],
+                                receivedAt: Int64) -> (numbers: [UInt8], lengths: [UInt8])? {
+        var lengths = [UInt8](repeating: 0, count: 64)
+        let numbers = payload.withUnsafeBufferPointer { payload in
+            shape.withUnsafeBufferPointer { shape in
+                lengths.withUnsafeMutableBufferPointer {
+                    Self.numbers(of: payload, shapedLike: shape, receivedAt: receivedAt, lengths: $0)
+                }
+            }
+        }
+        let placeholders = shape.count { $0 <= maximumPlaceholder }
+        return numbers.map { ($0, Array(lengths.prefix(placeholders))) }
     }
 
     /// The payload back, or nil when `numbers` does not fit `shape` (a damaged row).

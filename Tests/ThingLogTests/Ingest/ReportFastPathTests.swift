@@ -179,7 +179,8 @@ import Testing
                        let thingTopic = ThingTopic(topic, names: parser.names),
                        payload.withUnsafeBufferPointer({
                            var parsed = ParsedMessage(topic: thingTopic)
-                           return parser.readsPlanned(plan, $0, message: message, shape: split, into: &parsed)
+                           return parser.readsPlanned(plan, $0, message: message, shape: split, lengths: nil,
+                                                      into: &parsed)
                        }) {
                         planned += 1
                     }

@@ -112,8 +112,8 @@ import Testing
     func theSplitIsTheDocumentedOneAtEveryAlignment(seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         // Digits, word bytes and separators, bytes just around the digits and the placeholders, and UTF-8.
-        let alphabet = bytes(#"0123456789_aZ.-/:"{}, "#) + [0x2F, 0x3A, 0x40, 0x5B, 0x60, 0x7B, 0x05, 0x06, 0x7F, 0x80, 0xC3,
-                                                             0xA9, 0xFF, 0x04, 0x00, 0x01]
+        let alphabet = bytes(#"0123456789_aZ.-/:"{}, "#)
+            + [0x2F, 0x3A, 0x40, 0x5B, 0x60, 0x7B, 0x05, 0x06, 0x7F, 0x80, 0xC3, 0xA9, 0xFF, 0x04, 0x00, 0x01]
         for _ in 0..<4_000 {
             let count = Int.random(in: 0...70, using: &generator)
             var payload = (0..<count).map { _ in alphabet.randomElement(using: &generator) ?? 0x30 }
@@ -127,6 +127,63 @@ import Testing
             #expect(split == referenceSplit(payload, receivedAt: receivedAt), "\(payload)")
             if let split { #expect(split.payload(receivedAt: receivedAt) == payload) }
         }
+    }
+
+    /// A device's report is split along its last one's shape: that must give exactly the split whenever the payload
+    /// has that shape, and nothing when it has another.
+    @Test(arguments: [7, 8, 9])
+    func aSplitAlongAShapeIsTheSplitWheneverThePayloadHasIt(seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed)
+        let alphabet = bytes(#"0123456789_aZ.-/:"{}, e"#) + [0x05, 0x7F, 0xC3, 0xA9, 0x00]
+        let reports = [#"{"method":"report","clientToken":"dev1-17","params":{"MQ2":148,"MQ135":127,"#
+                       + #""DHT11_T":21.05,"DHT11_H":-47},"timestamp":1795978277796}"#,
+                       #"{"method":"report","params":{"a":007,"b":1604458421,"c":1.5e-07,"d":0.000}}"#]
+        var alongShape = 0
+        for round in 0..<6_000 {
+            let base: [UInt8]
+            if round % 3 == 0 {
+                base = (0..<Int.random(in: 0...60, using: &generator)).map { _ in
+                    alphabet.randomElement(using: &generator) ?? 0x30
+                }
+            } else {
+                base = bytes(reports[round % 2])
+            }
+            // The variant: digits changed, runs grown or shortened, in a round of four another byte or two.
+            var variant: [UInt8] = []
+            let inserts = round % 4 == 0
+            for byte in base {
+                let isDigit = (0x30...0x39).contains(byte)
+                switch Int.random(in: 0..<(inserts ? 20 : 40), using: &generator) {
+                case 0 where isDigit: break
+                case 1 where inserts: variant += [byte, alphabet.randomElement(using: &generator) ?? 0x30]
+                case 1, 10...12 where isDigit: variant += [byte, UInt8.random(in: 0x30...0x39, using: &generator)]
+                case 2...9 where isDigit: variant.append(UInt8.random(in: 0x30...0x39, using: &generator))
+                default: variant.append(byte)
+                }
+            }
+            let receivedAt = Int64.random(in: 946_684_800_000...4_102_444_800_000, using: &generator)
+            guard let shape = PayloadShape(payload: base, receivedAt: receivedAt)?.shape else { continue }
+            let along = PayloadShape.numbers(of: variant, shapedLike: shape, receivedAt: receivedAt)
+            let split = PayloadShape(payload: variant, receivedAt: receivedAt)
+            let placeholders = shape.filter { $0 <= PayloadShape.maximumPlaceholder }.count
+            if let (numbers, lengths) = along {
+                alongShape += 1
+                #expect(split == PayloadShape(shape: shape, numbers: numbers), "\(variant)")
+                var expected = [Int32](repeating: 0, count: 64)
+                let count = variant.withUnsafeBufferPointer { payload in
+                    shape.withUnsafeBufferPointer { shape in
+                        expected.withUnsafeMutableBufferPointer {
+                            PayloadShape.tokenLengths(of: shape, in: payload, into: $0)
+                        }
+                    }
+                }
+                #expect(count == placeholders && lengths.map(Int32.init) == Array(expected.prefix(placeholders)),
+                        "\(variant)")
+            } else {
+                #expect(split?.shape != shape || placeholders > 64, "\(variant) has the shape")
+            }
+        }
+        #expect(alongShape > 400, "variants split along the shape")
     }
 
     @Test func numbersThatDoNotFitTheShapeAreNoPayload() {
