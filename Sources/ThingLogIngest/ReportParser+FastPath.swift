@@ -165,10 +165,20 @@ extension ReportParser {
             guard placeholdersFit else { return false }
             for segment in plan.segments {
                 let start = Int(segment.start + extra[Int(segment.placeholdersBeforeStart)])
-                var reader = JSONParser(bytes: bytes, at: start)
-                guard let value = try? Self.readScalar(&reader, bytes),
-                      reader.position == Int(segment.end + extra[Int(segment.placeholdersBeforeEnd)]) else {
-                    return false
+                let end = Int(segment.end + extra[Int(segment.placeholdersBeforeEnd)])
+                let value: Scalar
+                if segment.isInteger, end - start <= 15 {
+                    // Digits without a leading zero, at most 15: the integer is exact as a Double, as the JSON reader
+                    // would read it.
+                    var integer: Int64 = 0
+                    for index in start..<end { integer = integer &* 10 &+ Int64(bytes[index] &- UInt8(ascii: "0")) }
+                    value = .number(Double(integer))
+                } else {
+                    var reader = JSONParser(bytes: bytes, at: start)
+                    guard let scalar = try? Self.readScalar(&reader, bytes), reader.position == end else {
+                        return false
+                    }
+                    value = scalar
                 }
                 switch segment.role {
                 case .param(let index): params[index] = value

@@ -25,6 +25,9 @@ final class ReportPlan: Sendable {
         var placeholdersBeforeStart: Int32
         var end: Int32
         var placeholdersBeforeEnd: Int32
+        /// The value is one placeholder of digits without a leading zero (`0x00`–`0x02`): in every payload of the
+        /// shape a JSON integer, read from its digits.
+        var isInteger = false
     }
 
     /// Placeholders a plan handles (a payload with more is read without one).
@@ -78,8 +81,11 @@ final class ReportPlan: Sendable {
             if value.role == .other, !tokens.contains(where: { $0.overlaps(value.range) }) { continue }
             guard let start = shapeOffset(value.range.lowerBound), let end = shapeOffset(value.range.upperBound)
             else { return nil }
-            segments.append(Segment(role: value.role, start: start.offset, placeholdersBeforeStart: start.before,
-                                    end: end.offset, placeholdersBeforeEnd: end.before))
+            var segment = Segment(role: value.role, start: start.offset, placeholdersBeforeStart: start.before,
+                                  end: end.offset, placeholdersBeforeEnd: end.before)
+            segment.isInteger = end.offset - start.offset == 1 && end.before - start.before == 1
+                && shape[Int(start.offset)] <= 0x02
+            segments.append(segment)
         }
         self.shape = shape
         self.layout = layout
