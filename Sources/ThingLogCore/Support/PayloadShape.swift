@@ -112,32 +112,45 @@ public struct PayloadShape: Equatable, Sendable {
             numbers[count] = UInt8(value)
             count += 1
         }
-        var end = index + 1
-        while end < input.count, isDigit(input[end]) { end += 1 }
-        guard end - index <= maximumDigits else { return nil }
-        var zeros = 0
-        while index + zeros < end - 1, input[index + zeros] == UInt8(ascii: "0") { zeros += 1 }
+        // One pass over the run: its end, and its value (leading zeros add nothing; a run too long is no token).
+        var end = index
         var value: Int64 = 0
-        for position in (index + zeros)..<end { value = value * 10 + Int64(input[position] &- UInt8(ascii: "0")) }
-        let milliseconds = value.subtractingReportingOverflow(receivedAt)
-        let seconds = value.subtractingReportingOverflow(receivedAt / 1000)
-        if index > 0, input[index - 1] == UInt8(ascii: "."), end - index <= maximumFractionDigits {
-            put(UInt64(value) * UInt64(maximumFractionDigits) + UInt64(end - index - 1))
+        while end < input.count {
+            let digit = input[end] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            end += 1
+            guard end - index <= maximumDigits else { continue }
+            value = value &* 10 &+ Int64(digit)
+        }
+        let length = end - index
+        guard length <= maximumDigits else { return nil }
+        if index > 0, input[index - 1] == UInt8(ascii: "."), length <= maximumFractionDigits {
+            put(UInt64(value) * UInt64(maximumFractionDigits) + UInt64(length - 1))
             return (end, 0x03)
-        } else if zeros > 0 {
+        }
+        if input[index] == UInt8(ascii: "0"), length > 1 {
+            var zeros = 1
+            while zeros < length - 1, input[index + zeros] == UInt8(ascii: "0") { zeros += 1 }
             put(UInt64(value))
             put(UInt64(zeros))
             return (end, 0x04)
-        } else if value >= 100_000_000_000, value < 100_000_000_000_000, !milliseconds.overflow {
-            put(zigzag(milliseconds.partialValue))
-            return (end, 0x01)
-        } else if value >= 1_000_000_000, value < 100_000_000_000, !seconds.overflow {
-            put(zigzag(seconds.partialValue))
-            return (end, 0x02)
-        } else {
-            put(UInt64(value))
-            return (end, 0x00)
         }
+        // A timestamp near the receive time: 12–14 digits in milliseconds, 10–11 in seconds.
+        if length >= 12, value < 100_000_000_000_000 {
+            let milliseconds = value.subtractingReportingOverflow(receivedAt)
+            if !milliseconds.overflow {
+                put(zigzag(milliseconds.partialValue))
+                return (end, 0x01)
+            }
+        } else if length >= 10, length <= 11 {
+            let seconds = value.subtractingReportingOverflow(receivedAt / 1000)
+            if !seconds.overflow {
+                put(zigzag(seconds.partialValue))
+                return (end, 0x02)
+            }
+        }
+        put(UInt64(value))
+        return (end, 0x00)
     }
 
     /// The numbers of `payload` when it splits into exactly `shape`, a shape `init(payload:receivedAt:)` gave: the
