@@ -245,11 +245,21 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         _ = write(pipe[1], &byte, 1)
     }
 
-    /// Hands a batch over, waiting while `capacity` batches are already waiting.
+    /// Hands a batch over, waiting while `capacity` batches are already waiting. Throws what stopped the writer, or
+    /// `Stopped` after `finishWriting()` or `finish()` (the batch is not written, and not waited for).
     public func submit(_ batch: Batch) throws {
         if let failure = lock.withLock({ failure }) { throw failure }
         lock.withLock { submitted += 1 }
-        if !queue.push(batch), let failure = lock.withLock({ failure }) { throw failure }
+        guard queue.push(batch) else {
+            lock.withLock { submitted -= 1 }
+            if let failure = lock.withLock({ failure }) { throw failure }
+            throw Stopped()
+        }
+    }
+
+    /// A batch submitted after the committer was told to stop.
+    public struct Stopped: Error, CustomStringConvertible {
+        public var description: String { "the store's writer has stopped: the batch was not written" }
     }
 
     /// Batches committed since the last call, oldest first; throws what stopped the committer. `releasing` false

@@ -34,6 +34,17 @@ import Testing
         return (db, holder, committer)
     }
 
+    /// A batch handed over after the writer stopped is refused, not dropped: waiting for it would never end.
+    @Test func aBatchSubmittedAfterTheWriterStoppedIsRefused() throws {
+        let committer = try BatchCommitter(writer: StoreWriter(database: StoreConnection.openForWriting(
+            path: directory.file("stopped.db"))))
+        try committer.submit(batch(0..<10, connection: 1))
+        #expect(try committer.finish().count == 1)
+        #expect(throws: BatchCommitter.Stopped.self) { try committer.submit(batch(10..<20, connection: 1)) }
+        #expect(committer.isIdle)
+        #expect(try committer.waitUntilWritten().isEmpty)
+    }
+
     @Test func batchesComeBackCommittedInOrder() throws {
         let db = directory.file("c.db")
         let committer = try BatchCommitter(writer: StoreWriter(database: StoreConnection.openForWriting(path: db)))
