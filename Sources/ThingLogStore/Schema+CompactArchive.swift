@@ -4,7 +4,8 @@ extension Schema {
     /// when it has no shape (`PayloadShape`: a payload holding a byte 0x00–0x04). Topic and method move to the shape
     /// row. `reports_v.payload` rebuilds the bytes with `thinglog_payload` (a function of thinglog's connections:
     /// plain `sqlite3` reads every other view).
-    /// The old rows are rewritten with the same ids; a check stops the migration unless every report came through.
+    /// The old rows are rewritten with the same ids; checks stop the migration unless every report came through and
+    /// gives its payload back byte for byte (a one-time check of each row; the writer relies on the split's exactness).
     static let version7 = """
     CREATE TABLE report_shapes(
         id INTEGER PRIMARY KEY,
@@ -42,6 +43,10 @@ extension Schema {
         ORDER BY r.id;
     SELECT thinglog_check((SELECT COUNT(*) FROM reports) = (SELECT COUNT(*) FROM reports_v7),
                           'migration to schema 7 lost reports: nothing was changed');
+    SELECT thinglog_check(NOT EXISTS (
+            SELECT 1 FROM reports_v7 n JOIN report_shapes s ON s.id = n.shape_id JOIN reports o ON o.id = n.id
+            WHERE CAST(thinglog_payload(s.shape, n.content, n.received_at) AS BLOB) IS NOT CAST(o.payload AS BLOB)),
+        'migration to schema 7 would change a payload: nothing was changed');
     DROP VIEW reports_v;
     DROP VIEW rollup_complete_v;
     DROP TABLE reports;
