@@ -19,6 +19,8 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
         public var token: Token
         /// Commit after writing (else the transaction stays open for the next batch).
         public var commits: Bool
+        /// What its entries hold (`StoreEntry.byteCount`), summed by `submit` on the submitting thread.
+        fileprivate var byteCount = 0
 
         public init(entries: [StoreEntry], token: Token, commits: Bool = true) {
             self.entries = entries
@@ -139,11 +141,10 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
             if lock.withLock({ isStopping }) { currentWriter?.prepareToClose() }
             // Under the lock that reports the batch written, so that a submitter that sees it written also finds
             // its entries to free (`finish` frees them while the store closes, not after).
-            let bytes = batch.entries.reduce(0) { $0 + $1.byteCount }
             func keepForRelease() {
-                guard spentBytes + bytes <= Self.maximumSpentBytes else { return }
+                guard spentBytes + batch.byteCount <= Self.maximumSpentBytes else { return }
                 spent.append(batch.entries)
-                spentBytes += bytes
+                spentBytes += batch.byteCount
             }
             do {
                 let started = streamStarted ?? DispatchTime.now().uptimeNanoseconds
@@ -249,6 +250,8 @@ public final class GroupCommitter<Token: Sendable>: @unchecked Sendable {
     /// `Stopped` after `finishWriting()` or `finish()` (the batch is not written, and not waited for).
     public func submit(_ batch: Batch) throws {
         if let failure = lock.withLock({ failure }) { throw failure }
+        var batch = batch
+        batch.byteCount = batch.entries.reduce(0) { $0 + $1.byteCount }
         lock.withLock { submitted += 1 }
         guard queue.push(batch) else {
             lock.withLock { submitted -= 1 }
