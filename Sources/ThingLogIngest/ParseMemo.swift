@@ -39,7 +39,7 @@ final class ParseMemo: @unchecked Sendable {
     private var topics: [RememberedTopic?] = Array(repeating: nil, count: topicSlots)
 
     /// A topic, its parse (nil: not a data-template topic), and the plan its last planned report was read by.
-    struct RememberedTopic {
+    private struct RememberedTopic {
         let topic: String
         let parsed: ThingTopic?
         var plan: ReportPlan?
@@ -89,11 +89,19 @@ final class ParseMemo: @unchecked Sendable {
         return Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 56)   // 256 slots
     }
 
-    /// What is remembered of `topic`, if anything.
-    func topic(_ topic: String) -> RememberedTopic? {
+    /// What is remembered of `topic`: its parse (nil: not a data-template topic) and its last plan.
+    func topic(_ topic: String) -> Known? {
         guard lock.tryLock() else { return nil }
         defer { lock.unlock() }
-        return rememberedSlot(of: topic).map { topics[$0].unsafelyUnwrapped }
+        guard let slot = rememberedSlot(of: topic), let remembered = topics[slot] else { return nil }
+        return Known(parsed: remembered.parsed, plan: remembered.plan)
+    }
+
+    /// A remembered topic's parse and last plan (not the topic itself: a copy of its String would be a reference
+    /// count written per message).
+    struct Known {
+        let parsed: ThingTopic?
+        let plan: ReportPlan?
     }
 
     /// Remembers the parse of `topic`, in one of its two slots.

@@ -12,23 +12,15 @@ extension ReportParser {
     /// lets the first one of a shape leave a plan; the parse keeps it (`payloadShape`).
     func parsedReport(_ message: IncomingMessage, topic: ThingTopic, shape: PayloadShape? = nil) -> ParsedMessage? {
         var parsed = ParsedMessage(topic: topic)
-        return readsReport(message, shape: shape, planned: nil, into: &parsed) ? parsed : nil
+        return readsReport(message, shape: shape, into: &parsed) ? parsed : nil
     }
 
     /// `parsedReport` filling `parsed` (a parse of the message's topic, nothing else set yet) in place: false, and
     /// `parsed` untouched, when the payload leaves the fast path. A parse handed out of the readers was copied (a
-    /// dozen retains and releases per message). `planned`: the payload split along a plan's shape.
-    func readsReport(_ message: IncomingMessage, shape: PayloadShape?, planned: PlannedSplit?,
-                     into parsed: inout ParsedMessage) -> Bool {
+    /// dozen retains and releases per message).
+    func readsReport(_ message: IncomingMessage, shape: PayloadShape?, into parsed: inout ParsedMessage) -> Bool {
         message.payload.withUnsafeBufferPointer { bytes -> Bool in
-            if let planned {
-                let read = withUnsafeBytes(of: planned.lengths) { lengths in
-                    readsPlanned(planned.plan, bytes, message: message, shape: shape,
-                                 lengths: lengths.bindMemory(to: UInt8.self), into: &parsed)
-                }
-                if read { return true }
-            }
-            let plan = planned == nil && shape != nil ? parseMemo.plan(for: shape.unsafelyUnwrapped.shape) : nil
+            let plan = shape != nil ? parseMemo.plan(for: shape.unsafelyUnwrapped.shape) : nil
             if let plan, readsPlanned(plan, bytes, message: message, shape: shape, lengths: nil, into: &parsed) {
                 parseMemo.remember(plan, forTopic: message.topic)
                 return true
@@ -37,10 +29,34 @@ extension ReportParser {
             guard !bytes.contains(where: { $0 >= 0x80 }) else { return false }
             var reader = JSONParser(bytes: bytes)
             do {
-                return try readReport(&reader, bytes, message: message, shape: shape,
-                                      plans: plan == nil && planned == nil, into: &parsed)
+                return try readReport(&reader, bytes, message: message, shape: shape, plans: plan == nil,
+                                      into: &parsed)
             } catch {
                 return false
+            }
+        }
+    }
+
+    /// A report of `plan`'s shape, split along it (`PayloadShape.numbers(of:shapedLike:)`, which also gives where its
+    /// tokens lie) and read by it into `parsed` (its topic's parse); false, and `parsed` untouched, when the payload
+    /// has another shape or leaves the plan.
+    func readsAlongPlan(_ plan: ReportPlan, _ message: IncomingMessage, into parsed: inout ParsedMessage) -> Bool {
+        guard message.payload.count <= Self.maximumPayloadBytes else { return false }
+        // Each placeholder's digit count (at most 18: a byte each).
+        var lengths = InlineArray<64, UInt8>(repeating: 0)
+        guard plan.placeholderCount <= lengths.count else { return false }
+        return message.payload.withUnsafeBufferPointer { bytes in
+            guard let numbers = plan.shape.withUnsafeBufferPointer({ shape in
+                withUnsafeMutableBytes(of: &lengths) {
+                    PayloadShape.numbers(of: bytes, shapedLike: shape, receivedAt: message.receivedAt,
+                                         lengths: $0.bindMemory(to: UInt8.self))
+                }
+            }) else { return false }
+            // A copy of its own: the plan's array, shared, would have both threads writing its reference count.
+            let shape = PayloadShape(shape: plan.shape.withUnsafeBufferPointer(Array.init), numbers: numbers)
+            return withUnsafeBytes(of: &lengths) {
+                readsPlanned(plan, bytes, message: message, shape: shape, lengths: $0.bindMemory(to: UInt8.self),
+                             into: &parsed)
             }
         }
     }
@@ -141,7 +157,7 @@ extension ReportParser {
 
     /// A payload of a planned shape: its changing values read in place (the same reader and checks as `readReport`)
     /// and filled into `parsed`; false, and `parsed` untouched, when it leaves the plan.
-    /// `lengths`: each placeholder's digit count in the payload, when known (`PlannedSplit`).
+    /// `lengths`: each placeholder's digit count in the payload, when known (`readsAlongPlan`).
     func readsPlanned(_ plan: ReportPlan, _ bytes: UnsafeBufferPointer<UInt8>, message: IncomingMessage,
                       shape: PayloadShape?, lengths known: UnsafeBufferPointer<UInt8>?,
                       into parsed: inout ParsedMessage) -> Bool {

@@ -43,58 +43,32 @@ public struct ReportParser: Sendable {
     /// when the caller already holds the payload's value (a jsonl record with an object payload). The message is
     /// moved into the entry, not copied (a copy retains, and later releases, its arrays and strings).
     public func entry(for message: consuming IncomingMessage, parsedPayload: JSONValue? = nil) -> StoreEntry {
+        // A device's report of its last report's shape: split along that shape and read by its plan.
+        if parsedPayload == nil, let known = parseMemo.topic(message.topic), let topic = known.parsed,
+           let plan = known.plan {
+            var parsed = ParsedMessage(topic: topic)
+            if readsAlongPlan(plan, message, into: &parsed) { return .accepted(message, parsed) }
+        }
         // Split first: the fast path reads a payload of a shape it has read before by that shape's plan.
-        let remembered = parseMemo.topic(message.topic)
-        var planned: PlannedSplit?
-        let shape = split(message, lastPlan: remembered?.plan, planned: &planned)
-        switch parse(message, parsedPayload: parsedPayload, fastPath: true, shape: shape, remembered: remembered,
-                     planned: planned) {
+        let shape = message.payload.count <= Self.maximumPayloadBytes
+            ? PayloadShape(payload: message.payload, receivedAt: message.receivedAt) : nil
+        switch parse(message, parsedPayload: parsedPayload, shape: shape) {
         case .accepted(let parsed): return .accepted(message, parsed)
         case .rejected(let rejection): return .rejected(rejection)
         }
-    }
-
-    /// The payload's split (nil: too large, or no shape), along the shape of the topic's last plan when the payload
-    /// has that shape (then `planned` holds the plan and where the payload's tokens lie).
-    private func split(_ message: IncomingMessage, lastPlan: ReportPlan?,
-                       planned: inout PlannedSplit?) -> PayloadShape? {
-        guard message.payload.count <= Self.maximumPayloadBytes else { return nil }
-        if let lastPlan {
-            var split = PlannedSplit(plan: lastPlan)
-            let numbers = message.payload.withUnsafeBufferPointer { payload in
-                lastPlan.shape.withUnsafeBufferPointer { shape in
-                    withUnsafeMutableBytes(of: &split.lengths) { lengths in
-                        PayloadShape.numbers(of: payload, shapedLike: shape, receivedAt: message.receivedAt,
-                                             lengths: lengths.bindMemory(to: UInt8.self))
-                    }
-                }
-            }
-            if let numbers {
-                planned = split
-                // A copy of its own: the plan's array, shared, would have both threads writing its reference count.
-                return PayloadShape(shape: lastPlan.shape.withUnsafeBufferPointer(Array.init), numbers: numbers)
-            }
-        }
-        return PayloadShape(payload: message.payload, receivedAt: message.receivedAt)
     }
 
     /// `fastPath` false: always the general parse (tests compare the two). `shape`, the payload's split, lets the
     /// fast path use and leave plans (`ReportPlan`); an accepted parse keeps it as its `payloadShape`.
     public func parse(_ message: IncomingMessage, parsedPayload: JSONValue? = nil, fastPath: Bool = true,
                       shape: PayloadShape? = nil) -> Outcome {
-        parse(message, parsedPayload: parsedPayload, fastPath: fastPath, shape: shape,
-              remembered: parseMemo.topic(message.topic), planned: nil)
-    }
-
-    /// `parse` with what the memo remembers of the topic, and the payload's split along a plan (`entry`).
-    private func parse(_ message: IncomingMessage, parsedPayload: JSONValue?, fastPath: Bool, shape: PayloadShape?,
-                       remembered: ParseMemo.RememberedTopic?, planned: PlannedSplit?) -> Outcome {
         func reject(_ reason: RejectReason, _ detail: String) -> Outcome {
             .rejected(Rejection(reason: reason, detail: detail, topic: message.topic,
                                 receivedAt: message.receivedAt, bytes: message.payload))
         }
-        let parsedTopic = remembered != nil ? remembered.unsafelyUnwrapped.parsed : ThingTopic(message.topic,
-                                                                                             names: names)
+        let remembered = parseMemo.topic(message.topic)
+        let parsedTopic = remembered != nil ? remembered.unsafelyUnwrapped.parsed
+            : ThingTopic(message.topic, names: names)
         if remembered == nil { parseMemo.remember(message.topic, parsed: parsedTopic) }
         guard let topic = parsedTopic else {
             return reject(.badTopic, "not a $thing/{up|down}/{property|event|action}/PRODUCT/DEVICE topic "
@@ -105,7 +79,7 @@ public struct ReportParser: Sendable {
         }
         if fastPath, parsedPayload == nil {
             var parsed = ParsedMessage(topic: topic)
-            if readsReport(message, shape: shape, planned: planned, into: &parsed) { return .accepted(parsed) }
+            if readsReport(message, shape: shape, into: &parsed) { return .accepted(parsed) }
         }
         let document: JSONValue
         switch Self.document(of: message, parsedPayload: parsedPayload) {

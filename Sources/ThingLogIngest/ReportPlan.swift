@@ -31,7 +31,7 @@ final class ReportPlan: Sendable {
     }
 
     /// Placeholders a plan handles (a payload with more is read without one).
-    static let maximumPlaceholders = 64   // `PlannedSplit.lengths` holds as many
+    static let maximumPlaceholders = 64
 
     let shape: [UInt8]
     let layout: ParseMemo.Layout
@@ -92,16 +92,5 @@ final class ReportPlan: Sendable {
         self.segments = segments
         placeholderCount = count
         paramCount = layout.names.count
-    }
-}
-
-/// A payload split along a plan's shape (`PayloadShape.numbers(of:shapedLike:)`): the plan, and how many digits
-/// each of the shape's placeholders took in the payload (at most 18: a byte each, so that this is cheap to copy).
-struct PlannedSplit {
-    let plan: ReportPlan
-    var lengths = InlineArray<64, UInt8>(repeating: 0)
-
-    init(plan: ReportPlan) {
-        self.plan = plan
     }
 }

@@ -165,7 +165,7 @@ import Testing
         var changing = ReportParser()
         let parsers = [ReportParser(), ReportParser(template: template), ReportParser(names: .any),
                        ReportParser(limits: IngestLimits(propertiesPerReport: 3, seriesPerDevice: 9, devices: 9))]
-        var planned = 0
+        var planned = 0, alongPlan = 0
         for base in shaped + Self.payloads {
             let shape = PayloadShape(payload: Array(base.utf8), receivedAt: receivedAt)
             for round in 0..<60 {
@@ -187,10 +187,24 @@ import Testing
                     #expect(describe(parser.parse(message, shape: split))
                             == describe(parser.parse(message, fastPath: false)),
                             "\(String(decoding: payload, as: UTF8.self))")
+                    // The entry, which splits a report along its topic's last plan when it has that shape.
+                    if round > 0, let split, let plan = parser.parseMemo.topic(topic)?.plan,
+                       plan.shape == split.shape {
+                        alongPlan += 1
+                    }
+                    let general = describe(parser.parse(message, fastPath: false))
+                    switch parser.entry(for: message) {
+                    case .accepted(let accepted):
+                        #expect(describe(.accepted(accepted.parsed)) == general)
+                        #expect(accepted.parsed.payloadShape == split)
+                    case .rejected(let rejection):
+                        #expect(describe(.rejected(rejection)) == general)
+                    }
                 }
             }
         }
         #expect(planned > 1_000, "variants read by their plans")
+        #expect(alongPlan > 1_000, "entries split along their topic's last plan")
         // A key that holds a number leaves no plan (another number would be another key).
         let keyed = try #require(PayloadShape(payload: Array(shaped[4].utf8), receivedAt: receivedAt))
         #expect(parsers[0].parseMemo.plan(for: keyed.shape) == nil)
