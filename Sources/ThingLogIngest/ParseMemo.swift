@@ -113,7 +113,7 @@ final class ParseMemo: @unchecked Sendable {
 
     /// Remembers `plan` as the one the last report on `topic` was read by (when the topic is remembered).
     func remember(_ plan: ReportPlan, forTopic topic: String) {
-        guard lock.tryLock() else { return }
+        guard plan.shape.count <= Self.maximumPlannedShape, lock.tryLock() else { return }
         defer { lock.unlock() }
         if let slot = rememberedSlot(of: topic) { topics[slot]?.plan = plan }
     }

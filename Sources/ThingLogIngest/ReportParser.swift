@@ -18,7 +18,7 @@ public struct ReportParser: Sendable {
     public var names: NameRules { didSet { parseMemo = ParseMemo() } }
     /// What was decided about recent topics and the keys of recent layouts (under this template and these rules).
     private(set) var parseMemo = ParseMemo()
-    public var limits: IngestLimits
+    public var limits: IngestLimits { didSet { parseMemo = ParseMemo() } }
 
     /// Largest payload accepted (SPEC §5: 256 KiB).
     public static let maximumPayloadBytes = 256 * 1024

@@ -210,6 +210,37 @@ import Testing
         #expect(parsers[0].parseMemo.plan(for: keyed.shape) == nil)
     }
 
+    /// What the memo keeps per topic stays within its bounds, and is forgotten when the rules it was decided under
+    /// change.
+    @Test func topicPlansAreBoundedAndForgottenWithTheLimits() throws {
+        var parser = ReportParser()
+        let report = #"{"method":"report","params":{"MQ2":148,"MQ135":127,"MQ4":126,"MQ7":79},"#
+            + #""timestamp":1764115213000}"#
+        for digit in ["1", "2"] {
+            let payload = Array(report.replacingOccurrences(of: "148", with: "14" + digit).utf8)
+            _ = parser.entry(for: IncomingMessage(topic: topic, payload: payload, receivedAt: receivedAt,
+                                                  origin: .live))
+        }
+        #expect(parser.parseMemo.topic(topic)?.plan != nil, "the topic's last plan is kept")
+        // Tighter limits: the same shape must now be rejected, as the general parse rejects it.
+        parser.limits = IngestLimits(propertiesPerReport: 3, seriesPerDevice: 9, devices: 9)
+        let message = IncomingMessage(topic: topic, payload: Array(report.utf8), receivedAt: receivedAt, origin: .live)
+        guard case .rejected(let rejection) = parser.entry(for: message) else {
+            Issue.record("four params accepted under a limit of three")
+            return
+        }
+        #expect(rejection.reason == .tooManyProperties)
+        // A shape larger than the memo keeps is not kept for its topic either.
+        let other = "$thing/up/property/CS0SLTKSYA/dev2"
+        let large = #"{"method":"report","clientToken":""# + String(repeating: "a", count: 8_000)
+            + #"","params":{"t":1}}"#
+        for _ in 0..<2 {
+            _ = parser.entry(for: IncomingMessage(topic: other, payload: Array(large.utf8), receivedAt: receivedAt,
+                                                  origin: .live))
+        }
+        #expect(parser.parseMemo.topic(other) != nil && parser.parseMemo.topic(other)?.plan == nil)
+    }
+
     @Test func theUsualReportTakesTheFastPath() throws {
         let parser = ReportParser()
         let message = IncomingMessage(topic: topic, payload: Array(Self.payloads[0].utf8), receivedAt: receivedAt,
