@@ -36,14 +36,14 @@ final class ParseMemo: @unchecked Sendable {
     private let lock = Lock()
     private var layouts: [Layout] = []
     private var nextReplaced = 0
-    private var topics: [RememberedTopic?] = Array(repeating: nil, count: topicSlots)
-
-    /// A topic, its parse (nil: not a data-template topic), and the plan its last planned report was read by.
-    private struct RememberedTopic {
-        let topic: String
-        let parsed: ThingTopic?
-        var plan: ReportPlan?
-    }
+    /// Remembered topics, a slot each in four arrays (a lookup copies only what it hands out): the topic, the storage
+    /// address of its String (`storageAddress(of:)`; 0: none; the decoder hands out one String per topic, so a lookup
+    /// usually finds its topic by address, without copying the slot's String), its parse (nil: not a data-template
+    /// topic), and the plan its last planned report was read by.
+    private var topics = [String?](repeating: nil, count: topicSlots)
+    private var topicAddresses = [UInt](repeating: 0, count: topicSlots)
+    private var topicParses = [ThingTopic?](repeating: nil, count: topicSlots)
+    private var topicPlans = [ReportPlan?](repeating: nil, count: topicSlots)
     private var plans: [ReportPlan?] = Array(repeating: nil, count: planSlots)
 
     /// The plan for payloads of exactly this shape, when one is kept.
@@ -93,8 +93,8 @@ final class ParseMemo: @unchecked Sendable {
     func topic(_ topic: String) -> Known? {
         guard lock.tryLock() else { return nil }
         defer { lock.unlock() }
-        guard let slot = rememberedSlot(of: topic), let remembered = topics[slot] else { return nil }
-        return Known(parsed: remembered.parsed, plan: remembered.plan)
+        guard let slot = rememberedSlot(of: topic) else { return nil }
+        return Known(parsed: topicParses[slot], plan: topicPlans[slot])
     }
 
     /// A remembered topic's parse and last plan (not the topic itself: a copy of its String would be a reference
@@ -108,21 +108,29 @@ final class ParseMemo: @unchecked Sendable {
     func remember(_ topic: String, parsed: ThingTopic?) {
         guard let slot = Self.slot(of: topic), lock.tryLock() else { return }
         defer { lock.unlock() }
-        topics[Self.way(for: slot) { topics[$0] == nil }] = RememberedTopic(topic: topic, parsed: parsed)
+        let way = Self.way(for: slot) { topics[$0] == nil }
+        topics[way] = topic
+        topicAddresses[way] = storageAddress(of: topic) ?? 0
+        topicParses[way] = parsed
+        topicPlans[way] = nil
     }
 
     /// Remembers `plan` as the one the last report on `topic` was read by (when the topic is remembered).
     func remember(_ plan: ReportPlan, forTopic topic: String) {
         guard plan.shape.count <= Self.maximumPlannedShape, lock.tryLock() else { return }
         defer { lock.unlock() }
-        if let slot = rememberedSlot(of: topic) { topics[slot]?.plan = plan }
+        if let slot = rememberedSlot(of: topic) { topicPlans[slot] = plan }
     }
 
     /// The slot that remembers `topic` (the lock held).
     private func rememberedSlot(of topic: String) -> Int? {
         guard let slot = Self.slot(of: topic) else { return nil }
-        if let remembered = topics[slot], hasSameBytes(remembered.topic, topic) { return slot }
-        if let remembered = topics[slot ^ 1], hasSameBytes(remembered.topic, topic) { return slot ^ 1 }
+        if let address = storageAddress(of: topic) {
+            if topicAddresses[slot] == address { return slot }
+            if topicAddresses[slot ^ 1] == address { return slot ^ 1 }
+        }
+        if let remembered = topics[slot], hasSameBytes(remembered, topic) { return slot }
+        if let remembered = topics[slot ^ 1], hasSameBytes(remembered, topic) { return slot ^ 1 }
         return nil
     }
 

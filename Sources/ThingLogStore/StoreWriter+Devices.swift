@@ -45,7 +45,7 @@ extension StoreWriter {
     /// The state of the device a message came from. A topic that comes as the same String as before (the MQTT
     /// decoder hands out one String per topic) finds it by that String's storage, without hashing names.
     func deviceState(of message: IncomingMessage, _ parsed: ParsedMessage) throws -> DeviceState {
-        let storage = Self.storageAddress(of: message.topic)
+        let storage = storageAddress(of: message.topic)
         let slot = storage.map { Int(truncatingIfNeeded: ($0 >> 4) % UInt(Self.topicSlots)) }
         if let storage, let slot, let known = devicesByTopic.device(at: slot, address: storage) { return known }
         let device = try deviceState(DeviceKey(product: ExactName(parsed.topic.product),
@@ -56,7 +56,7 @@ extension StoreWriter {
 
     /// The id of `topic`, the topic of a report of `device`.
     func topicID(_ topic: String, of device: DeviceState) throws -> Int64 {
-        let address = Self.storageAddress(of: topic)
+        let address = storageAddress(of: topic)
         if let address, address == device.lastTopicAddress { return device.lastTopicID }
         if address == nil, let last = device.lastTopic, hasSameBytes(last, topic) { return device.lastTopicID }
         let id = try topicID(topic)
@@ -88,12 +88,6 @@ extension StoreWriter {
         }
     }
 
-    /// The address of a topic's bytes; nil for one kept inside the String value (15 bytes or fewer: no storage of
-    /// its own, so no lasting address).
-    static func storageAddress(of topic: String) -> UInt? {
-        guard topic.utf8.count > 15 else { return nil }
-        return topic.utf8.withContiguousStorageIfAvailable { $0.baseAddress.map(UInt.init) } ?? nil
-    }
 
     /// The state of the device `key`, read from the store (or inserted) when the writer does not hold it.
     func deviceState(_ key: DeviceKey) throws -> DeviceState {

@@ -51,3 +51,12 @@ package func hasSameBytes(_ lhs: String, _ rhs: String) -> Bool {
     }
     return compared.flatMap { $0 } ?? lhs.utf8.elementsEqual(rhs.utf8)
 }
+
+/// The address of a String's UTF-8 bytes when it has storage of its own (more than 15 bytes, contiguous); nil for
+/// one kept inside the String value. While a String is kept alive, no other String can have its bytes there: two
+/// with one address are one String, so a cache that keeps the String can know it again by address alone, without
+/// copying it (a copy writes its reference count).
+package func storageAddress(of string: String) -> UInt? {
+    guard string.utf8.count > 15 else { return nil }
+    return string.utf8.withContiguousStorageIfAvailable { $0.baseAddress.map(UInt.init) } ?? nil
+}
