@@ -13,8 +13,7 @@ final class FrameLayouts {
 
     private let database: Database
     private var ids: [Key: Int64] = [:]
-    /// Each device's last layout: a device's frames nearly always repeat it, so this spares hashing its series.
-    private var lastOfDevice: [Int64: (series: [Int64], id: Int64)] = [:]
+    private var last: (deviceID: Int64, series: [Int64], id: Int64)?
     private let find: Statement
     private let insert: Statement
     private let insertColumn: Statement
@@ -28,12 +27,12 @@ final class FrameLayouts {
     }
 
     /// The id of the layout whose columns hold `series` in this order (1 to `width` of them), created when new.
-    func id(deviceID: Int64, series: some Collection<Int64>) throws(SQLiteError) -> Int64 {
-        if let last = lastOfDevice[deviceID], last.series.elementsEqual(series) { return last.id }
-        let series = Array(series)
+    /// The last one asked for is kept (analysis writes a device's estimates one frame after another); the live
+    /// writer keeps each device's last layout itself (its reports interleave devices).
+    func id(deviceID: Int64, series: [Int64]) throws(SQLiteError) -> Int64 {
+        if let last, last.deviceID == deviceID, last.series == series { return last.id }
         let id = try storedID(deviceID: deviceID, series: series)
-        if lastOfDevice.count >= Self.maximumCached { lastOfDevice.removeAll() }
-        lastOfDevice[deviceID] = (series, id)
+        last = (deviceID, series, id)
         return id
     }
 
@@ -70,6 +69,6 @@ final class FrameLayouts {
     /// Drops the caches (after a rollback their ids may name rows that are gone).
     func forget() {
         ids.removeAll()
-        lastOfDevice.removeAll()
+        last = nil
     }
 }

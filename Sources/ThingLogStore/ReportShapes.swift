@@ -38,8 +38,6 @@ final class ReportShapes {
 
     private let database: Database
     private var placements: [Key: Placement] = [:]
-    /// Each device's last key: devices repeat one layout, so this spares hashing the shape per report.
-    private var lastOfDevice: [Int64: (key: Key, placement: Placement)] = [:]
     private var cachedBytes = 0
     private let find: Statement
     private let insert: Statement
@@ -57,17 +55,12 @@ final class ReportShapes {
         countOfDevice = try database.prepare("SELECT COUNT(*) FROM report_shapes WHERE device_id = ?")
     }
 
-    /// The row id to store a report under, and whether its payload goes in as numbers (else raw).
+    /// The row id to store a report under, and whether its payload goes in as numbers (else raw). (The writer keeps
+    /// each device's last key and placement: devices repeat one shape, so it asks here only when that changes.)
     func id(for key: Key) throws(SQLiteError) -> Placement {
-        if let last = lastOfDevice[key.deviceID], last.key == key { return last.placement }
-        let placement: Placement
-        if let cached = placements[key] {
-            placement = cached
-        } else {
-            placement = try storedPlacement(for: key)
-            remember(key, placement)
-        }
-        lastOfDevice[key.deviceID] = (key, placement)
+        if let cached = placements[key] { return cached }
+        let placement = try storedPlacement(for: key)
+        remember(key, placement)
         return placement
     }
 
@@ -92,7 +85,6 @@ final class ReportShapes {
     /// Drops the cache (after a rollback its ids may name rows that are gone).
     func forget() {
         placements.removeAll()
-        lastOfDevice.removeAll()
         cachedBytes = 0
     }
 

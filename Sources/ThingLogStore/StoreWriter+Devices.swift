@@ -26,6 +26,10 @@ extension StoreWriter {
         var lastSeriesIDs: [Int64?] = []
         /// The parser's identity of those metrics, when it gave one.
         var lastMetricsIdentity: MetricsIdentity?
+        /// The layout of the device's last frame and its id, and the shape row of its last report: devices repeat one
+        /// of each, so this spares hashing a key per report (`FrameLayouts` and `ReportShapes` are asked on a change).
+        var lastLayout: (series: [Int64], id: Int64)?
+        var lastShape: (key: ReportShapes.Key, placement: ReportShapes.Placement)?
         /// The topic of the device's previous report and its id: devices repeat one topic, so this spares hashing it.
         var lastTopic: String?
         var lastTopicID: Int64 = 0

@@ -124,7 +124,15 @@ extension StoreWriter {
         var offset = 0
         while offset < fresh.count {
             let end = min(offset + FrameLayouts.width, fresh.count)
-            let layout = try layouts.id(deviceID: device.id, series: fresh[offset..<end].lazy.map(\.seriesID))
+            let series = fresh[offset..<end].lazy.map(\.seriesID)
+            let layout: Int64
+            if let last = device.lastLayout, last.series.elementsEqual(series) {
+                layout = last.id
+            } else {
+                let columns = Array(series)
+                layout = try layouts.id(deviceID: device.id, series: columns)
+                device.lastLayout = (columns, layout)
+            }
             frameRows.add(deviceID: device.id, ts: ts, layoutID: layout, readings: fresh[offset..<end])
             offset = end
         }
@@ -151,10 +159,15 @@ extension StoreWriter {
         // Split by the parser when it came through `ReportParser.entry`, else here.
         let payloadShape = parsed.payloadShape
             ?? PayloadShape(payload: message.payload, receivedAt: message.receivedAt)
-        let shape = try shapes.id(for: ReportShapes.Key(deviceID: device.id,
-                                                        topicID: try topicID(message.topic, of: device),
-                                                        methodID: methodID(parsed.method),
-                                                        shape: payloadShape?.shape))
+        let key = ReportShapes.Key(deviceID: device.id, topicID: try topicID(message.topic, of: device),
+                                   methodID: methodID(parsed.method), shape: payloadShape?.shape)
+        let shape: ReportShapes.Placement
+        if let last = device.lastShape, last.key == key {
+            shape = last.placement
+        } else {
+            shape = try shapes.id(for: key)
+            device.lastShape = (key, shape)
+        }
         let numbers = shape.isShaped ? payloadShape?.numbers : nil
         try reportRows.add(ReportRows.Row(
             deviceID: device.id, receivedAt: message.receivedAt, tsOffset: ts &- message.receivedAt,
