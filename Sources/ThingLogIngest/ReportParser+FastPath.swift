@@ -1,23 +1,17 @@
 import ThingLogCore
 
 extension ReportParser {
-    /// The usual report, read token by token instead of as a JSON tree (no tree to build and free per message):
-    /// `{"method":"report", …, "params":{…}}` in ASCII, its strings without escapes, every value a string, number,
-    /// `true`, `false` or `null` except `params`, an object of such values. Anything else — another method, escapes,
-    /// arrays, deeper nesting, a repeated key, a number out of range, too many params, invalid JSON — gives nil, and
-    /// the general parse decides, so the outcome never depends on which path took the message (a test and a fuzz
-    /// target compare both on the same payloads).
+    /// The usual report, read token by token instead of as a JSON tree (no tree to build and free per message), into
+    /// `parsed` (a parse of the message's topic, nothing else set yet): `{"method":"report", …, "params":{…}}` in
+    /// ASCII, its strings without escapes, every value a string, number, `true`, `false` or `null` except `params`,
+    /// an object of such values. Anything else — another method, escapes, arrays, deeper nesting, a repeated key, a
+    /// number out of range, too many params, invalid JSON — gives false with `parsed` untouched, and the general
+    /// parse decides, so the outcome never depends on which path took the message (a test and a fuzz target compare
+    /// both on the same payloads). The parse is filled in place: one handed out of the readers was copied (a dozen
+    /// retains and releases per message).
     ///
     /// `shape`, the payload's split, lets a payload of a shape read before be read by its plan (`ReportPlan`), and
     /// lets the first one of a shape leave a plan; the parse keeps it (`payloadShape`).
-    func parsedReport(_ message: IncomingMessage, topic: ThingTopic, shape: PayloadShape? = nil) -> ParsedMessage? {
-        var parsed = ParsedMessage(topic: topic)
-        return readsReport(message, shape: shape, into: &parsed) ? parsed : nil
-    }
-
-    /// `parsedReport` filling `parsed` (a parse of the message's topic, nothing else set yet) in place: false, and
-    /// `parsed` untouched, when the payload leaves the fast path. A parse handed out of the readers was copied (a
-    /// dozen retains and releases per message).
     func readsReport(_ message: IncomingMessage, shape: PayloadShape?, into parsed: inout ParsedMessage) -> Bool {
         message.payload.withUnsafeBufferPointer { bytes -> Bool in
             let plan = shape != nil ? parseMemo.plan(for: shape.unsafelyUnwrapped.shape) : nil
