@@ -30,6 +30,8 @@ final class ReportShapes {
     }
 
     static let maximumPerDevice = 64
+    /// The largest shape the writer keeps as a device's last one (`StoreWriter.DeviceState.lastShape`).
+    static let largestKeptPerDevice = 4096
     static let cacheBytes = 8 << 20
 
     /// Where a report goes: a shape row, and whether the payload is stored as numbers under it (false: the row for

@@ -166,7 +166,8 @@ extension StoreWriter {
             shape = last.placement
         } else {
             shape = try shapes.id(for: key)
-            device.lastShape = (key, shape)
+            // Kept per device only when small: a fleet of large shapes would otherwise hold one each, unbounded.
+            device.lastShape = (key.shape?.count ?? 0) <= ReportShapes.largestKeptPerDevice ? (key, shape) : nil
         }
         let numbers = shape.isShaped ? payloadShape?.numbers : nil
         try reportRows.add(ReportRows.Row(

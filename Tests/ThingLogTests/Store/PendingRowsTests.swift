@@ -116,4 +116,23 @@ import Testing
         #expect(try database.rows("SELECT reason FROM rejects") == [[.text("unstorable")]])
         #expect(try database.integer("SELECT COUNT(*) FROM readings_v") == 10, "its readings went with it")
     }
+
+    /// Each device's last shape row is kept on its state, as long as the shape is small: a fleet of devices with
+    /// large shapes must not hold one each.
+    @Test func onlySmallShapesAreKeptPerDevice() throws {
+        let writer = try StoreWriter(database: StoreConnection.openForWriting(path: directory.file("shapes.db")))
+        let large = #"{"method":"report","clientToken":""# + String(repeating: "z", count: 5_000)
+            + #"","params":{"MQ2":1}}"#
+        try writer.append([entry(#"{"method":"report","params":{"MQ2":1}}"#, receivedAt: 10_000),
+                           entry(large, topic: "$thing/up/property/P1/dev2", receivedAt: 10_001)])
+        func device(_ name: String) -> StoreWriter.DeviceState? {
+            writer.devices[StoreWriter.DeviceKey(product: ExactName("P1"), name: ExactName(name))]
+        }
+        let small = try #require(device("dev1"))
+        let big = try #require(device("dev2"))
+        #expect(small.lastShape != nil)
+        #expect(big.lastShape == nil)
+        // Both reports are archived whole all the same.
+        #expect(try writer.database.integer("SELECT COUNT(*) FROM reports") == 2)
+    }
 }
