@@ -67,8 +67,7 @@ public struct ReportParser: Sendable {
                                 receivedAt: message.receivedAt, bytes: message.payload))
         }
         let remembered = parseMemo.topic(message.topic)
-        let parsedTopic = remembered != nil ? remembered.unsafelyUnwrapped.parsed
-            : ThingTopic(message.topic, names: names)
+        let parsedTopic = remembered.map(\.parsed) ?? ThingTopic(message.topic, names: names)
         if remembered == nil { parseMemo.remember(message.topic, parsed: parsedTopic) }
         guard let topic = parsedTopic else {
             return reject(.badTopic, "not a $thing/{up|down}/{property|event|action}/PRODUCT/DEVICE topic "
@@ -223,8 +222,7 @@ public struct ReportParser: Sendable {
 
     /// Whether the template checks the readings of `product` (`DataTemplate.applies(to:)`).
     func templateApplies(to product: String) -> Bool {
-        guard let templateProduct else { return false }
-        return templateProduct.map { $0 == product } ?? true
+        templateProduct.map { DataTemplate.applies(productID: $0, to: product) } ?? false
     }
 
     /// One numeric param: a reading, or a count of what the name rules or the template say of it.

@@ -92,7 +92,6 @@ extension StoreWriter {
         }
     }
 
-
     /// The state of the device `key`, read from the store (or inserted) when the writer does not hold it.
     func deviceState(_ key: DeviceKey) throws -> DeviceState {
         if let state = devices[key] { return state }

@@ -62,7 +62,12 @@ public struct DataTemplate: Sendable, Equatable {
     }
 
     /// Whether the template applies to reports of `product` (a template without a product id applies to all).
-    public func applies(to product: String) -> Bool { productID == nil || productID == product }
+    public func applies(to product: String) -> Bool { Self.applies(productID: productID, to: product) }
+
+    /// Whether a template of `productID` applies to reports of `product`.
+    public static func applies(productID: String?, to product: String) -> Bool {
+        productID == nil || productID == product
+    }
 
     /// How a numeric reading of property `id` fares against the template.
     public enum Verdict: Sendable, Equatable { case valid, outOfRange, unknownProperty }

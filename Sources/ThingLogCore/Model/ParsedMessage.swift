@@ -46,21 +46,14 @@ public struct MetricsIdentity: Sendable, Equatable {
     }
 
     /// A layout number not given before in this process.
-    public static func newLayout() -> UInt64 { layouts.next() }
-
-    private static let layouts = LayoutCounter()
-
-    private final class LayoutCounter: @unchecked Sendable {
-        private let lock = Lock()
-        private var last: UInt64 = 0
-
-        func next() -> UInt64 {
-            lock.withLock {
-                last += 1
-                return last
-            }
+    public static func newLayout() -> UInt64 {
+        lastLayout.update { last in
+            last += 1
+            return last
         }
     }
+
+    private static let lastLayout = Locked<UInt64>(0)
 }
 
 /// One device event from `event_post` or `events_post`.

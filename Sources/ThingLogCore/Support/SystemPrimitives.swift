@@ -35,6 +35,11 @@ public final class Locked<Value>: @unchecked Sendable {
         get { guardLock.withLock { stored } }
         set { guardLock.withLock { stored = newValue } }
     }
+
+    /// Reads and changes the value in one step under the lock (an increment that no other thread can interleave).
+    public func update<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try guardLock.withLock { try body(&stored) }
+    }
 }
 
 /// A lock with a condition variable, for threads that wait until another changes shared state.
